@@ -1,0 +1,408 @@
+"""Queries: rows in, plain values out. Every function takes the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert
+
+from relaydesk.adapters.storage.tables import (
+    conversations,
+    customers,
+    decisions,
+    identity_changes,
+    messages,
+    outbox,
+    raw_webhooks,
+    status_events,
+)
+from relaydesk.adapters.whatsapp.codec import Recipient
+from relaydesk.domain.channel import (
+    DeliveryStatus,
+    IdentityChange,
+    InboundMessage,
+    Sender,
+    StatusUpdate,
+    advances,
+)
+from relaydesk.domain.conversation import ConversationState, ConversationStatus
+
+
+def _insert(conn: Connection, table: Any) -> Insert:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def save_raw_webhook(conn: Connection, body: bytes, events: int, now: datetime) -> None:
+    conn.execute(raw_webhooks.insert().values(received_at=now, body=body, events=events))
+
+
+def purge_raw_webhooks(conn: Connection, older_than: datetime) -> int:
+    result = conn.execute(raw_webhooks.delete().where(raw_webhooks.c.received_at < older_than))
+    return result.rowcount
+
+
+# --- customers -------------------------------------------------------------------------
+
+
+def upsert_customer(conn: Connection, sender: Sender, now: datetime) -> int:
+    """The customer for this sender, created if new; locks its row until commit (PostgreSQL),
+    which serialises concurrent webhooks for one customer."""
+    keys = []
+    if sender.wa_id:
+        keys.append(customers.c.wa_id == sender.wa_id)
+    if sender.user_id:
+        keys.append(customers.c.user_id == sender.user_id)
+    if not keys:
+        raise ValueError("sender has neither wa_id nor user_id; cannot key a customer")
+    for _ in range(2):
+        row = conn.execute(
+            select(customers).where(or_(*keys)).order_by(customers.c.id).limit(1).with_for_update()
+        ).first()
+        if row is not None:
+            changes = _identity_updates(row._mapping, sender)
+            if changes:
+                changes["updated_at"] = now
+                conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
+            return int(row.id)
+        inserted = conn.execute(
+            _insert(conn, customers)
+            .values(
+                wa_id=sender.wa_id,
+                user_id=sender.user_id,
+                parent_user_id=sender.parent_user_id,
+                profile_name=sender.profile_name,
+                username=sender.username,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(customers.c.id)
+        ).first()
+        if inserted is not None:
+            return int(inserted.id)
+    raise RuntimeError("customer upsert lost a race twice; retry the webhook")
+
+
+def _identity_updates(row: Any, sender: Sender) -> dict[str, Any]:
+    wanted = {
+        "wa_id": sender.wa_id,
+        "user_id": sender.user_id,
+        "parent_user_id": sender.parent_user_id,
+        "profile_name": sender.profile_name,
+        "username": sender.username,
+    }
+    return {k: v for k, v in wanted.items() if v is not None and row[k] != v}
+
+
+def apply_identity_change(conn: Connection, change: IdentityChange, now: datetime) -> bool:
+    """Record a number/BSUID change and re-key the customer. False when already seen."""
+    old = [
+        c
+        for c in (
+            customers.c.wa_id == change.old_wa_id if change.old_wa_id else None,
+            customers.c.user_id == change.old_user_id if change.old_user_id else None,
+        )
+        if c is not None
+    ]
+    if not old:
+        return False
+    row = conn.execute(select(customers.c.id).where(or_(*old)).limit(1)).first()
+    if row is None:
+        return False
+    inserted = conn.execute(
+        _insert(conn, identity_changes)
+        .values(
+            customer_id=row.id,
+            wamid=change.wamid,
+            kind=change.kind,
+            old_wa_id=change.old_wa_id,
+            new_wa_id=change.new_wa_id,
+            old_user_id=change.old_user_id,
+            new_user_id=change.new_user_id,
+            at=change.at,
+        )
+        .on_conflict_do_nothing()
+        .returning(identity_changes.c.id)
+    ).first()
+    if inserted is None:
+        return False
+    values: dict[str, Any] = {"updated_at": now}
+    if change.new_wa_id:
+        values["wa_id"] = change.new_wa_id
+    if change.new_user_id:
+        values["user_id"] = change.new_user_id
+    if len(values) > 1:
+        taken = conn.execute(
+            select(customers.c.id).where(
+                customers.c.id != row.id,
+                or_(
+                    customers.c.wa_id == values.get("wa_id", "\0"),
+                    customers.c.user_id == values.get("user_id", "\0"),
+                ),
+            )
+        ).first()
+        if taken is None:
+            conn.execute(update(customers).where(customers.c.id == row.id).values(**values))
+    return True
+
+
+# --- conversations ---------------------------------------------------------------------
+
+
+def open_conversation(
+    conn: Connection, customer_id: int, phone_number_id: str, now: datetime
+) -> ConversationState:
+    """The customer's open conversation, or a new one with the bot."""
+    row = conn.execute(
+        select(conversations).where(
+            conversations.c.customer_id == customer_id,
+            conversations.c.status != ConversationStatus.RESOLVED.value,
+        )
+    ).first()
+    if row is None:
+        new_id = conn.execute(
+            conversations.insert()
+            .values(
+                customer_id=customer_id,
+                phone_number_id=phone_number_id,
+                status=ConversationStatus.BOT.value,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(conversations.c.id)
+        ).scalar_one()
+        return ConversationState(id=new_id, status=ConversationStatus.BOT, last_inbound_at=None)
+    return _state(row._mapping)
+
+
+def _state(row: Any) -> ConversationState:
+    return ConversationState(
+        id=int(row["id"]),
+        status=ConversationStatus(row["status"]),
+        last_inbound_at=row["last_inbound_at"],
+        queue=row["queue"],
+        priority=row["priority"],
+    )
+
+
+def note_inbound(conn: Connection, conversation_id: int, sent_at: datetime, now: datetime) -> None:
+    """Move the 24-hour window forward (never back: old messages can arrive late)."""
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(
+            last_inbound_at=func.coalesce(
+                func.max(conversations.c.last_inbound_at, sent_at)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(conversations.c.last_inbound_at, sent_at),
+                sent_at,
+            ),
+            updated_at=now,
+        )
+    )
+
+
+def route_conversation(
+    conn: Connection,
+    conversation_id: int,
+    *,
+    status: ConversationStatus,
+    queue: str | None,
+    tier: int | None,
+    priority: str | None,
+    now: datetime,
+) -> None:
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(status=status.value, queue=queue, tier=tier, priority=priority, updated_at=now)
+    )
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def insert_inbound(
+    conn: Connection, conversation_id: int, message: InboundMessage, now: datetime
+) -> int | None:
+    """Store an inbound message; None when its wamid was already stored (a duplicate)."""
+    return conn.execute(
+        _insert(conn, messages)
+        .values(
+            conversation_id=conversation_id,
+            direction="in",
+            wamid=message.wamid,
+            type=message.type,
+            text=message.text,
+            payload=message.payload,
+            sent_at=message.sent_at,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["wamid"])
+        .returning(messages.c.id)
+    ).scalar_one_or_none()
+
+
+def record_decision(
+    conn: Connection,
+    *,
+    conversation_id: int,
+    message_id: int | None,
+    action: str,
+    intent: str | None,
+    confidence: float | None,
+    triggers: list[dict[str, Any]],
+    policy_version: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    conn.execute(
+        decisions.insert().values(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            action=action,
+            intent=intent,
+            confidence=confidence,
+            triggers=triggers,
+            policy_version=policy_version,
+            detail=detail,
+            created_at=now,
+        )
+    )
+
+
+def enqueue_outbound(
+    conn: Connection,
+    *,
+    conversation_id: int,
+    phone_number_id: str,
+    recipient: Recipient,
+    kind: str,
+    text: str | None,
+    content: dict[str, Any],
+    reply_to: str | None,
+    now: datetime,
+) -> int:
+    """Store an outbound message and its outbox row in the caller's transaction."""
+    message_id = conn.execute(
+        messages.insert()
+        .values(
+            conversation_id=conversation_id,
+            direction="out",
+            type=kind,
+            text=text,
+            payload=content,
+            status=int(DeliveryStatus.PENDING),
+            sent_at=now,
+            created_at=now,
+        )
+        .returning(messages.c.id)
+    ).scalar_one()
+    return int(
+        conn.execute(
+            outbox.insert()
+            .values(
+                message_id=message_id,
+                conversation_id=conversation_id,
+                phone_number_id=phone_number_id,
+                recipient_wa_id=recipient.wa_id,
+                recipient_user_id=recipient.user_id,
+                content=content,
+                reply_to=reply_to,
+                state="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .returning(outbox.c.id)
+        ).scalar_one()
+    )
+
+
+# --- statuses --------------------------------------------------------------------------
+
+
+def record_status(conn: Connection, update_: StatusUpdate, now: datetime) -> bool:
+    """Store a receipt once per (wamid, status) and move the message forward. False for a
+    duplicate. A receipt for a message whose wamid we have not recorded yet (the send's
+    answer and its first status can cross) is kept and applied when the wamid is recorded."""
+    error = update_.errors[0] if update_.errors else None
+    inserted = conn.execute(
+        _insert(conn, status_events)
+        .values(
+            wamid=update_.wamid,
+            status=update_.status.wire,
+            at=update_.at,
+            callback_data=update_.callback_data,
+            error_code=error.code if error else None,
+            error_detail=(error.details or error.message or error.title) if error else None,
+            received_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(status_events.c.id)
+    ).first()
+    if inserted is None:
+        return False
+    advance_message(
+        conn,
+        update_.wamid,
+        update_.status,
+        error.code if error else None,
+        (error.details or error.message) if error else None,
+    )
+    return True
+
+
+def advance_message(
+    conn: Connection,
+    wamid: str,
+    status: DeliveryStatus,
+    error_code: int | None = None,
+    error_detail: str | None = None,
+) -> None:
+    row = conn.execute(
+        select(messages.c.id, messages.c.status).where(
+            messages.c.wamid == wamid, messages.c.direction == "out"
+        )
+    ).first()
+    if row is None or not advances(DeliveryStatus(row.status or 0), status):
+        return
+    values: dict[str, Any] = {"status": int(status)}
+    if status is DeliveryStatus.FAILED:
+        values.update(error_code=error_code, error_detail=error_detail)
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == row.id, or_(messages.c.status.is_(None), messages.c.status < 9))
+        .values(**values)
+    )
+
+
+def statuses_for(conn: Connection, wamid: str) -> list[Any]:
+    return list(
+        conn.execute(
+            select(status_events).where(status_events.c.wamid == wamid).order_by(status_events.c.id)
+        )
+    )
+
+
+def status_by_callback(conn: Connection, callback_data: str) -> str | None:
+    """The wamid a status webhook reported for a send we tagged with `callback_data`."""
+    return conn.execute(
+        select(status_events.c.wamid).where(status_events.c.callback_data == callback_data).limit(1)
+    ).scalar_one_or_none()
+
+
+def outbox_depth(conn: Connection, now: datetime) -> tuple[int, float]:
+    """Rows not yet sent and the age in seconds of the oldest."""
+    row = conn.execute(
+        select(func.count(), func.min(outbox.c.created_at)).where(
+            and_(outbox.c.state.in_(("pending", "sending")))
+        )
+    ).one()
+    count, oldest = row
+    return int(count), (now - oldest).total_seconds() if oldest else 0.0

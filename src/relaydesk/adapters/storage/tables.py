@@ -1,0 +1,232 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in `migrations/` must match it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; pass a timezone-aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json: Any = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", Text),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("wa_id", String(64), unique=True),
+    Column("user_id", String(160), unique=True),
+    Column("parent_user_id", String(160)),
+    Column("profile_name", String(200)),
+    Column("username", String(200)),
+    Column("unreachable", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+identity_changes = Table(
+    "identity_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("wamid", String(255), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("old_wa_id", String(64)),
+    Column("new_wa_id", String(64)),
+    Column("old_user_id", String(160)),
+    Column("new_user_id", String(160)),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("phone_number_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("queue", String(64)),
+    Column("tier", Integer),
+    Column("priority", String(2)),
+    Column("assignee_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("last_inbound_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    # One open conversation per customer: concurrent first messages cannot open two.
+    Index(
+        "uq_conversations_open_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status != 'resolved'"),
+        postgresql_where=text("status != 'resolved'"),
+    ),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),  # "in" | "out"
+    Column("wamid", String(255), unique=True),  # the dedupe key; NULL until an outbound is accepted
+    Column("type", String(40), nullable=False),
+    Column("text", Text),
+    Column("payload", Json, nullable=False),
+    Column("status", Integer),  # DeliveryStatus for outbound messages
+    Column("error_code", Integer),
+    Column("error_detail", Text),
+    Column("sent_at", UtcDateTime, nullable=False),  # the customer's timestamp, or enqueue time
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("wamid", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("callback_data", String(512)),
+    Column("error_code", Integer),
+    Column("error_detail", Text),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("wamid", "status", name="uq_status_events_wamid_status"),
+    Index("ix_status_events_callback_data", "callback_data"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("action", String(16), nullable=False),
+    Column("intent", String(80)),
+    Column("confidence", Float),
+    Column("triggers", Json, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("detail", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_decisions_conversation_id", "conversation_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("phone_number_id", String(64), nullable=False),
+    Column("recipient_wa_id", String(64)),
+    Column("recipient_user_id", String(160)),
+    Column("content", Json, nullable=False),
+    Column("reply_to", String(255)),
+    Column("state", String(10), nullable=False),  # pending | sending | done | failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_conversation_id_state", "conversation_id", "state"),
+)
+
+send_attempts = Table(
+    "send_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("outbox_id", ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("outcome", String(16)),  # NULL while in flight: accepted | error | ambiguous
+    Column("error_code", Integer),
+    Column("wamid", String(255)),
+)
+
+raw_webhooks = Table(
+    "raw_webhooks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("events", Integer, nullable=False),
+)

@@ -1,0 +1,84 @@
+"""The ASGI application: webhooks, API, operations and (without credentials) the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import structlog
+from fastapi import FastAPI
+
+from relaydesk import __version__
+from relaydesk.app.http.routes import api, ops, webhooks
+from relaydesk.bootstrap import Container, sandbox_phone_number_id
+from relaydesk.sandbox.router import build_sandbox
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    container: Container,
+    *,
+    run_worker: bool | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the app around a container. `run_worker` defaults to the embedded-worker
+    setting; the worker then runs inside this process's event loop."""
+    settings = container.settings
+    if run_worker is None:
+        run_worker = settings.embedded_worker
+    sandbox = None
+    if settings.sandbox:
+        sandbox = build_sandbox(
+            app_secret=settings.app_secret,
+            access_token=settings.access_token,
+            phone_number_id=sandbox_phone_number_id(settings),
+            display_phone_number="15550001234",
+            waba_id="100000000000000",
+            webhook_url=f"{container.base_url}/webhooks/whatsapp",
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(container.worker.run(stop)) if run_worker else None
+        log.info(
+            "relaydesk_started",
+            version=__version__,
+            sandbox=settings.sandbox,
+            worker=run_worker,
+            brief=container.brief.version,
+            database=container.db.engine.dialect.name,
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if sandbox is not None:
+                await sandbox.aclose()
+            await container.graph.aclose()
+            container.db.dispose()
+
+    app = FastAPI(
+        title="Relaydesk",
+        version=__version__,
+        description="Customer support on WhatsApp: webhooks, operator API and sandbox.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.clock = clock
+    app.include_router(webhooks.router)
+    app.include_router(api.router)
+    app.include_router(ops.router)
+    if sandbox is not None:
+        app.include_router(sandbox.router)
+        app.state.sandbox = sandbox
+    return app

@@ -1,0 +1,124 @@
+"""The composition root: the only place that builds engines, clients and services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from relaydesk.adapters.storage import repository as repo
+from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.migrate import pending, upgrade
+from relaydesk.adapters.whatsapp.client import GraphClient
+from relaydesk.adapters.whatsapp.pacing import SendPacer
+from relaydesk.brief.loader import load_brief
+from relaydesk.brief.schema import Brief
+from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
+from relaydesk.domain.outbound import Template
+from relaydesk.observability import Metrics
+from relaydesk.services.decider import BriefDecider
+from relaydesk.services.inbound import InboundService
+from relaydesk.services.outbox import OutboxWorker
+
+
+class StartupError(RuntimeError):
+    """The service cannot start as configured; the message says what to do."""
+
+
+@dataclass
+class Container:
+    settings: Settings
+    base_url: str  #: where this process is reached (the sandbox posts its webhooks there)
+    db: Database
+    brief: Brief
+    metrics: Metrics
+    inbound: InboundService
+    graph: GraphClient
+    worker: OutboxWorker
+
+    @property
+    def graph_url(self) -> str:
+        if self.settings.sandbox:
+            return f"{self.base_url}/sandbox/graph"
+        return self.settings.whatsapp_graph_url
+
+
+def graph_url_for(settings: Settings, base_url: str) -> str:
+    return f"{base_url}/sandbox/graph" if settings.sandbox else settings.whatsapp_graph_url
+
+
+def reengagement_template(brief: Brief) -> Callable[[str | None], Template]:
+    """The template for a customer whose 24-hour window has closed, its parameters filled."""
+    spec = brief.reengagement
+
+    def build(customer_name: str | None) -> Template:
+        values = {"customer_name": customer_name or "there", "business": brief.business.name}
+        params = tuple(values.get(name, name) for name in spec.body_params)
+        return Template(name=spec.name, language=spec.language, body_params=params)
+
+    return build
+
+
+def prepare_database(settings: Settings, db: Database, *, migrate: bool) -> None:
+    """Migrate a SQLite database in place; PostgreSQL must be migrated explicitly."""
+    if not pending(db.engine):
+        return
+    if migrate or db.is_sqlite:
+        upgrade(db.engine)
+        return
+    raise StartupError(
+        "the database schema is not up to date; run `relaydesk db upgrade` "
+        "(with the same RELAYDESK_DATABASE_URL) before starting the service"
+    )
+
+
+def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Container:
+    try:
+        brief = load_brief(settings.brief)
+    except Exception as exc:
+        raise StartupError(
+            f"the brief {settings.brief} is invalid:\n{exc}\n"
+            f"Run `relaydesk brief check {settings.brief}` for details."
+        ) from None
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        prepare_database(settings, db, migrate=migrate)
+    except BaseException:
+        db.dispose()
+        raise
+    metrics = Metrics()
+    graph = GraphClient(
+        base_url=graph_url_for(settings, base_url),
+        api_version=settings.whatsapp_api_version,
+        access_token=settings.access_token,
+    )
+    worker = OutboxWorker(
+        db,
+        graph,
+        metrics,
+        reengagement=reengagement_template(brief),
+        pacer=SendPacer(number_rate=settings.send_rate_per_number),
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+        reconcile_after=timedelta(seconds=settings.outbox_reconcile_seconds),
+    )
+    inbound = InboundService(
+        db,
+        BriefDecider(brief),
+        metrics,
+        backlog_max_age=timedelta(seconds=settings.backlog_max_age_seconds),
+        on_outbound=worker.wake.set,
+    )
+
+    def read_outbox() -> tuple[int, float]:
+        from datetime import UTC, datetime
+
+        with db.read() as conn:
+            return repo.outbox_depth(conn, datetime.now(UTC))
+
+    metrics.watch_outbox(read_outbox)
+    return Container(settings, base_url, db, brief, metrics, inbound, graph, worker)
+
+
+def sandbox_phone_number_id(settings: Settings) -> str:
+    return settings.whatsapp_phone_number_id or SANDBOX_PHONE_NUMBER_ID

@@ -1,0 +1,186 @@
+"""Settings, read once from `RELAYDESK_*` environment variables and passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+EXAMPLE_BRIEF = Path(__file__).parent / "brief" / "examples" / "shop.yaml"
+DEFAULT_SECRET_KEY = "change-me-relaydesk-dev-only"  # noqa: S105 - the sentinel we refuse in production
+SANDBOX_APP_SECRET = "relaydesk-sandbox-app-secret"  # noqa: S105 - sandbox mode only, never real
+SANDBOX_VERIFY_TOKEN = "relaydesk-sandbox"  # noqa: S105
+SANDBOX_ACCESS_TOKEN = "relaydesk-sandbox-token"  # noqa: S105
+SANDBOX_PHONE_NUMBER_ID = "100000000000001"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    """Every setting Relaydesk reads. Documented in README.md ("Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAYDESK_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///relaydesk.sqlite",
+        description="SQLAlchemy URL. SQLite file in the working directory by default; "
+        "postgresql+psycopg://user@host/db in production.",
+    )
+    brief: Path = Field(default=EXAMPLE_BRIEF, description="Path of the operating brief (YAML).")
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEFAULT_SECRET_KEY),
+        description="Signs console sessions and hashes API tokens. Required outside sandbox mode.",
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        default=None, description="App Secret that signs webhooks (X-Hub-Signature-256)."
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        default=None, description="Token Meta echoes in the GET verification handshake."
+    )
+    whatsapp_access_token: SecretStr | None = Field(
+        default=None,
+        description="System-user token for the Graph API. Unset means sandbox mode.",
+    )
+    whatsapp_graph_url: str = Field(
+        default="https://graph.facebook.com", description="Base URL of the Graph API."
+    )
+    whatsapp_api_version: str = Field(default="v23.0", description="Graph API version in URLs.")
+    whatsapp_phone_number_id: str | None = Field(
+        default=None,
+        description="Business phone number id used when no inbound message names one "
+        "(sandbox: a fixed fake id).",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite durability: NORMAL survives process crashes, FULL also power loss.",
+    )
+    webhook_max_body_bytes: int = Field(
+        default=3 * 1024 * 1024, gt=0, description="Webhook bodies larger than this get 413."
+    )
+    backlog_max_age_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="Inbound messages older than this are stored but not answered as if live.",
+    )
+    raw_webhook_retention_days: int = Field(
+        default=7, ge=0, description="Raw webhook bodies are deleted after this many days."
+    )
+    send_rate_per_number: float = Field(
+        default=80.0, gt=0, description="Outbound messages per second per business number."
+    )
+    outbox_batch_size: int = Field(default=100, gt=0, description="Rows a worker claims at once.")
+    outbox_max_attempts: int = Field(
+        default=8, gt=0, description="Attempts before a retryable send is given up."
+    )
+    outbox_reconcile_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="After a send whose outcome is unknown (crash, timeout), wait this long "
+        "for a status webhook proving it arrived before sending again.",
+    )
+    embedded_worker: bool = Field(
+        default=True, description="`serve` also runs the outbox worker in-process."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
+    log_format: Literal["json", "console"] = Field(default="json")
+    public_url: str | None = Field(
+        default=None, description="URL the service is reached at (sandbox webhooks go there)."
+    )
+
+    @classmethod
+    def settings_customise_sources(  # type: ignore[override]
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **_: object,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what `load_settings` passes in: the environment is read once, at the edge."""
+        return (init_settings,)
+
+    @field_validator("whatsapp_graph_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def sandbox(self) -> bool:
+        """No access token means sandbox mode: fake Graph endpoint, fixed dev secrets."""
+        return self.whatsapp_access_token is None
+
+    @property
+    def app_secret(self) -> str:
+        if self.whatsapp_app_secret is not None:
+            return self.whatsapp_app_secret.get_secret_value()
+        return SANDBOX_APP_SECRET
+
+    @property
+    def verify_token(self) -> str:
+        if self.whatsapp_verify_token is not None:
+            return self.whatsapp_verify_token.get_secret_value()
+        return SANDBOX_VERIFY_TOKEN
+
+    @property
+    def access_token(self) -> str:
+        if self.whatsapp_access_token is not None:
+            return self.whatsapp_access_token.get_secret_value()
+        return SANDBOX_ACCESS_TOKEN
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, refusing unsafe production setups."""
+    relevant = {k: v for k, v in environ.items() if k.startswith("RELAYDESK_")}
+    try:
+        settings = Settings(**_as_fields(relevant))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "RELAYDESK_" + str(error["loc"][0]).upper() if error["loc"] else "RELAYDESK_*"
+            value = relevant.get(name)
+            shown = f" (got {value!r})" if value is not None and "SECRET" not in name else ""
+            problems.append(f"{name}{shown}: {error['msg']}")
+        raise ConfigError("Invalid settings: " + "; ".join(problems)) from None
+    _check_production(settings)
+    return settings
+
+
+def _as_fields(environ: Mapping[str, str]) -> dict[str, str]:
+    names = set(Settings.model_fields)
+    fields = {}
+    for key, value in environ.items():
+        name = key.removeprefix("RELAYDESK_").lower()
+        if name in names:
+            fields[name] = value
+    return fields
+
+
+def _check_production(settings: Settings) -> None:
+    if settings.sandbox:
+        return
+    missing = [
+        env
+        for env, value in (
+            ("RELAYDESK_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+            ("RELAYDESK_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+        )
+        if value is None or not value.get_secret_value()
+    ]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} must be set when RELAYDESK_WHATSAPP_ACCESS_TOKEN is set "
+            "(production mode). Copy them from the Meta App Dashboard, or unset "
+            "RELAYDESK_WHATSAPP_ACCESS_TOKEN to run the sandbox."
+        )
+    if settings.secret_key.get_secret_value() in ("", DEFAULT_SECRET_KEY):
+        raise ConfigError(
+            "RELAYDESK_SECRET_KEY must be set to a long random value in production mode, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )

@@ -1,0 +1,103 @@
+"""Prometheus metrics and structured logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class Metrics:
+    """The service's metrics, on a registry of their own (one per app, so tests stay apart)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.webhook_requests = Counter(
+            "relaydesk_webhook_requests",
+            "Webhook POSTs by outcome (ok, bad_signature, too_large, bad_payload, unavailable).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_seconds = Histogram(
+            "relaydesk_webhook_seconds",
+            "Time from request to acknowledgement of webhook POSTs.",
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.messages = Counter(
+            "relaydesk_messages",
+            "Messages stored, by direction (in, out) and outcome (new, duplicate, sent, failed).",
+            ["direction", "outcome"],
+            registry=self.registry,
+        )
+        self.statuses = Counter(
+            "relaydesk_statuses",
+            "Delivery status webhooks by status and outcome (applied, duplicate).",
+            ["status", "outcome"],
+            registry=self.registry,
+        )
+        self.send_errors = Counter(
+            "relaydesk_send_errors",
+            "Graph API send errors by WhatsApp error code ('transport' for network errors).",
+            ["code"],
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "relaydesk_decisions",
+            "Decisions by action.",
+            ["action"],
+            registry=self.registry,
+        )
+
+    def watch_outbox(self, read: Callable[[], tuple[int, float]]) -> None:
+        """Report outbox depth and oldest age, read from the database at scrape time."""
+        self.registry.register(_OutboxCollector(read))
+
+
+class _OutboxCollector(Collector):
+    def __init__(self, read: Callable[[], tuple[int, float]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            depth, oldest = self._read()
+        except Exception:  # the database may be down; /readyz says so, metrics stay up
+            return []
+        return [
+            GaugeMetricFamily(
+                "relaydesk_outbox_depth", "Outbound messages not yet accepted.", value=depth
+            ),
+            GaugeMetricFamily(
+                "relaydesk_outbox_oldest_seconds",
+                "Age of the oldest outbound message not yet accepted.",
+                value=oldest,
+            ),
+        ]
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    """JSON lines on stderr. Message bodies and phone numbers are only logged at debug."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )

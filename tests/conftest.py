@@ -1,0 +1,236 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), settings and the whole app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from relaydesk.adapters.whatsapp.webhook import sign
+from relaydesk.bootstrap import Container, build
+from relaydesk.config import Settings, load_settings
+from relaydesk.testing import GraphServer
+
+POSTGRES_URL = os.environ.get(
+    "RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-samples"
+APP_SECRET = "test-app-secret"
+ACCESS_TOKEN = "test-access-token"
+PHONE_NUMBER_ID = "1122334455667"
+
+
+def _postgres_schema_url(schema: str) -> str:
+    url = make_url(POSTGRES_URL)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'relaydesk.sqlite'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # CI must run PostgreSQL; say so loudly instead of skipping
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc}); start it or set "
+            "RELAYDESK_TEST_POSTGRES_URL",
+            pytrace=False,
+        )
+    try:
+        yield _postgres_schema_url(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    def make(**overrides: str) -> Settings:
+        environ = {
+            "RELAYDESK_DATABASE_URL": database_url,
+            "RELAYDESK_WHATSAPP_APP_SECRET": APP_SECRET,
+            "RELAYDESK_WHATSAPP_VERIFY_TOKEN": "test-verify-token",
+            "RELAYDESK_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+            "RELAYDESK_SECRET_KEY": "test-secret-key-that-is-long-enough",
+            "RELAYDESK_OUTBOX_RECONCILE_SECONDS": "0",
+        }
+        environ.update({f"RELAYDESK_{k.upper()}": v for k, v in overrides.items()})
+        return load_settings(environ)
+
+    return make
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphServer]:
+    with GraphServer(access_token=ACCESS_TOKEN) as server:
+        yield server
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+class Harness:
+    """The whole app over ASGI, the outbox worked by hand, a real local Graph server."""
+
+    def __init__(self, container: Container, client: httpx.AsyncClient, graph: GraphServer):
+        self.container = container
+        self.client = client
+        self.graph = graph
+
+    async def post_webhook(self, body: bytes, *, secret: str = APP_SECRET) -> httpx.Response:
+        return await self.client.post(
+            "/webhooks/whatsapp",
+            content=body,
+            headers={"X-Hub-Signature-256": sign(body, secret), "Content-Type": "application/json"},
+        )
+
+    async def drain(self, rounds: int = 10) -> None:
+        for _ in range(rounds):
+            if not await self.container.worker.run_once():
+                return
+
+
+@pytest.fixture
+async def harness(
+    make_settings: Callable[..., Settings], graph: GraphServer, clock: Clock
+) -> AsyncIterator[Harness]:
+    from relaydesk.app.http.main import create_app
+
+    settings = make_settings(whatsapp_graph_url=graph.url)
+    container = build(settings, base_url="http://testserver", migrate=True)
+    container.worker._clock = clock  # the worker reads the same hand-moved clock
+    app = create_app(container, run_worker=False, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Harness(container, client, graph)
+
+
+def text_webhook(
+    *,
+    wamid: str | None = None,
+    body: str = "hello",
+    wa_id: str = "34600000001",
+    name: str = "Ana",
+    timestamp: datetime | None = None,
+    phone_number_id: str = PHONE_NUMBER_ID,
+) -> bytes:
+    import json
+
+    ts = int((timestamp or datetime.now(UTC)).timestamp())
+    payload: dict[str, Any] = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550001234",
+                                "phone_number_id": phone_number_id,
+                            },
+                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                            "messages": [
+                                {
+                                    "from": wa_id,
+                                    "id": wamid or f"wamid.{uuid.uuid4().hex}",
+                                    "timestamp": str(ts),
+                                    "type": "text",
+                                    "text": {"body": body},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(payload).encode()
+
+
+def status_webhook(
+    wamid: str,
+    status: str,
+    *,
+    wa_id: str = "34600000001",
+    callback: str | None = None,
+    error_code: int | None = None,
+) -> bytes:
+    import json
+
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(int(datetime.now(UTC).timestamp())),
+        "recipient_id": wa_id,
+    }
+    if callback:
+        item["biz_opaque_callback_data"] = callback
+    if error_code:
+        item["errors"] = [
+            {
+                "code": error_code,
+                "title": "failed",
+                "message": "failed",
+                "error_data": {"details": "failed"},
+            }
+        ]
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550001234",
+                                "phone_number_id": PHONE_NUMBER_ID,
+                            },
+                            "statuses": [item],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(payload).encode()

@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+import copy
+from datetime import date, time, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+
+from relaydesk.brief import EXAMPLE_BRIEF, Brief, load_brief
+from relaydesk.brief.schema import (
+    Answers,
+    Holiday,
+    NextAction,
+    TimeRange,
+    format_duration,
+    parse_duration,
+)
+
+REQUIRED_INTENTS = {
+    "greeting": ("answer", None),
+    "thanks_goodbye": ("answer", None),
+    "order_status": ("answer", "general"),
+    "shipping": ("answer", None),
+    "pricing": ("answer", None),
+    "returns_refund": ("escalate", "billing"),
+    "cancel_order": ("escalate", "billing"),
+    "payment_problem": ("escalate", "billing"),
+    "login_technical": ("escalate", "technical"),
+    "complaint": ("escalate", "general"),
+    "human_request": ("escalate", "general"),
+    "personal_data_request": ("escalate", "management"),
+}
+
+
+@pytest.fixture
+def example_data() -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(EXAMPLE_BRIEF.read_text(encoding="utf-8"))
+    return copy.deepcopy(data)
+
+
+def consistency_issues(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """The cross-section problems `Brief` reports for `data`."""
+    with pytest.raises(ValidationError) as caught:
+        Brief.model_validate(data)
+    [error] = caught.value.errors()
+    assert error["type"] == "brief_consistency", error
+    return [(tuple(loc), message) for loc, message in error["ctx"]["issues"]]
+
+
+class TestExampleBrief:
+    def test_loads_with_the_policy_matrix_the_docs_describe(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        actual = {name: (i.policy, i.queue) for name, i in brief.intents.items()}
+        assert {k: actual[k] for k in REQUIRED_INTENTS} == REQUIRED_INTENTS
+
+    def test_every_intent_has_12_to_20_distinct_examples(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        for name, intent in brief.intents.items():
+            assert 12 <= len(set(intent.examples)) <= 20, name
+
+    def test_escalate_intents_have_a_priority_and_answer_intents_have_answers(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        for name, intent in brief.intents.items():
+            if intent.policy == "escalate":
+                assert intent.priority is not None, name
+            else:
+                assert intent.answers is not None, name
+
+    def test_routing_hours_and_templates(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        assert {q: brief.queues[q].tier for q in brief.queues} == {
+            "general": 2,
+            "billing": 3,
+            "technical": 3,
+            "management": 4,
+        }
+        assert [step.queue for step in brief.ladder] == [
+            ["general"],
+            ["billing", "technical"],
+            ["management"],
+        ]
+        assert set(brief.slas) == {"P1", "P2", "P3", "P4"}
+        assert brief.business_hours.weekly["sat"] == [TimeRange(start=time(10), end=time(14))]
+        assert "sun" not in brief.business_hours.weekly
+        assert str(brief.timezone) == "Europe/Madrid"
+        assert brief.reengagement.name == "support_followup"
+        assert brief.reengagement.language == "en_US"
+
+    def test_intent_threshold_overrides_the_default(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        assert brief.confidence_threshold("order_status") == 0.55
+        assert brief.confidence_threshold("pricing") == brief.policy.confidence_threshold
+
+    def test_is_immutable(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        with pytest.raises(ValidationError):
+            brief.policy.confidence_threshold = 0.1  # type: ignore[misc]
+
+
+class TestDuration:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("90s", timedelta(seconds=90)),
+            ("5m", timedelta(minutes=5)),
+            ("2h", timedelta(hours=2)),
+            ("1d", timedelta(days=1)),
+            ("1h30m", timedelta(minutes=90)),  # combined units
+            (" 10M ", timedelta(minutes=10)),  # case and spaces around are forgiven
+        ],
+    )
+    def test_parses(self, text: str, expected: timedelta) -> None:
+        assert parse_duration(text) == expected
+
+    @pytest.mark.parametrize("text", ["5 minutes", "5", "m5", "1.5h", "", "0m", 300])
+    def test_rejects_with_the_accepted_forms(self, text: object) -> None:
+        with pytest.raises(ValueError, match=r"90s, 5m, 2h or 1d|longer than 0s"):
+            parse_duration(text)
+
+    def test_formats_back_to_the_same_duration(self) -> None:
+        assert format_duration(timedelta(minutes=90)) == "1h30m"
+        assert parse_duration(format_duration(timedelta(days=2, seconds=5))) == timedelta(
+            days=2, seconds=5
+        )
+
+
+class TestSmallModels:
+    def test_answers_fall_back_to_a_shorter_length(self) -> None:
+        answers = Answers(short="s", detailed="d")
+        assert answers.get("medium") == "s"
+        assert answers.get("detailed") == "d"
+        assert answers.items() == [("short", "s"), ("detailed", "d")]
+
+    @pytest.mark.parametrize(
+        ("text", "start", "end", "overnight"),
+        [
+            ("09:00-18:00", time(9), time(18), False),
+            ("22:00-02:00", time(22), time(2), True),  # runs past midnight
+            ("00:00-24:00", time(0), time(0), True),  # the whole day
+        ],
+    )
+    def test_time_ranges(self, text: str, start: time, end: time, overnight: bool) -> None:
+        parsed = TimeRange.model_validate(text)
+        assert (parsed.start, parsed.end, parsed.crosses_midnight) == (start, end, overnight)
+
+    @pytest.mark.parametrize("text", ["9-18", "09:00-25:00", "9am-6pm", "09:60-10:00"])
+    def test_bad_time_ranges(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="HH:MM-HH:MM"):
+            TimeRange.model_validate(text)
+
+    def test_holiday_may_be_a_bare_date(self) -> None:
+        assert Holiday.model_validate(date(2026, 1, 1)).date == date(2026, 1, 1)
+
+    def test_next_action_is_buttons_or_a_link_not_both(self) -> None:
+        with pytest.raises(ValidationError, match="exactly one of"):
+            NextAction.model_validate({})
+        with pytest.raises(ValidationError, match="exactly one of"):
+            NextAction.model_validate(
+                {
+                    "buttons": [{"title": "Yes"}],
+                    "link": {"label": "Go", "url": "https://x.example"},
+                }
+            )
+
+
+class TestCrossChecks:
+    def test_escalate_intent_without_queue(self, example_data: dict[str, Any]) -> None:
+        del example_data["intents"]["complaint"]["queue"]
+        assert consistency_issues(example_data) == [
+            (
+                ("intents", "complaint", "queue"),
+                "is missing; an escalate-only intent needs the queue it goes to "
+                "(one of: billing, general, management, technical).",
+            )
+        ]
+
+    def test_answer_intent_without_answers(self, example_data: dict[str, Any]) -> None:
+        del example_data["intents"]["pricing"]["answers"]
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("intents", "pricing", "answers")
+        assert "policy 'answer' needs approved answers" in message
+
+    def test_button_to_unknown_intent_and_duplicate_title(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        buttons = example_data["intents"]["greeting"]["next_action"]["buttons"]
+        buttons[1] = {"title": "where's my order?", "intent": "order_stat"}
+        issues = dict(consistency_issues(example_data))
+        loc = ("intents", "greeting", "next_action", "buttons", 1)
+        assert "is used twice" in issues[(*loc, "title")]
+        assert "Did you mean 'order_status'?" in issues[(*loc, "intent")]
+
+    def test_example_in_two_intents(self, example_data: dict[str, Any]) -> None:
+        example_data["intents"]["pricing"]["examples"].append("Track my  order")
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("intents", "pricing", "examples", 14)
+        assert "also an example of intent 'order_status'" in message
+
+    def test_ladder_must_climb_tiers(self, example_data: dict[str, Any]) -> None:
+        example_data["ladder"] = [
+            {"queue": "billing", "timeout": "5m"},
+            {"queue": "general", "timeout": "5m"},
+            {"queue": "management"},
+        ]
+        assert consistency_issues(example_data) == [
+            (
+                ("ladder", 1, "queue"),
+                "goes to tier 2 after tier 3; order the ladder from tier 2 up to tier 4.",
+            )
+        ]
+
+    def test_ladder_step_before_the_last_needs_a_timeout(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        del example_data["ladder"][0]["timeout"]
+        [(loc, _)] = consistency_issues(example_data)
+        assert loc == ("ladder", 0, "timeout")
+
+    def test_every_priority_needs_an_sla(self, example_data: dict[str, Any]) -> None:
+        del example_data["slas"]["P4"]
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("slas",)
+        assert message.startswith("has no SLA for P4")
+
+    def test_template_params_match_placeholders(self, example_data: dict[str, Any]) -> None:
+        example_data["templates"]["support_followup"]["body_params"] = []
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("templates", "support_followup", "body_params")
+        assert "uses {{1}}" in message
+
+    def test_banned_phrase_in_handoff_copy(self, example_data: dict[str, Any]) -> None:
+        example_data["handoff"]["cancelled"] = "Done. Kindly write again any time."
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("handoff", "cancelled")
+        assert "banned phrase 'kindly'" in message
+
+    def test_unknown_placeholder_in_copy(self, example_data: dict[str, Any]) -> None:
+        example_data["handoff"]["message"] = "Passing you to {teem}."
+        with pytest.raises(ValidationError, match=r"\{teem\}.*Did you mean 'team'\?"):
+            Brief.model_validate(example_data)
+
+
+class TestVersion:
+    def test_built_in_code_the_version_hashes_the_content(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        first = Brief.model_validate(example_data)
+        assert len(first.version) == 12
+        assert Brief.model_validate(example_data).version == first.version
+        example_data["business"]["name"] = "Southwind Goods"
+        assert Brief.model_validate(example_data).version != first.version
