@@ -101,6 +101,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         batch_size=settings.outbox_batch_size,
         max_attempts=settings.outbox_max_attempts,
         reconcile_after=timedelta(seconds=settings.outbox_reconcile_seconds),
+        raw_retention=timedelta(days=settings.raw_webhook_retention_days),
     )
     inbound = InboundService(
         db,

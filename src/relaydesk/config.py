@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -139,7 +140,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, refusing unsafe production setups."""
     relevant = {k: v for k, v in environ.items() if k.startswith("RELAYDESK_")}
     try:
-        settings = Settings(**_as_fields(relevant))
+        settings = Settings.model_validate(_as_fields(relevant))
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -152,13 +153,32 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return settings
 
 
+#: RELAYDESK_* variables read elsewhere (CLI options, the test suite), not by Settings.
+OTHER_VARIABLES = frozenset(
+    {"RELAYDESK_HOST", "RELAYDESK_PORT", "RELAYDESK_NEW_USER_PASSWORD"}
+)
+
+
 def _as_fields(environ: Mapping[str, str]) -> dict[str, str]:
     names = set(Settings.model_fields)
     fields = {}
+    unknown = []
     for key, value in environ.items():
         name = key.removeprefix("RELAYDESK_").lower()
         if name in names:
             fields[name] = value
+        elif key not in OTHER_VARIABLES and not key.startswith("RELAYDESK_TEST_"):
+            unknown.append(key)
+    if unknown:
+        known = [f"RELAYDESK_{n.upper()}" for n in names] + sorted(OTHER_VARIABLES)
+        hints = []
+        for key in sorted(unknown):
+            close = difflib.get_close_matches(key, known, n=1)
+            hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+        raise ConfigError(
+            "Unknown setting(s): " + ", ".join(hints) + ". Fix the name or unset it; "
+            "README.md lists every setting."
+        )
     return fields
 
 

@@ -7,6 +7,7 @@ API does (§3.6 of the contract) and can be told to fail with any error envelope
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
@@ -73,7 +74,7 @@ def graph_app(state: GraphState) -> Starlette:
             return _envelope(401, 190, "Error validating access token")
         if failure is not None:
             if failure.delay:
-                time.sleep(failure.delay)  # blocks this server thread, like a stalled Meta
+                await asyncio.sleep(failure.delay)
             if failure.code is None:
                 return Response("<html>oops</html>", status_code=failure.http_status)
             return _envelope(failure.http_status, failure.code, failure.details)

@@ -197,7 +197,7 @@ BROKEN = [
         id="bad-timezone",
     ),
     pytest.param(
-        ("mon: [\"09:00-18:00\"]", "mon: [\"9am-6pm\"]"),
+        ('mon: ["09:00-18:00"]', 'mon: ["9am-6pm"]'),
         "mon: [",
         "business_hours.weekly.mon[0]",
         "...is not a time range; write it as HH:MM-HH:MM",

@@ -1,9 +1,10 @@
 """Nearest-example intent matching over the brief's examples.
 
 TF-IDF over character 2-4-grams (within word boundaries: robust to typos and inflection)
-and over words (lowercased, accents stripped, numbers folded), each L2-normalised; the
-score is the mean of the two cosine similarities, in [0, 1]. Building takes milliseconds,
-so rebuild it whenever the brief changes; a match takes tens of microseconds.
+and over words, after lowercasing, stripping accents and punctuation and folding numbers;
+each view is L2-normalised and the score is the mean of the two cosine similarities, in
+[0, 1]. Building takes milliseconds, so rebuild it whenever the brief changes; a match
+takes tens of microseconds.
 """
 
 from __future__ import annotations
@@ -85,12 +86,15 @@ class ExampleMatcher:
 
 
 _DIGITS = re.compile(r"\d+")
+_PUNCTUATION = re.compile(r"[^\w\s]+")
 _WORD = r"(?u)\b\w+\b"  # every word, one-letter ones too ("i", "2")
 
 
 def _normalise(text: str) -> str:
-    """Lowercase, strip accents, and fold every number to "0" so order numbers match."""
-    return _DIGITS.sub("0", strip_accents_unicode(text.lower()))
+    """Lowercase, strip accents and punctuation, and fold every number to "0" (so that
+    order numbers match each other)."""
+    text = _PUNCTUATION.sub(" ", strip_accents_unicode(text.lower()))
+    return _DIGITS.sub("0", text)
 
 
 class _Part:

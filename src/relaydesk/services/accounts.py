@@ -66,7 +66,7 @@ def create_user(
         ).scalar_one()
     except IntegrityError:
         raise AccountError(f"a user with email {email!r} already exists") from None
-    return User(new_id, email, name.strip(), role)  # type: ignore[arg-type]
+    return User(new_id, email, name.strip(), role)
 
 
 def create_token(conn: Connection, *, email: str, label: str, now: datetime) -> str:

@@ -91,6 +91,7 @@ class OutboxWorker:
         batch_size: int = 100,
         max_attempts: int = 8,
         reconcile_after: timedelta = timedelta(seconds=30),
+        raw_retention: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
     ) -> None:
@@ -105,6 +106,8 @@ class OutboxWorker:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
         self._paused_until: dict[str, datetime] = {}
+        self._raw_retention = raw_retention
+        self._next_purge: datetime | None = None
         self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
@@ -112,6 +115,7 @@ class OutboxWorker:
         log.info("outbox_worker_started")
         while not stop.is_set():
             try:
+                await self.housekeep()
                 done = await self.run_once()
             except Exception:
                 log.exception("outbox_worker_error")
@@ -125,6 +129,22 @@ class OutboxWorker:
             for waiter in waiters:
                 waiter.cancel()
         log.info("outbox_worker_stopped")
+
+    async def housekeep(self) -> None:
+        """Delete raw webhook bodies past their retention, at most every ten minutes."""
+        now = self._clock()
+        if self._raw_retention is None or (self._next_purge and now < self._next_purge):
+            return
+        self._next_purge = now + timedelta(minutes=10)
+        cutoff = now - self._raw_retention
+
+        def purge() -> int:
+            with self._db.write() as conn:
+                return repo.purge_raw_webhooks(conn, cutoff)
+
+        deleted = await anyio.to_thread.run_sync(purge)
+        if deleted:
+            log.info("raw_webhooks_purged", deleted=deleted)
 
     async def run_once(self) -> int:
         """Claim one batch and send it. Returns how many rows it handled."""
@@ -264,7 +284,8 @@ class OutboxWorker:
         ).first()
         if last is None or last.outcome not in (None, "ambiguous"):
             return None
-        return last.started_at + self._reconcile_after
+        started: datetime = last.started_at
+        return started + self._reconcile_after
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -357,6 +378,8 @@ class OutboxWorker:
             else:
                 self._retry_or_fail(conn, job, ErrorAction.RETRY, error, now)
             return
+        if error is None:
+            raise ValueError(f"outbox {job.id}: an outcome with neither result nor error")
         code = error.code if isinstance(error, GraphError) else None
         self._metrics.send_errors.labels(str(code) if code is not None else "content").inc()
         self._finish_attempt(conn, job, "error", code, None, now)

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert
 
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -31,7 +30,7 @@ from relaydesk.domain.channel import (
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 
 
-def _insert(conn: Connection, table: Any) -> Insert:
+def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -137,15 +136,14 @@ def apply_identity_change(conn: Connection, change: IdentityChange, now: datetim
         values["wa_id"] = change.new_wa_id
     if change.new_user_id:
         values["user_id"] = change.new_user_id
-    if len(values) > 1:
+    clashes = [
+        column == values[name]
+        for name, column in (("wa_id", customers.c.wa_id), ("user_id", customers.c.user_id))
+        if name in values
+    ]
+    if clashes:
         taken = conn.execute(
-            select(customers.c.id).where(
-                customers.c.id != row.id,
-                or_(
-                    customers.c.wa_id == values.get("wa_id", "\0"),
-                    customers.c.user_id == values.get("user_id", "\0"),
-                ),
-            )
+            select(customers.c.id).where(customers.c.id != row.id, or_(*clashes))
         ).first()
         if taken is None:
             conn.execute(update(customers).where(customers.c.id == row.id).values(**values))
