@@ -24,6 +24,14 @@ POSTGRES_URL = os.environ.get(
 )
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-samples"
 APP_SECRET = "test-app-secret"
+
+
+def sample(name: str) -> bytes:
+    """A webhook body from ../shared/whatsapp-samples, or a skip saying where it should be."""
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"WhatsApp samples not found at {SAMPLES}; they live in ../shared/")
+    return path.read_bytes()
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "1122334455667"
 

@@ -14,7 +14,7 @@ from relaydesk.adapters.storage.migrate import upgrade
 from relaydesk.adapters.storage.tables import customers, messages
 from relaydesk.adapters.whatsapp.webhook import parse_webhook
 from relaydesk.domain.channel import IdentityChange, InboundMessage, Sender
-from tests.conftest import SAMPLES
+from tests.conftest import sample
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -27,10 +27,10 @@ def db(database_url: str) -> Database:
     database.dispose()
 
 
-def inbound(sample: str) -> InboundMessage:
+def inbound(name: str) -> InboundMessage:
     (event,) = [
         e
-        for e in parse_webhook((SAMPLES / sample).read_bytes()).events
+        for e in parse_webhook(sample(name)).events
         if isinstance(e, InboundMessage)
     ]
     return event
@@ -78,7 +78,7 @@ def test_window_only_moves_forward(db: Database) -> None:
 
 
 def test_number_change_rekeys_the_customer(db: Database) -> None:
-    body = json.loads((SAMPLES / "in-system-user_changed_number.pywa.json").read_bytes())
+    body = json.loads(sample("in-system-user_changed_number.pywa.json"))
     (change,) = [
         e for e in parse_webhook(json.dumps(body).encode()).events if isinstance(e, IdentityChange)
     ]
