@@ -1,4 +1,4 @@
-"""The first decision policy, as a table over the bundled example brief."""
+"""The escalation policy over the bundled example brief: one decision per message."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from relaydesk.brief.schema import Brief
 from relaydesk.config import EXAMPLE_BRIEF
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Understanding
+from relaydesk.domain.dialogue import DialogueState, Turn
 from relaydesk.domain.outbound import Buttons, Text
-from relaydesk.domain.policy import MessageView, decide
+from relaydesk.domain.policy import MessageView, decide, step
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -22,43 +23,67 @@ def brief() -> Brief:
     return load_brief(EXAMPLE_BRIEF)
 
 
-def state(status: ConversationStatus = ConversationStatus.BOT) -> ConversationState:
-    return ConversationState(id=1, status=status, last_inbound_at=NOW)
+def state(
+    status: ConversationStatus = ConversationStatus.BOT, queue: str | None = None
+) -> ConversationState:
+    return ConversationState(id=1, status=status, last_inbound_at=NOW, queue=queue)
 
 
-def view(kind: str = "text", text: str | None = "hi", reply_id: str | None = None) -> MessageView:
-    return MessageView(kind, text, reply_id, NOW)
+def view(
+    kind: str = "text",
+    text: str | None = "hi",
+    reply_id: str | None = None,
+    attributes: dict[str, str] | None = None,
+) -> MessageView:
+    return MessageView(kind, text, reply_id, NOW, attributes or {})
+
+
+def sure(intent: str, **signals: float) -> Understanding:
+    return Understanding(intent, 0.95, ranking=((intent, 0.95),), **signals)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    ("kind", "understanding", "expected", "trigger"),
+    ("kind", "understanding", "expected", "triggers"),
     [
         # confident answerable intent: the approved answer
-        ("text", Understanding("order_status", 0.95), Action.ANSWER, None),
+        ("text", sure("order_status"), Action.ANSWER, []),
         # escalate-only intent, however confident: the policy matrix
-        ("text", Understanding("returns_refund", 0.99), Action.ESCALATE, "policy_matrix"),
-        # below the threshold: a person, not a guess
-        ("text", Understanding("order_status", 0.2), Action.ESCALATE, "low_confidence"),
-        # nothing matched at all
-        ("text", Understanding(None, 0.0), Action.ESCALATE, "low_confidence"),
+        ("text", sure("returns_refund"), Action.ESCALATE, ["policy_matrix"]),
+        # in between the clarify and the answer thresholds: one question with buttons
+        (
+            "text",
+            Understanding(
+                "order_status", 0.45, ranking=(("order_status", 0.45), ("shipping", 0.3))
+            ),
+            Action.CLARIFY,
+            [],
+        ),
+        # nothing understood, the first time: ask, with the talk-to-a-person button
+        ("text", Understanding(None, 0.0), Action.CLARIFY, []),
         # a voice note cannot be read by the bot
-        ("audio", Understanding(None, 0.0), Action.ESCALATE, "unsupported_type"),
+        ("audio", Understanding(None, 0.0), Action.ESCALATE, ["unsupported_type"]),
         # reactions and deletions carry nothing to answer
-        ("reaction", Understanding(None, 0.0), Action.IGNORE, None),
-        ("revoke", Understanding(None, 0.0), Action.IGNORE, None),
+        ("reaction", Understanding(None, 0.0), Action.IGNORE, []),
+        ("revoke", Understanding(None, 0.0), Action.IGNORE, []),
+        # an explicit request for a person
+        ("text", Understanding(None, 0.0, human_request=0.9), Action.ESCALATE, ["human_request"]),
+        # a strongly negative message: the frustrated-customer path
+        ("text", sure("order_status", sentiment=-0.85), Action.ESCALATE, ["negative_sentiment"]),
+        # one mildly negative message is not a reason to escalate
+        ("text", sure("order_status", sentiment=-0.3), Action.ANSWER, []),
     ],
 )
 def test_decisions(
-    brief: Brief, kind: str, understanding: Understanding, expected: Action, trigger: str | None
+    brief: Brief, kind: str, understanding: Understanding, expected: Action, triggers: list[str]
 ) -> None:
     decision = decide(state(), view(kind), understanding, brief, NOW)
     assert decision.action is expected
     assert decision.policy_version == brief.version
-    assert [t.type for t in decision.triggers] == ([trigger] if trigger else [])
+    assert [t.type for t in decision.triggers] == triggers
 
 
 def test_escalation_queues_with_one_handoff_message(brief: Brief) -> None:
-    decision = decide(state(), view(), Understanding("payment_problem", 0.9), brief, NOW)
+    decision = decide(state(), view(), sure("payment_problem"), brief, NOW)
     assert decision.status_after is ConversationStatus.QUEUED
     assert decision.route is not None
     assert decision.route.queue == brief.intents["payment_problem"].queue
@@ -68,21 +93,120 @@ def test_escalation_queues_with_one_handoff_message(brief: Brief) -> None:
     assert "{" not in reply.body
 
 
-def test_low_confidence_goes_to_the_default_queue(brief: Brief) -> None:
-    decision = decide(state(), view(), Understanding(None, 0.1), brief, NOW)
+def test_second_message_not_understood_escalates(brief: Brief) -> None:
+    first = step(state(), view(text="blorp"), Understanding(None, 0.0), brief, NOW, DialogueState())
+    assert first.decision.action is Action.CLARIFY
+    second = step(
+        state(), view(text="zzzz qqq"), Understanding(None, 0.0), brief, NOW, first.dialogue
+    )
+    assert second.decision.action is Action.ESCALATE
+    assert "low_confidence" in [t.type for t in second.decision.triggers]
+    assert second.decision.route is not None
+    assert second.decision.route.queue == brief.policy.default_queue
+
+
+def test_clarify_then_still_unsure_escalates(brief: Brief) -> None:
+    unsure = Understanding("shipping", 0.5, ranking=(("shipping", 0.5), ("order_status", 0.4)))
+    first = step(state(), view(text="when"), unsure, brief, NOW, DialogueState())
+    assert first.decision.action is Action.CLARIFY
+    (buttons,) = first.decision.replies
+    assert isinstance(buttons, Buttons)
+    assert [b.id for b in buttons.buttons] == ["shipping", "order_status", "human"]
+    second = step(state(), view(text="the thing"), unsure, brief, NOW, first.dialogue)
+    assert second.decision.action is Action.ESCALATE
+    assert "clarification_limit" in [t.type for t in second.decision.triggers]
+
+
+def test_keyword_rule_routes_and_sets_priority(brief: Brief) -> None:
+    decision = decide(state(), view(text="I will call my lawyer"), sure("complaint"), brief, NOW)
+    assert decision.action is Action.ESCALATE
     assert decision.route is not None
-    assert decision.route.queue == brief.policy.default_queue
-    assert decision.route.priority == brief.policy.default_priority
-    (trigger,) = decision.triggers
-    assert trigger.score == 0.1
-    assert trigger.threshold == brief.policy.confidence_threshold
+    assert (decision.route.queue, decision.route.priority) == ("management", "P1")
+
+
+def test_vip_customers_skip_tier_two(brief: Brief) -> None:
+    decision = decide(
+        state(),
+        view(attributes={"vip": "true"}),
+        sure("human_request", human_request=0.9),
+        brief,
+        NOW,
+    )
+    assert decision.route is not None
+    assert decision.route.tier >= 3
+    assert decision.route.priority == "P2"
+
+
+def test_falling_sentiment_over_turns_escalates(brief: Brief) -> None:
+    history = DialogueState(
+        turns=(
+            Turn("where is it", "order_status", 0.9, 0.3),
+            Turn("still?", "order_status", 0.9, -0.1),
+        )
+    )
+    outcome = step(
+        state(),
+        view(text="this is getting annoying"),
+        sure("order_status", sentiment=-0.4),
+        brief,
+        NOW,
+        history,
+    )
+    assert outcome.decision.action is Action.ESCALATE
+    assert "frustration_trend" in [t.type for t in outcome.decision.triggers]
+
+
+def test_same_question_again_escalates(brief: Brief) -> None:
+    history = DialogueState(turns=(Turn("where is my order 12345", "order_status", 0.9),))
+    outcome = step(
+        state(), view(text="where is my order 12345??"), sure("order_status"), brief, NOW, history
+    )
+    assert outcome.decision.action is Action.ESCALATE
+    assert "repeated_question" in [t.type for t in outcome.decision.triggers]
+
+
+def test_bot_loop_escalates_instead_of_repeating(brief: Brief) -> None:
+    dialogue = DialogueState()
+    actions = []
+    for text in ("track my parcel", "tracking please", "and the courier number"):
+        outcome = step(state(), view(text=text), sure("order_status"), brief, NOW, dialogue)
+        dialogue = outcome.dialogue
+        actions.append(outcome.decision.action)
+    assert actions == [Action.ANSWER, Action.ANSWER, Action.ESCALATE]
+
+
+def test_answer_length_grows_when_the_topic_comes_back(brief: Brief) -> None:
+    first = step(
+        state(), view(text="shipping times?"), sure("shipping"), brief, NOW, DialogueState()
+    )
+    second = step(
+        state(), view(text="and to the islands?"), sure("shipping"), brief, NOW, first.dialogue
+    )
+    assert first.decision.detail["length"] == brief.policy.answer_length
+    assert second.decision.detail["length"] == "detailed"
+
+
+def test_never_mind_cancels_a_pending_handoff(brief: Brief) -> None:
+    decision = decide(
+        state(ConversationStatus.QUEUED, "billing"),
+        view(text="never mind"),
+        Understanding(None, 0.0, cancel=0.9),
+        brief,
+        NOW,
+    )
+    assert decision.action is Action.ANSWER
+    assert decision.status_after is ConversationStatus.BOT
+    assert decision.triggers[0].type == "handoff_cancelled"
+    (reply,) = decision.replies
+    assert isinstance(reply, Text)
+    assert "billing" in reply.body
 
 
 @pytest.mark.parametrize("status", [ConversationStatus.QUEUED, ConversationStatus.ASSIGNED])
 def test_bot_stays_silent_while_a_human_owns_or_is_coming(
     brief: Brief, status: ConversationStatus
 ) -> None:
-    decision = decide(state(status), view(), Understanding("order_status", 0.99), brief, NOW)
+    decision = decide(state(status), view(), sure("order_status"), brief, NOW)
     assert decision.action is Action.SILENT
     assert decision.replies == ()
 
@@ -94,7 +218,7 @@ def test_answer_carries_its_next_action(brief: Brief) -> None:
         if intent.policy == "answer" and intent.next_action and intent.next_action.buttons
     ]
     assert with_buttons, "the example brief offers buttons on at least one answer"
-    decision = decide(state(), view(), Understanding(with_buttons[0], 1.0), brief, NOW)
+    decision = decide(state(), view(), sure(with_buttons[0]), brief, NOW)
     (reply,) = decision.replies
     assert isinstance(reply, Buttons)
     assert 1 <= len(reply.buttons) <= 3

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from relaydesk.domain.dialogue import DialogueState
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -25,6 +27,7 @@ class ConversationState:
     last_inbound_at: datetime | None
     queue: str | None = None
     priority: str | None = None
+    dialogue: DialogueState = field(default_factory=DialogueState)
 
 
 def window_expires_at(last_inbound_at: datetime | None) -> datetime | None:

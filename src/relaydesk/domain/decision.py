@@ -21,29 +21,48 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """One reason that fired: {type, detail, score, threshold}."""
+    """One reason that fired: {type, detail, score, threshold}, plus where it routes."""
 
     type: str
     detail: str
     score: float
     threshold: float
+    queue: str | None = None  #: a queue this trigger asks for
+    priority: str | None = None  #: a priority this trigger asks for (the most urgent wins)
+    min_tier: int | None = None
+    escalates: bool = True  #: False: only routes if something else escalates
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "type": self.type,
             "detail": self.detail,
-            "score": self.score,
+            "score": round(self.score, 4),
             "threshold": self.threshold,
         }
+        for key in ("queue", "priority", "min_tier"):
+            if (value := getattr(self, key)) is not None:
+                record[key] = value
+        if not self.escalates:
+            record["escalates"] = False
+        return record
 
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """What the NLU made of a message."""
+    """What the NLU made of a message: intent with calibrated confidence, and signals."""
 
     intent: str | None
     confidence: float
     example: str | None = None
+    ranking: tuple[tuple[str, float], ...] = ()  #: likeliest intents, best first
+    out_of_scope: bool = False
+    human_request: float = 0.0  #: score of an explicit request for a person
+    human_request_phrase: str | None = None
+    cancel: float = 0.0  #: score of "never mind" (cancelling a pending handoff)
+    sentiment: float = 0.0  #: -1 angry .. +1 happy
+    frustration: float = 0.0  #: 0 .. 1
+    language: str | None = None
+    entities: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,27 @@
-"""The first decision policy: answer with approved copy when confident, otherwise hand the
-conversation to a person. A pure function of (state, message, understanding, brief, time)."""
+"""The escalation policy: answer, clarify or escalate, as a pure function of the
+conversation, the new message's understanding, the brief and the time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from relaydesk.brief.schema import Brief, Intent
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
+from relaydesk.domain.dialogue import DialogueState, Turn
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
+from relaydesk.domain.triggers import TriggerInput, fire, is_low_confidence
 
 #: Types that carry nothing to answer: reactions, deletions, edits, identity notices.
 NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
 #: Types the bot reads as text (the parser puts what a person would read in `text`).
 READABLE = frozenset({"text", "interactive", "button", "request_welcome"})
 HUMAN_BUTTON = "human"
+HUMAN_BUTTON_TITLE = "Talk to a person"
+PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
+CANCEL_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,15 @@ class MessageView:
     text: str | None
     reply_id: str | None
     sent_at: datetime
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A decision and the dialogue state it leaves behind."""
+
+    decision: Decision
+    dialogue: DialogueState
 
 
 def decide(
@@ -34,50 +49,153 @@ def decide(
     understanding: Understanding,
     brief: Brief,
     now: datetime,
+    dialogue: DialogueState | None = None,
 ) -> Decision:
+    """The decision alone (see `step` for the dialogue state too)."""
+    return step(state, message, understanding, brief, now, dialogue or DialogueState()).decision
+
+
+def step(
+    state: ConversationState,
+    message: MessageView,
+    understanding: Understanding,
+    brief: Brief,
+    now: datetime,
+    dialogue: DialogueState,
+) -> Outcome:
     version = brief.version
-    if state.status in (ConversationStatus.QUEUED, ConversationStatus.ASSIGNED):
-        return Decision(
-            Action.SILENT, version, detail={"reason": f"conversation is {state.status.value}"}
-        )
+    if state.status is ConversationStatus.QUEUED:
+        return Outcome(_while_queued(state, understanding, brief, version), dialogue)
+    if state.status is ConversationStatus.ASSIGNED:
+        silent = Decision(Action.SILENT, version, detail={"reason": "a person owns it"})
+        return Outcome(silent, dialogue)
     if message.type in NOTHING_TO_ANSWER:
-        return Decision(Action.IGNORE, version, detail={"reason": f"{message.type} message"})
-    if message.type not in READABLE:
-        trigger = Trigger("unsupported_type", f"{message.type} message", 1.0, 1.0)
-        return _escalate(brief, None, None, (trigger,), now)
-    if message.reply_id == HUMAN_BUTTON:
-        trigger = Trigger("human_request", "tapped the talk-to-a-person button", 1.0, 1.0)
-        return _escalate(brief, None, None, (trigger,), now)
-    intent_name, confidence = understanding.intent, understanding.confidence
-    if intent_name is None or intent_name not in brief.intents:
-        trigger = Trigger("low_confidence", "no intent matched", confidence, _threshold(brief))
-        return _escalate(brief, None, confidence, (trigger,), now)
+        ignore = Decision(Action.IGNORE, version, detail={"reason": f"{message.type} message"})
+        return Outcome(ignore, dialogue)
+
+    triggers = fire(
+        brief,
+        TriggerInput(
+            message.type,
+            message.text,
+            message.reply_id,
+            understanding,
+            dialogue,
+            message.attributes,
+        ),
+    )
+    low = message.type not in READABLE or is_low_confidence(brief, understanding)
+    turn = Turn(
+        message.text or f"[{message.type}]",
+        understanding.intent,
+        understanding.confidence,
+        understanding.sentiment,
+        understanding.frustration,
+    )
+    after = replace(
+        dialogue.with_turn(turn),
+        low_confidence_streak=dialogue.low_confidence_streak + 1 if low else 0,
+    )
+    if any(t.escalates for t in triggers):
+        return _escalate(brief, understanding, triggers, after, now)
+    if low:
+        return _clarify_or_escalate(brief, understanding, triggers, after, now, "no intent fits")
+    intent_name = understanding.intent
+    if intent_name is None or intent_name not in brief.intents:  # guarded by `low`
+        return _clarify_or_escalate(brief, understanding, triggers, after, now, "unknown intent")
     intent = brief.intents[intent_name]
     threshold = brief.confidence_threshold(intent_name)
-    if intent.policy == "escalate":
-        trigger = Trigger("policy_matrix", f"{intent_name} is escalate-only", confidence, threshold)
-        return _escalate(brief, intent_name, confidence, (trigger,), now)
-    if confidence < threshold or intent.answers is None:
-        trigger = Trigger("low_confidence", f"best intent {intent_name}", confidence, threshold)
-        return _escalate(brief, intent_name, confidence, (trigger,), now)
-    return Decision(
+    if understanding.confidence < threshold or intent.policy == "clarify":
+        reason = "below the intent's threshold" if intent.policy != "clarify" else "clarify"
+        return _clarify_or_escalate(brief, understanding, triggers, after, now, reason)
+    if intent.answers is None:
+        return _escalate(
+            brief,
+            understanding,
+            (*triggers, Trigger("no_answer", f"{intent_name} has no approved answer", 1, 1)),
+            after,
+            now,
+        )
+    return _answer(brief, intent_name, intent, understanding, triggers, after, dialogue, now)
+
+
+def _while_queued(
+    state: ConversationState, understanding: Understanding, brief: Brief, version: str
+) -> Decision:
+    """Waiting for a person: silent, unless the customer calls the handoff off."""
+    config = brief.triggers.cancel
+    if config.enabled and understanding.cancel >= CANCEL_THRESHOLD:
+        team = (state.queue or brief.policy.default_queue).replace("_", " ")
+        trigger = Trigger(
+            "handoff_cancelled",
+            "the customer called it off",
+            understanding.cancel,
+            CANCEL_THRESHOLD,
+        )
+        return Decision(
+            Action.ANSWER,
+            version,
+            intent=understanding.intent,
+            confidence=understanding.confidence,
+            triggers=(trigger,),
+            replies=(Text(_fill(brief.handoff.cancelled, brief, team=team)),),
+            status_after=ConversationStatus.BOT,
+            detail={"reason": "handoff cancelled"},
+        )
+    return Decision(Action.SILENT, version, detail={"reason": "waiting for a person"})
+
+
+def _answer(
+    brief: Brief,
+    name: str,
+    intent: Intent,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+    before: DialogueState,
+    now: datetime,
+) -> Outcome:
+    length = _length(brief, name, before)
+    reply = _answer_content(brief, name, intent, length)
+    body = reply.body if isinstance(reply, Text | Buttons) else ""
+    loop = brief.triggers.bot_loop
+    if loop.enabled and before.repeats_of(body) + 1 >= loop.repeats:
+        trigger = Trigger(
+            "bot_loop",
+            f"the bot was about to send the {name} answer again",
+            float(before.repeats_of(body) + 1),
+            float(loop.repeats),
+        )
+        return _escalate(brief, understanding, (*triggers, trigger), after, now)
+    decision = Decision(
         Action.ANSWER,
-        version,
-        intent=intent_name,
-        confidence=confidence,
-        replies=(_answer(intent, brief),),
-        detail={"example": understanding.example, "length": brief.policy.answer_length},
+        brief.version,
+        intent=name,
+        confidence=understanding.confidence,
+        triggers=triggers,
+        replies=(reply,),
+        detail={"length": length, "example": understanding.example},
     )
+    dialogue = replace(
+        after.with_reply(body, tried=f"answered {name} ({length})"),
+        clarifications=0,
+        last_answer_intent=name,
+    )
+    return Outcome(decision, dialogue)
 
 
-def _threshold(brief: Brief) -> float:
-    return brief.policy.confidence_threshold
+def _length(brief: Brief, name: str, before: DialogueState) -> str:
+    """The brief's default length; the detailed answer when the same topic comes straight
+    back (the shorter one evidently was not enough)."""
+    if before.last_answer_intent == name:
+        return "detailed"
+    return brief.policy.answer_length
 
 
-def _answer(intent: Intent, brief: Brief) -> OutboundContent:
-    if intent.answers is None:  # guarded by the caller; keeps mypy honest
-        raise ValueError("intent has no approved answers")
-    body = intent.answers.get(brief.policy.answer_length)
+def _answer_content(brief: Brief, name: str, intent: Intent, length: str) -> OutboundContent:
+    if intent.answers is None:
+        raise ValueError(f"intent {name} has no approved answers")
+    body = intent.answers.get(length)  # type: ignore[arg-type]
     action = intent.next_action
     if action is None:
         return Text(body)
@@ -87,37 +205,147 @@ def _answer(intent: Intent, brief: Brief) -> OutboundContent:
     return Buttons(body=body, buttons=buttons)
 
 
+def _clarify_or_escalate(
+    brief: Brief,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+    now: datetime,
+    reason: str,
+) -> Outcome:
+    if after.clarifications >= brief.policy.clarification_limit:
+        trigger = Trigger(
+            "clarification_limit",
+            f"{after.clarifications} clarifying question(s) did not settle it ({reason})",
+            float(after.clarifications),
+            float(brief.policy.clarification_limit),
+        )
+        return _escalate(brief, understanding, (*triggers, trigger), after, now)
+    options = _likely_intents(brief, understanding)
+    buttons = tuple(Button(id=name, title=_title(brief, name)) for name in options)
+    copy = brief.fallback.clarify if options else brief.fallback.not_understood
+    reply = Buttons(
+        body=_fill(copy, brief),
+        buttons=(*buttons, Button(id=HUMAN_BUTTON, title=HUMAN_BUTTON_TITLE)),
+    )
+    decision = Decision(
+        Action.CLARIFY,
+        brief.version,
+        intent=understanding.intent,
+        confidence=understanding.confidence,
+        triggers=triggers,
+        replies=(reply,),
+        detail={"reason": reason, "options": list(options)},
+    )
+    dialogue = replace(
+        after.with_reply(reply.body, tried="asked a clarifying question"),
+        clarifications=after.clarifications + 1,
+    )
+    return Outcome(decision, dialogue)
+
+
+def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ...]:
+    """Up to two answerable intents from the ranking, for the clarify buttons."""
+    ranked = [name for name, _ in understanding.ranking] or (
+        [understanding.intent] if understanding.intent else []
+    )
+    usable = [
+        name
+        for name in ranked
+        if name in brief.intents
+        and brief.intents[name].policy != "escalate"
+        and name != "human_request"
+    ]
+    return tuple(usable[:2])
+
+
+def _title(brief: Brief, name: str) -> str:
+    title = getattr(brief.intents[name], "title", None) or name.replace("_", " ").capitalize()
+    return str(title)[:20]
+
+
 def _escalate(
     brief: Brief,
-    intent_name: str | None,
-    confidence: float | None,
+    understanding: Understanding,
     triggers: tuple[Trigger, ...],
+    after: DialogueState,
     now: datetime,
-) -> Decision:
-    intent = brief.intents.get(intent_name) if intent_name else None
-    queue = (intent.queue if intent else None) or brief.policy.default_queue
-    priority = (intent.priority if intent else None) or brief.policy.default_priority
-    team = brief.queues[queue]
-    wait = brief.slas[priority].first_response if priority in brief.slas else None
-    message = brief.handoff.message.format_map(
-        _Copy(
-            team=queue.replace("_", " "),
-            wait=_humanise(wait) if wait else "shortly",
-            business=brief.business.name,
-            customer_name="",
-        )
+) -> Outcome:
+    route = _route(brief, understanding, triggers)
+    wait = brief.slas[route.priority].first_response if route.priority in brief.slas else None
+    team = route.queue.replace("_", " ")
+    handoff = _fill(
+        brief.handoff.message, brief, team=team, wait=_humanise(wait) if wait else "shortly"
     )
-    return Decision(
+    frustrated = any(t.type in ("negative_sentiment", "frustration_trend") for t in triggers)
+    body = _frustrated_reply(brief, understanding, handoff) if frustrated else handoff
+    decision = Decision(
         Action.ESCALATE,
         brief.version,
-        intent=intent_name,
-        confidence=confidence,
+        intent=understanding.intent,
+        confidence=understanding.confidence,
         triggers=triggers,
-        replies=(Text(message),),
-        route=Route(queue=queue, tier=team.tier, priority=priority),
+        replies=(Text(body),),
+        route=route,
         status_after=ConversationStatus.QUEUED,
-        detail={"wait_basis": "sla_first_response", "at": now.isoformat()},
+        detail={
+            "wait_basis": "sla_first_response",
+            "playbook": "frustrated_customer" if frustrated else None,
+            "sentiment": understanding.sentiment,
+            "frustration": understanding.frustration,
+            "tried": list(after.tried),
+            "at": now.isoformat(),
+        },
     )
+    return Outcome(decision, replace(after.with_reply(body, tried="escalated"), clarifications=0))
+
+
+def _frustrated_reply(brief: Brief, understanding: Understanding, handoff: str) -> str:
+    """Acknowledge, offer one troubleshooting step if the brief has one, then the handoff."""
+    playbook = getattr(brief, "playbooks", None)
+    frustrated = getattr(playbook, "frustrated", None) if playbook else None
+    if frustrated is None:
+        return handoff
+    parts = [_fill(frustrated.acknowledge, brief)]
+    step_text = (
+        frustrated.troubleshooting.get(understanding.intent or "") if understanding.intent else None
+    )
+    if step_text:
+        parts.append(step_text)
+    parts.append(handoff)
+    return "\n\n".join(parts)
+
+
+def _route(brief: Brief, understanding: Understanding, triggers: tuple[Trigger, ...]) -> Route:
+    intent = brief.intents.get(understanding.intent or "") if understanding.intent else None
+    specific = [t.queue for t in triggers if t.queue and t.type == "keyword"]
+    queue = (
+        (specific[0] if specific else None)
+        or (intent.queue if intent and not understanding.out_of_scope else None)
+        or next((t.queue for t in triggers if t.queue), None)
+        or brief.policy.default_queue
+    )
+    priorities = [t.priority for t in triggers if t.priority]
+    if intent is not None and intent.priority and not understanding.out_of_scope:
+        priorities.append(intent.priority)
+    priority = min(priorities or [brief.policy.default_priority], key=PRIORITY_ORDER.index)
+    min_tier = max((t.min_tier for t in triggers if t.min_tier), default=None)
+    if min_tier is not None and brief.queues[queue].tier < min_tier:
+        queue = _queue_at_tier(brief, queue, min_tier)
+    return Route(queue=queue, tier=brief.queues[queue].tier, priority=priority)
+
+
+def _queue_at_tier(brief: Brief, queue: str, min_tier: int) -> str:
+    """The first queue up the ladder from `queue` at `min_tier` or above."""
+    for step_ in brief.ladder:
+        for candidate in step_.queue:
+            if brief.queues[candidate].tier >= min_tier:
+                return candidate
+    return next((name for name, q in brief.queues.items() if q.tier >= min_tier), queue)
+
+
+def _fill(copy: str, brief: Brief, **values: str) -> str:
+    return copy.format_map(_Copy(business=brief.business.name, customer_name="", **values))
 
 
 class _Copy(dict[str, str]):

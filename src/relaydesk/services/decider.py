@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from relaydesk.brief.matching import ExampleMatcher
@@ -9,7 +10,7 @@ from relaydesk.brief.schema import Brief
 from relaydesk.domain import policy
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import ConversationState
-from relaydesk.domain.decision import Decision, Understanding
+from relaydesk.domain.decision import Understanding
 
 
 class BriefDecider:
@@ -26,6 +27,10 @@ class BriefDecider:
             if button.intent is not None
         }
 
+    @property
+    def needs_attributes(self) -> bool:
+        return bool(self.brief.triggers.attributes)
+
     def understand(self, message: InboundMessage) -> Understanding:
         if message.reply_id is not None and message.reply_id in self._button_intents:
             return Understanding(self._button_intents[message.reply_id], 1.0, "button")
@@ -33,16 +38,30 @@ class BriefDecider:
             return Understanding(message.reply_id, 1.0, "button")
         if not message.text:
             return Understanding(None, 0.0)
-        match = self._matcher.match(message.text)
-        if match is None:
+        ranked = self._matcher.rank(message.text, limit=3)
+        if not ranked:
             return Understanding(None, 0.0)
-        return Understanding(match.intent, match.score, match.example)
+        best = ranked[0]
+        return Understanding(
+            best.intent,
+            best.score,
+            best.example,
+            ranking=tuple((m.intent, m.score) for m in ranked),
+        )
 
-    def decide(self, state: ConversationState, message: InboundMessage, now: datetime) -> Decision:
-        view = policy.MessageView(message.type, message.text, message.reply_id, message.sent_at)
+    def decide(
+        self,
+        state: ConversationState,
+        message: InboundMessage,
+        attributes: Mapping[str, str],
+        now: datetime,
+    ) -> policy.Outcome:
+        view = policy.MessageView(
+            message.type, message.text, message.reply_id, message.sent_at, attributes
+        )
         understanding = (
             self.understand(message)
             if message.type in policy.READABLE
             else Understanding(None, 0.0)
         )
-        return policy.decide(state, view, understanding, self.brief, now)
+        return policy.step(state, view, understanding, self.brief, now, state.dialogue)

@@ -7,8 +7,8 @@ through the database's unique constraint and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from relaydesk.domain.channel import IdentityChange, Ignored, InboundMessage, St
 from relaydesk.domain.conversation import ConversationState
 from relaydesk.domain.decision import Action, Decision
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
+from relaydesk.domain.policy import Outcome
 from relaydesk.observability import Metrics
 
 log = structlog.get_logger(__name__)
@@ -32,8 +33,15 @@ class DecisionMaker(Protocol):
     """Understanding + policy for one inbound message. Pure apart from model inference."""
 
     def decide(
-        self, state: ConversationState, message: InboundMessage, now: datetime
-    ) -> Decision: ...
+        self,
+        state: ConversationState,
+        message: InboundMessage,
+        attributes: Mapping[str, str],
+        now: datetime,
+    ) -> Outcome: ...
+
+    @property
+    def needs_attributes(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +123,26 @@ class InboundService:
             return None
         repo.note_inbound(conn, state.id, message.sent_at, now)
         window_from = max(message.sent_at, state.last_inbound_at or message.sent_at)
-        state = ConversationState(
-            id=state.id,
-            status=state.status,
-            last_inbound_at=window_from,
-            queue=state.queue,
-            priority=state.priority,
-        )
+        state = replace(state, last_inbound_at=window_from)
         if now - message.sent_at > self._backlog_max_age:
             decision = Decision(
                 action=Action.DEFER,
                 policy_version="backlog",
-                detail={"reason": "backlog", "age_seconds": (now - message.sent_at).seconds},
+                detail={
+                    "reason": "backlog",
+                    "age_seconds": int((now - message.sent_at).total_seconds()),
+                },
             )
         else:
-            decision = self._decider.decide(state, message, now)
+            attributes = (
+                repo.customer_attributes(conn, customer_id)
+                if self._decider.needs_attributes
+                else {}
+            )
+            outcome = self._decider.decide(state, message, attributes, now)
+            decision = outcome.decision
+            if outcome.dialogue != state.dialogue:
+                repo.save_dialogue(conn, state.id, outcome.dialogue)
         self._apply(conn, state, message, message_id, decision, now)
         return len(decision.replies)
 

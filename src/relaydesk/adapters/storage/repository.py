@@ -28,6 +28,7 @@ from relaydesk.domain.channel import (
     advances,
 )
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
+from relaydesk.domain.dialogue import DialogueState
 
 
 def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
@@ -186,6 +187,32 @@ def _state(row: Any) -> ConversationState:
         last_inbound_at=row["last_inbound_at"],
         queue=row["queue"],
         priority=row["priority"],
+        dialogue=DialogueState.from_json(row["dialogue"]),
+    )
+
+
+def save_dialogue(conn: Connection, conversation_id: int, dialogue: DialogueState) -> None:
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(dialogue=dialogue.as_json())
+    )
+
+
+def customer_attributes(conn: Connection, customer_id: int) -> dict[str, str]:
+    value = conn.execute(
+        select(customers.c.attributes).where(customers.c.id == customer_id)
+    ).scalar_one_or_none()
+    return {str(k): str(v).lower() for k, v in (value or {}).items()}
+
+
+def set_customer_attributes(
+    conn: Connection, customer_id: int, attributes: dict[str, str], now: datetime
+) -> None:
+    conn.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(attributes=attributes, updated_at=now)
     )
 
 

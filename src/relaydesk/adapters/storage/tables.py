@@ -94,6 +94,7 @@ customers = Table(
     Column("profile_name", String(200)),
     Column("username", String(200)),
     Column("unreachable", Boolean, nullable=False, server_default=text("false")),
+    Column("attributes", Json),  # from the CRM or the API: {"vip": "true", ...}
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -124,6 +125,7 @@ conversations = Table(
     Column("priority", String(2)),
     Column("assignee_id", ForeignKey("users.id", ondelete="SET NULL")),
     Column("last_inbound_at", UtcDateTime),
+    Column("dialogue", Json),  # the bot's memory of the conversation (domain.dialogue)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
