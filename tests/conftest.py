@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +33,8 @@ def sample(name: str) -> bytes:
     if not path.exists():
         pytest.skip(f"WhatsApp samples not found at {SAMPLES}; they live in ../shared/")
     return path.read_bytes()
+
+
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "1122334455667"
 
@@ -125,6 +128,33 @@ class Harness:
             content=body,
             headers={"X-Hub-Signature-256": sign(body, secret), "Content-Type": "application/json"},
         )
+
+    @functools.cached_property
+    def token(self) -> str:
+        """A bearer token of a supervisor, created on first use."""
+        from relaydesk.services import accounts
+
+        now = datetime.now(UTC)
+        with self.container.db.write() as conn:
+            accounts.create_user(
+                conn,
+                email="lead@example.com",
+                name="Lead",
+                role="supervisor",
+                password=None,
+                now=now,
+            )
+            return accounts.create_token(conn, email="lead@example.com", label="tests", now=now)
+
+    def set_attributes(self, wa_id: str, attributes: dict[str, str]) -> None:
+        """Give a customer CRM attributes (creating the customer if new)."""
+        from relaydesk.adapters.storage import repository as repo
+        from relaydesk.domain.channel import Sender
+
+        now = datetime.now(UTC)
+        with self.container.db.write() as conn:
+            customer_id = repo.upsert_customer(conn, Sender(wa_id=wa_id), now)
+            repo.set_customer_attributes(conn, customer_id, attributes, now)
 
     async def drain(self, rounds: int = 10) -> None:
         for _ in range(rounds):

@@ -154,9 +154,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 #: RELAYDESK_* variables read elsewhere (CLI options, the test suite), not by Settings.
-OTHER_VARIABLES = frozenset(
-    {"RELAYDESK_HOST", "RELAYDESK_PORT", "RELAYDESK_NEW_USER_PASSWORD"}
-)
+OTHER_VARIABLES = frozenset({"RELAYDESK_HOST", "RELAYDESK_PORT", "RELAYDESK_NEW_USER_PASSWORD"})
 
 
 def _as_fields(environ: Mapping[str, str]) -> dict[str, str]:

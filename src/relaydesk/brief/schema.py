@@ -4,29 +4,25 @@ Each model checks its own fields. Checks that need the whole brief (references b
 sections, the tone guide applied to every piece of copy) run once on `Brief` and report
 every problem at the exact field it concerns, so the loader can point at the YAML line.
 Every model forbids unknown keys, so a typo is an error rather than a silently ignored
-setting.
+setting. The value types live in `_types`, the checks across sections in `_checks`; the
+names they define are re-exported here.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
-import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, time, timedelta
-from functools import cache
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     PrivateAttr,
     StringConstraints,
     ValidationInfo,
@@ -34,151 +30,38 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-# -- value types ------------------------------------------------------------------------
-
-NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:[_-][A-Za-z]{2,4})?$"
-TEMPLATE_NAME_PATTERN = r"^[a-z0-9_]+$"
-URL_PATTERN = r"^https://\S+$"
-
-PATTERN_HINTS: dict[str, str] = {
-    NAME_PATTERN: "use lowercase letters, digits and underscores, starting with a letter "
-    "(like order_status)",
-    LANGUAGE_PATTERN: "use a language code like en, es or pt_BR",
-    TEMPLATE_NAME_PATTERN: "use the template name exactly as approved in WhatsApp Manager "
-    "(lowercase letters, digits and underscores)",
-    URL_PATTERN: "use a full https:// address",
-}
-"""What each pattern used in the brief means, in words, for error messages."""
-
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
-Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-Priority = Literal["P1", "P2", "P3", "P4"]
-PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
-PolicyAction = Literal["answer", "clarify", "escalate"]
-AnswerLength = Literal["short", "medium", "detailed"]
-ANSWER_LENGTHS: tuple[AnswerLength, ...] = ("short", "medium", "detailed")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Phase = Literal["pilot", "expand", "scale"]
-MessageType = Literal[
-    "text",
-    "image",
-    "audio",
-    "video",
-    "document",
-    "sticker",
-    "location",
-    "contacts",
-    "interactive",
-    "button",
-    "reaction",
-    "order",
-    "unsupported",
-]
-
-# WhatsApp content limits (whatsapp-cloud-api.md §4.7).
-MAX_BUTTONS = 3
-MAX_BUTTON_TITLE = 20
-MAX_BUTTON_BODY = 1024
-MAX_TEXT_BODY = 4096
-
-
-def brief_error(kind: str, message: str) -> PydanticCustomError:
-    """A validation error whose message is shown to the brief's author as it is."""
-    return PydanticCustomError(kind, "{detail}", {"detail": message})
-
-
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """` Did you mean 'x'?` when something close exists, else an empty string."""
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
-_DURATION = re.compile(r"(?:\d+[smhd])+")
-_DURATION_PART = re.compile(r"(\d+)([smhd])")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(value: object) -> timedelta:
-    """ "90s", "5m", "2h", "1d" (or combined, "1h30m") -> timedelta; anything else is an error."""
-    if isinstance(value, timedelta):
-        return value
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if not _DURATION.fullmatch(text):
-        raise brief_error(
-            "duration",
-            f"{value!r} is not a duration; write a number and a unit with no space: "
-            "90s, 5m, 2h or 1d (combinations like 1h30m work too).",
-        )
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-    if seconds == 0:
-        raise brief_error("duration", f"{value!r} is zero; a duration must be longer than 0s.")
-    return timedelta(seconds=seconds)
-
-
-def format_duration(value: timedelta) -> str:
-    """The compact form `parse_duration` reads: timedelta(minutes=90) -> "1h30m"."""
-    seconds = int(value.total_seconds())
-    parts = []
-    for unit, size in _UNIT_SECONDS.items():
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _check_timezone(value: str) -> str:
-    if value not in _timezones():
-        raise brief_error(
-            "timezone",
-            f"{value!r} is not an IANA time zone name (like Europe/Madrid)."
-            + did_you_mean(value, _timezones()),
-        )
-    return value
-
-
-TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
-
-
-def _placeholder_check(allowed: frozenset[str]) -> AfterValidator:
-    """Copy may use only the `{name}` placeholders the service knows how to fill."""
-
-    def check(value: str) -> str:
-        try:
-            names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-        except ValueError:
-            raise brief_error(
-                "placeholder",
-                "has an unmatched { or }; placeholders look like {team}. "
-                "Write {{ or }} for a literal brace.",
-            ) from None
-        for name in names:
-            if name not in allowed:
-                raise brief_error(
-                    "placeholder",
-                    f"uses the placeholder {{{name}}}, which is not filled here;"
-                    f" available: {', '.join('{' + a + '}' for a in sorted(allowed))}."
-                    + did_you_mean(name, allowed),
-                )
-        return value
-
-    return AfterValidator(check)
+from relaydesk.brief._checks import Issue, Loc, cross_check
+from relaydesk.brief._types import (
+    ANSWER_LENGTHS,
+    LANGUAGE_PATTERN,
+    MAX_BUTTON_BODY,
+    MAX_BUTTON_TITLE,
+    MAX_BUTTONS,
+    MAX_TEXT_BODY,
+    NAME_PATTERN,
+    PATTERN_HINTS,
+    PRIORITIES,
+    TEMPLATE_NAME_PATTERN,
+    URL_PATTERN,
+    WEEKDAYS,
+    AnswerLength,
+    Duration,
+    Language,
+    MessageType,
+    Name,
+    Phase,
+    PolicyAction,
+    Priority,
+    Probability,
+    Text,
+    TimeZoneName,
+    Weekday,
+    brief_error,
+    did_you_mean,
+    format_duration,
+    parse_duration,
+    placeholder_check,
+)
 
 
 class _Model(BaseModel):
@@ -528,15 +411,15 @@ _COMMON = frozenset({"customer_name", "business"})
 
 
 class HandoffCopy(_Model):
-    message: Annotated[Text, _placeholder_check(_COMMON | {"team", "wait"})]
-    out_of_hours: Annotated[Text, _placeholder_check(_COMMON | {"team", "opens"})]
-    cancelled: Annotated[Text, _placeholder_check(_COMMON | {"team"})]
+    message: Annotated[Text, placeholder_check(_COMMON | {"team", "wait"})]
+    out_of_hours: Annotated[Text, placeholder_check(_COMMON | {"team", "opens"})]
+    cancelled: Annotated[Text, placeholder_check(_COMMON | {"team"})]
 
 
 class FallbackCopy(_Model):
-    connecting: Annotated[Text, _placeholder_check(_COMMON)]
-    not_understood: Annotated[Text, _placeholder_check(_COMMON)]
-    clarify: Annotated[Text, _placeholder_check(_COMMON)]
+    connecting: Annotated[Text, placeholder_check(_COMMON)]
+    not_understood: Annotated[Text, placeholder_check(_COMMON)]
+    clarify: Annotated[Text, placeholder_check(_COMMON)]
 
 
 # -- ownership, targets, rollout --------------------------------------------------------
@@ -619,7 +502,7 @@ class Brief(_Model):
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Brief:
-        issues = _cross_check(self)
+        issues = cross_check(self)
         if issues:
             raise PydanticCustomError(
                 "brief_consistency",
@@ -645,265 +528,73 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-# -- checks across sections -------------------------------------------------------------
-
-Loc = tuple[str | int, ...]
-Issue = tuple[Loc, str]
-
-
-def _cross_check(brief: Brief) -> list[Issue]:
-    return [
-        *_check_intents(brief),
-        *_check_examples(brief),
-        *_check_routing(brief),
-        *_check_ladder(brief),
-        *_check_tone(brief),
-        *_check_templates(brief),
-    ]
-
-
-def _unknown(kind: str, value: str, known: Iterable[str], section: str) -> str:
-    known = sorted(known)
-    return (
-        f"{kind} {value!r} is not defined under {section}."
-        + did_you_mean(value, known)
-        + (f" Defined: {', '.join(known)}." if known else f" Add it under {section}.")
-    )
-
-
-def _check_intents(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    for name, intent in brief.intents.items():
-        loc: Loc = ("intents", name)
-        if intent.policy != "escalate" and intent.answers is None:
-            issues.append(
-                (
-                    (*loc, "answers"),
-                    f"is missing; an intent with policy '{intent.policy}' needs approved "
-                    "answers (at least answers.short).",
-                )
-            )
-        if intent.queue is None and intent.policy == "escalate":
-            issues.append(
-                (
-                    (*loc, "queue"),
-                    "is missing; an escalate-only intent needs the queue it goes to "
-                    f"(one of: {', '.join(sorted(brief.queues))}).",
-                )
-            )
-        elif intent.queue is not None and intent.queue not in brief.queues:
-            issues.append(
-                ((*loc, "queue"), _unknown("queue", intent.queue, brief.queues, "queues"))
-            )
-        if intent.next_action is not None:
-            issues += _check_buttons(brief, intent, (*loc, "next_action", "buttons"))
-    return issues
-
-
-def _check_buttons(brief: Brief, intent: Intent, loc: Loc) -> list[Issue]:
-    issues: list[Issue] = []
-    buttons = intent.next_action.buttons if intent.next_action else []
-    titles: set[str] = set()
-    ids: set[str] = set()
-    for i, button in enumerate(buttons):
-        if button.title.casefold() in titles:
-            issues.append(
-                ((*loc, i, "title"), f"{button.title!r} is used twice; button titles must differ.")
-            )
-        elif button.reply_id in ids:
-            issues.append(
-                ((*loc, i, "id"), f"{button.reply_id!r} is used twice; button ids must differ.")
-            )
-        titles.add(button.title.casefold())
-        ids.add(button.reply_id)
-        if button.intent is not None and button.intent not in brief.intents:
-            issues.append(
-                ((*loc, i, "intent"), _unknown("intent", button.intent, brief.intents, "intents"))
-            )
-    if buttons and intent.answers is not None:
-        for length, text in intent.answers.items():
-            if len(text) > MAX_BUTTON_BODY:
-                issues.append(
-                    (
-                        (*loc[:2], "answers", length),
-                        f"is {len(text)} characters; a WhatsApp message with buttons allows "
-                        f"at most {MAX_BUTTON_BODY}. Shorten it or use a link instead.",
-                    )
-                )
-    return issues
-
-
-def _check_examples(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    owner: dict[str, str] = {}
-    for name, intent in brief.intents.items():
-        seen: set[str] = set()
-        for i, example in enumerate(intent.examples):
-            key = " ".join(example.casefold().split())
-            first = owner.setdefault(key, name)
-            loc: Loc = ("intents", name, "examples", i)
-            if key in seen:
-                issues.append((loc, f"{example!r} repeats an earlier example; remove it."))
-            elif first != name:
-                issues.append(
-                    (
-                        loc,
-                        f"{example!r} is also an example of intent {first!r}; an example must "
-                        "belong to one intent. Keep it where it fits best.",
-                    )
-                )
-            seen.add(key)
-    return issues
-
-
-def _check_routing(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    refs: list[tuple[Loc, str | None]] = [
-        (("policy", "default_queue"), brief.policy.default_queue),
-        (("triggers", "human_request", "queue"), brief.triggers.human_request.queue),
-        (("triggers", "unsupported_types", "queue"), brief.triggers.unsupported_types.queue),
-    ]
-    refs += [
-        (("triggers", "keywords", i, "queue"), r.queue)
-        for i, r in enumerate(brief.triggers.keywords)
-    ]
-    refs += [
-        (("triggers", "attributes", i, "queue"), r.queue)
-        for i, r in enumerate(brief.triggers.attributes)
-    ]
-    for loc, queue in refs:
-        if queue is not None and queue not in brief.queues:
-            issues.append((loc, _unknown("queue", queue, brief.queues, "queues")))
-    for i, intent in enumerate(brief.rollout.draft_intents):
-        if intent not in brief.intents:
-            issues.append(
-                (
-                    ("rollout", "draft_intents", i),
-                    _unknown("intent", intent, brief.intents, "intents"),
-                )
-            )
-    template = brief.policy.reengagement_template
-    if template not in brief.templates:
-        issues.append(
-            (
-                ("policy", "reengagement_template"),
-                _unknown("template", template, brief.templates, "templates"),
-            )
-        )
-    missing = [p for p in PRIORITIES if p not in brief.slas]
-    if missing:
-        issues.append(
-            (
-                ("slas",),
-                f"has no SLA for {', '.join(missing)}; every priority P1-P4 needs "
-                "first_response, next_response and resolution.",
-            )
-        )
-    if not any(brief.business_hours.weekly.values()):
-        issues.append(
-            (
-                ("business_hours", "weekly"),
-                "has no opening hours; add at least one day, like mon: [09:00-18:00].",
-            )
-        )
-    return issues
-
-
-def _check_ladder(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    placed: dict[str, int] = {}
-    previous_tier = 0
-    for i, step in enumerate(brief.ladder):
-        tiers = []
-        for j, queue in enumerate(step.queue):
-            if queue not in brief.queues:
-                issues.append(
-                    (("ladder", i, "queue", j), _unknown("queue", queue, brief.queues, "queues"))
-                )
-                continue
-            if queue in placed:
-                issues.append(
-                    (
-                        ("ladder", i, "queue", j),
-                        f"{queue!r} is already in ladder step {placed[queue] + 1}; "
-                        "a queue appears once in the ladder.",
-                    )
-                )
-            placed.setdefault(queue, i)
-            tiers.append(brief.queues[queue].tier)
-        if tiers and min(tiers) < previous_tier:
-            issues.append(
-                (
-                    ("ladder", i, "queue"),
-                    f"goes to tier {min(tiers)} after tier {previous_tier}; order the ladder "
-                    "from tier 2 up to tier 4.",
-                )
-            )
-        previous_tier = max([previous_tier, *tiers])
-        if step.timeout is None and i < len(brief.ladder) - 1:
-            issues.append(
-                (
-                    ("ladder", i, "timeout"),
-                    "is missing; every step but the last needs a timeout (like 5m) after "
-                    "which the conversation moves to the next step.",
-                )
-            )
-    return issues
-
-
-def _check_tone(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    limits = brief.tone.max_chars
-    copy: list[tuple[Loc, str]] = []
-    for name, intent in brief.intents.items():
-        for length, text in intent.answers.items() if intent.answers else []:
-            limit: int = getattr(limits, length)
-            loc: Loc = ("intents", name, "answers", length)
-            copy.append((loc, text))
-            if len(text) > limit:
-                issues.append(
-                    (
-                        loc,
-                        f"is {len(text)} characters; the tone guide allows at most {limit}. "
-                        "Shorten it.",
-                    )
-                )
-    copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
-    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items()]
-    copy += [
-        (("tone", "approved_examples", i, "reply"), example.reply)
-        for i, example in enumerate(brief.tone.approved_examples)
-    ]
-    for loc, text in copy:
-        folded = text.casefold()
-        for phrase in brief.tone.banned_phrases:
-            if phrase.casefold() in folded:
-                issues.append(
-                    (
-                        loc,
-                        f"contains the banned phrase {phrase!r} (see tone.banned_phrases); "
-                        "rephrase it without that phrase.",
-                    )
-                )
-    return issues
-
-
-_TEMPLATE_PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-
-
-def _check_templates(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    for key, template in brief.templates.items():
-        if not template.body:
-            continue
-        used = sorted({int(n) for n in _TEMPLATE_PARAM.findall(template.body)})
-        if used != list(range(1, len(template.body_params) + 1)):
-            shown = ", ".join("{{" + str(n) + "}}" for n in used) or "no placeholders"
-            issues.append(
-                (
-                    ("templates", key, "body_params"),
-                    f"lists {len(template.body_params)} parameter(s) but the body uses "
-                    f"{shown}; name one parameter per placeholder, in order.",
-                )
-            )
-    return issues
+__all__ = [
+    "ANSWER_LENGTHS",
+    "LANGUAGE_PATTERN",
+    "MAX_BUTTONS",
+    "MAX_BUTTON_BODY",
+    "MAX_BUTTON_TITLE",
+    "MAX_TEXT_BODY",
+    "NAME_PATTERN",
+    "PATTERN_HINTS",
+    "PRIORITIES",
+    "TEMPLATE_NAME_PATTERN",
+    "URL_PATTERN",
+    "WEEKDAYS",
+    "AnswerLength",
+    "Answers",
+    "AntiPattern",
+    "AttributeRule",
+    "BotLoopTrigger",
+    "Brief",
+    "Business",
+    "BusinessHours",
+    "Button",
+    "CancelTrigger",
+    "Duration",
+    "FallbackCopy",
+    "HandoffCopy",
+    "Holiday",
+    "HumanRequestTrigger",
+    "Intent",
+    "Issue",
+    "KeywordRule",
+    "KpiTargets",
+    "LadderStep",
+    "Language",
+    "Link",
+    "Loc",
+    "LowConfidenceTrigger",
+    "MaxChars",
+    "MessageType",
+    "Name",
+    "NextAction",
+    "Owners",
+    "Phase",
+    "Phrases",
+    "PolicyAction",
+    "PolicyDefaults",
+    "Priority",
+    "Probability",
+    "Queue",
+    "RepeatedQuestionTrigger",
+    "Rollout",
+    "RolloutGates",
+    "SentimentTrigger",
+    "Sla",
+    "TemplateSpec",
+    "Text",
+    "TimeRange",
+    "TimeZoneName",
+    "Tone",
+    "ToneExample",
+    "ToneLimits",
+    "Triggers",
+    "UnsupportedTypesTrigger",
+    "Weekday",
+    "brief_error",
+    "content_version",
+    "did_you_mean",
+    "format_duration",
+    "parse_duration",
+]

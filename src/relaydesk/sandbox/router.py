@@ -22,13 +22,12 @@ shared httpx client. Code that owns the lifecycle itself (tests, ASGI transports
 lifespan) calls `await sandbox.aclose()`; it is idempotent. The static files are mounted
 inside the router at `/sandbox/static` (route name `sandbox_static`), so nothing else needs
 mounting. `build_sandbox_router(...)` is the same thing returning only the router.
+The fake Graph endpoint and its status webhooks live in `relaydesk.sandbox.fake_graph`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hmac
 import re
 import secrets
 import time
@@ -44,19 +43,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from relaydesk.sandbox.fake_graph import TYPING_SECONDS as TYPING_SECONDS
+from relaydesk.sandbox.fake_graph import FakeGraph, normalize_wa_id
 from relaydesk.sandbox.payloads import (
     BusinessNumber,
     Customer,
-    GraphRequestError,
-    StatusName,
     encode_body,
-    graph_error,
     inbound_reply_webhook,
     inbound_text_webhook,
     new_wamid,
-    render_outbound,
     signature_header,
-    status_webhook,
 )
 from relaydesk.sandbox.store import (
     Bubble,
@@ -69,21 +65,8 @@ from relaydesk.sandbox.store import (
 log = structlog.get_logger(__name__)
 
 _HERE = Path(__file__).parent
-_WA_ID = re.compile(r"^\d{6,15}$")
 _BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9]{1,128}$")
-_SEPARATORS = re.compile(r"[\s\-().+]")
-TYPING_SECONDS = 25.0
 POLL_INTERVAL_MS = 700
-
-
-def normalize_wa_id(raw: str) -> str:
-    """`+44 (7700) 900-123` -> `447700900123`; raises ValueError unless 6-15 digits remain."""
-    digits = _SEPARATORS.sub("", raw)
-    if not _WA_ID.fullmatch(digits):
-        raise ValueError(
-            f"wa_id must be 6 to 15 digits (country code and number, no letters); got {raw!r}"
-        )
-    return digits
 
 
 class CustomerIn(BaseModel):
@@ -152,14 +135,18 @@ class Sandbox:
             display_phone_number=display_phone_number,
         )
         self._app_secret = app_secret
-        self._access_token = access_token
         self._webhook_url = webhook_url
         self._transport = webhook_transport
         self._clock = clock
-        self._retry_delays = tuple(retry_delays)
         self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._chains: dict[str, asyncio.Task[None]] = {}
+        self.graph = FakeGraph(
+            store=self.store,
+            number=self.number,
+            access_token=access_token,
+            post_webhook=self.post_webhook,
+            clock=clock,
+            retry_delays=retry_delays,
+        )
         self._templates = Jinja2Templates(directory=_HERE / "templates")
         self.router = self._build_router()
 
@@ -172,17 +159,12 @@ class Sandbox:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every pending status webhook has been delivered or given up."""
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
+        await self.graph.drain(timeout)
 
     async def aclose(self) -> None:
         """Give pending deliveries a moment, cancel the rest, close the HTTP client."""
         await self.drain(timeout=2.0)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.graph.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -206,75 +188,6 @@ class Sandbox:
             "User-Agent": "facebookexternalua (relaydesk sandbox)",
         }
         return await self._http().post(self._webhook_url, content=body, headers=headers)
-
-    async def _post_status(self, payload: dict[str, Any], wamid: str, status: str) -> bool:
-        attempts = len(self._retry_delays) + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                response = await self.post_webhook(payload)
-            except httpx.HTTPError as exc:
-                outcome = type(exc).__name__
-            else:
-                if response.status_code == 200:
-                    return True
-                outcome = f"http_{response.status_code}"
-            log.warning(
-                "sandbox_status_webhook_failed",
-                wamid=wamid,
-                status=status,
-                attempt=attempt,
-                attempts=attempts,
-                outcome=outcome,
-            )
-            if attempt < attempts:
-                await asyncio.sleep(self._retry_delays[attempt - 1])
-        log.error("sandbox_status_webhook_given_up", wamid=wamid, status=status)
-        return False
-
-    def _schedule_statuses(
-        self,
-        *,
-        wamid: str,
-        statuses: Sequence[StatusName],
-        recipient_id: str,
-        recipient_user_id: str | None = None,
-        callback_data: str | None = None,
-        category: str = "service",
-        errors: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Send status webhooks for `wamid` in the background, after any earlier ones for
-        the same wamid (so `read` never overtakes `sent`/`delivered` from this sandbox)."""
-        previous = self._chains.get(wamid)
-
-        async def run() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            for status in statuses:
-                if status != "read":
-                    self.store.set_status(wamid, status)
-                payload = status_webhook(
-                    number=self.number,
-                    wamid=wamid,
-                    status=status,
-                    recipient_id=recipient_id,
-                    recipient_user_id=recipient_user_id,
-                    timestamp=self._now(),
-                    biz_opaque_callback_data=callback_data,
-                    category=category,
-                    errors=errors if status == "failed" else None,
-                )
-                await self._post_status(payload, wamid, status)
-
-        task = asyncio.create_task(run(), name=f"sandbox-status-{wamid[:16]}")
-        self._tasks.add(task)
-        self._chains[wamid] = task
-
-        def done(finished: asyncio.Task[None]) -> None:
-            self._tasks.discard(finished)
-            if self._chains.get(wamid) is finished:
-                del self._chains[wamid]
-
-        task.add_done_callback(done)
 
     # --- the customer side ----------------------------------------------------------------
 
@@ -374,7 +287,7 @@ class Sandbox:
         except UnknownCustomerError:
             raise HTTPException(404, f"no sandbox customer with wa_id {wa_id}") from None
         for bubble in newly_read:
-            self._schedule_statuses(
+            self.graph.schedule_statuses(
                 wamid=bubble.wamid,
                 statuses=["read"],
                 recipient_id=customer.wa_id,
@@ -391,109 +304,7 @@ class Sandbox:
     # --- the fake Graph API -----------------------------------------------------------------
 
     async def graph_messages(self, request: Request, phone_number_id: str) -> JSONResponse:
-        expected = f"Bearer {self._access_token}".encode()
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
-            return JSONResponse(
-                graph_error(190, "Invalid OAuth access token - Cannot parse access token"),
-                status_code=401,
-            )
-        if phone_number_id != self.number.phone_number_id:
-            return _graph_400(
-                f"Unsupported post request. Object with ID '{phone_number_id}' does not exist",
-                f"phone_number_id: {phone_number_id!r} is not this sandbox's number",
-            )
-        try:
-            body = await request.json()
-        except ValueError:
-            return _graph_400("(#100) Invalid parameter", "body: not valid JSON")
-        if not isinstance(body, dict):
-            return _graph_400("(#100) Invalid parameter", "body: a JSON object is required")
-        if body.get("messaging_product") != "whatsapp":
-            return _graph_400(
-                "(#100) The parameter messaging_product is required.",
-                "messaging_product: must be 'whatsapp'",
-            )
-        if "status" in body:
-            return self._graph_mark_read(body)
-        return self._graph_send(body)
-
-    def _graph_mark_read(self, body: dict[str, Any]) -> JSONResponse:
-        if body.get("status") != "read":
-            return _graph_400("(#100) Invalid parameter", "status: only 'read' is supported")
-        message_id = body.get("message_id")
-        if not isinstance(message_id, str) or not message_id:
-            return _graph_400("(#100) Invalid parameter", "message_id: required")
-        bubble = self.store.bubble(message_id)
-        if bubble is None or not self.store.mark_inbound_read(message_id):
-            return _graph_400(
-                "(#100) Invalid parameter", f"message_id: no inbound message {message_id!r}"
-            )
-        if isinstance(body.get("typing_indicator"), dict):
-            self.store.set_typing(bubble.wa_id, self._clock() + TYPING_SECONDS)
-        log.info("sandbox_graph_mark_read", wamid=message_id)
-        return JSONResponse({"success": True})
-
-    def _graph_send(self, body: dict[str, Any]) -> JSONResponse:
-        to, recipient = body.get("to"), body.get("recipient")
-        if not (isinstance(to, str) and to) and not (isinstance(recipient, str) and recipient):
-            return _graph_400(
-                "(#100) The parameter to is required.", "to: required (or recipient: a BSUID)"
-            )
-        try:
-            kind, content = render_outbound(body)
-        except GraphRequestError as exc:
-            return _graph_400("(#100) Invalid parameter", exc.details)
-        callback = body.get("biz_opaque_callback_data")
-        callback = callback if isinstance(callback, str) else None
-        context = body.get("context")
-        context_id = context.get("message_id") if isinstance(context, dict) else None
-        category = "utility" if kind == "template" else "service"
-        wamid = new_wamid()
-        if isinstance(to, str) and to:  # `to` wins when both are present
-            try:
-                wa_id = normalize_wa_id(to)
-            except ValueError:
-                return _graph_400("(#100) Invalid parameter", f"to: {to!r} is not a phone number")
-            customer = self.store.find_customer(wa_id=wa_id) or self.store.add_customer(
-                wa_id, "New customer"
-            )
-            contact: dict[str, str] = {"input": to, "wa_id": wa_id}
-        else:
-            found = self.store.find_customer(user_id=str(recipient))
-            if found is None:  # like Meta: accepted now, failed asynchronously
-                self._schedule_statuses(
-                    wamid=wamid,
-                    statuses=["failed"],
-                    recipient_id=str(recipient),
-                    callback_data=callback,
-                    errors=[_undeliverable()],
-                )
-                return _graph_accepted({"input": str(recipient)}, wamid, kind)
-            customer = found
-            contact = {"input": str(recipient), "wa_id": customer.wa_id}
-        self.store.set_typing(customer.wa_id, 0.0)
-        self.store.add_bubble(
-            wa_id=customer.wa_id,
-            direction="out",
-            wamid=wamid,
-            kind=kind,
-            at=self._now(),
-            status="accepted",
-            content=content,
-            context_wamid=context_id if isinstance(context_id, str) else None,
-            callback_data=callback,
-        )
-        log.info("sandbox_graph_send", type=kind, wamid=wamid)
-        self._schedule_statuses(
-            wamid=wamid,
-            statuses=["sent", "delivered"],
-            recipient_id=customer.wa_id,
-            recipient_user_id=customer.user_id,
-            callback_data=callback,
-            category=category,
-        )
-        return _graph_accepted(contact, wamid, kind)
+        return await self.graph.messages(request, phone_number_id)
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -539,28 +350,6 @@ class Sandbox:
             return await self.graph_messages(request, phone_number_id)
 
         return router
-
-
-def _graph_400(message: str, details: str) -> JSONResponse:
-    return JSONResponse(graph_error(100, message, details), status_code=400)
-
-
-def _graph_accepted(contact: dict[str, str], wamid: str, kind: str) -> JSONResponse:
-    message: dict[str, str] = {"id": wamid}
-    if kind == "template":
-        message["message_status"] = "accepted"
-    return JSONResponse(
-        {"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]}
-    )
-
-
-def _undeliverable() -> dict[str, Any]:
-    return {
-        "code": 131026,
-        "title": "Message undeliverable",
-        "message": "Message undeliverable",
-        "error_data": {"details": "The recipient is unknown to the sandbox."},
-    }
 
 
 def build_sandbox(

@@ -20,18 +20,25 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any
 
+from relaydesk.adapters.whatsapp._readers import (
+    NO_CONTENT,
+    READERS,
+    describe,
+    kind_of,
+    nonempty,
+    read_sender,
+    read_timestamp,
+)
 from relaydesk.domain.channel import (
     ApiError,
     DeliveryStatus,
     IdentityChange,
     Ignored,
     InboundMessage,
-    Sender,
     StatusUpdate,
     WebhookEvent,
 )
@@ -90,7 +97,6 @@ KNOWN_FIELDS = frozenset(
 
 _SIGNATURE_PREFIX = "sha256="
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
-_INTERACTIVE_TYPES = frozenset({"button_reply", "list_reply", "nfm_reply", "call_permission_reply"})
 
 
 # --- signature -------------------------------------------------------------------------------
@@ -158,47 +164,34 @@ def parse_webhook(body: bytes) -> ParsedWebhook:
         ) from exc
     if not isinstance(doc, dict):
         raise WebhookPayloadError(
-            "", f"request body is {_kind(doc)}; expected a JSON object with an 'entry' list"
+            "", f"request body is {kind_of(doc)}; expected a JSON object with an 'entry' list"
         )
     obj = doc.get("object")
     if obj != WEBHOOK_OBJECT:
         raise WebhookPayloadError(
             "object",
-            f"object is {_describe(obj)}; expected {WEBHOOK_OBJECT!r} "
+            f"object is {describe(obj)}; expected {WEBHOOK_OBJECT!r} "
             "(only WhatsApp Business Account webhooks are accepted here)",
         )
     entries = doc.get("entry")
     if not isinstance(entries, list):
         raise WebhookPayloadError(
-            "entry", f"entry is {_kind(entries)}; expected a list of entry objects"
+            "entry", f"entry is {kind_of(entries)}; expected a list of entry objects"
         )
     parser = _Parser()
     for i, entry in enumerate(entries):
         path = f"entry[{i}]"
         if not isinstance(entry, dict):
-            raise WebhookPayloadError(path, f"{path} is {_kind(entry)}; expected an entry object")
+            raise WebhookPayloadError(path, f"{path} is {kind_of(entry)}; expected an entry object")
         changes = entry.get("changes")
         if not isinstance(changes, list):
             raise WebhookPayloadError(
                 f"{path}.changes",
-                f"{path}.changes is {_kind(changes)}; expected a list of change objects",
+                f"{path}.changes is {kind_of(changes)}; expected a list of change objects",
             )
         for j, change in enumerate(changes):
             parser.change(change, f"{path}.changes[{j}]")
     return ParsedWebhook(tuple(parser.events), tuple(parser.warnings))
-
-
-class _Content(NamedTuple):
-    """What a message type contributes beyond the common fields."""
-
-    text: str | None = None
-    reply_id: str | None = None
-    target_id: str | None = None
-    media_id: str | None = None
-    problem: str | None = None  #: becomes a warning; the message is still kept
-
-
-_NO_CONTENT = _Content()
 
 
 class _Parser:
@@ -213,13 +206,13 @@ class _Parser:
     def change(self, change: object, path: str) -> None:
         if not isinstance(change, dict):
             raise WebhookPayloadError(
-                path, f"{path} is {_kind(change)}; expected a change object with field and value"
+                path, f"{path} is {kind_of(change)}; expected a change object with field and value"
             )
         field_name = change.get("field")
         if not isinstance(field_name, str):
             raise WebhookPayloadError(
                 f"{path}.field",
-                f"{path}.field is {_describe(field_name)}; expected a string such as 'messages'",
+                f"{path}.field is {describe(field_name)}; expected a string such as 'messages'",
             )
         value = change.get("value")
         if field_name == "messages":
@@ -227,7 +220,7 @@ class _Parser:
             return
         metadata = value.get("metadata") if isinstance(value, dict) else None
         phone_number_id = (
-            _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
+            nonempty(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
         )
         self.events.append(
             Ignored(
@@ -242,7 +235,7 @@ class _Parser:
     def messages_value(self, value: object, path: str) -> None:
         if not isinstance(value, dict):
             raise WebhookPayloadError(
-                path, f"{path} is {_kind(value)}; expected an object with metadata and messages"
+                path, f"{path} is {kind_of(value)}; expected an object with metadata and messages"
             )
         metadata = value.get("metadata")
         raw_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
@@ -251,7 +244,7 @@ class _Parser:
         if not isinstance(raw_id, str) or not raw_id:
             raise WebhookPayloadError(
                 f"{path}.metadata.phone_number_id",
-                f"{path}.metadata.phone_number_id is {_describe(raw_id)}; expected the business "
+                f"{path}.metadata.phone_number_id is {describe(raw_id)}; expected the business "
                 "phone number id (a string of digits) that the messages were sent to",
             )
         phone_number_id: str = raw_id
@@ -284,14 +277,14 @@ class _Parser:
         if raw is None:
             return None, {}
         if not isinstance(raw, list):
-            self.warnings.append(f"{path} is {_kind(raw)}; expected a list, contacts not used")
+            self.warnings.append(f"{path} is {kind_of(raw)}; expected a list, contacts not used")
             return None, {}
         contacts: list[dict[str, Any]] = []
         for k, item in enumerate(raw):
             if isinstance(item, dict):
                 contacts.append(item)
             else:
-                self.warnings.append(f"{path}[{k}] is {_kind(item)}; expected an object, skipped")
+                self.warnings.append(f"{path}[{k}] is {kind_of(item)}; expected an object, skipped")
         if len(contacts) == 1:
             return contacts[0], {}
         by_id: dict[str, dict[str, Any]] = {}
@@ -311,45 +304,35 @@ class _Parser:
         path: str,
     ) -> None:
         if not isinstance(item, dict):
-            self.warnings.append(f"{path} is {_kind(item)}; expected a message object, skipped")
+            self.warnings.append(f"{path} is {kind_of(item)}; expected a message object, skipped")
             return
-        wamid = item.get("id")
-        if not isinstance(wamid, str) or not wamid:
-            self.warnings.append(
-                f"{path}.id is {_describe(wamid)}; expected the message's wamid, message skipped"
-            )
+        wamid = self.required(item, "id", path, "the message's wamid", "message")
+        if wamid is None:
             return
-        msg_type = item.get("type")
-        if not isinstance(msg_type, str) or not msg_type:
-            self.warnings.append(
-                f"{path}.type is {_describe(msg_type)}; expected a message type, message skipped"
-            )
+        msg_type = self.required(item, "type", path, "a message type", "message")
+        if msg_type is None:
             return
-        sent_at = _timestamp(item.get("timestamp"))
+        sent_at = self.timestamp(item, path, "message")
         if sent_at is None:
-            self.warnings.append(
-                f"{path}.timestamp is {_describe(item.get('timestamp'))}; expected Unix seconds "
-                "as a string or number, message skipped"
-            )
             return
         if msg_type == "system":
             self.system(item, wamid, phone_number_id, sent_at, path)
             return
 
-        from_id = _str(item.get("from"))
-        from_user_id = _str(item.get("from_user_id"))
+        from_id = nonempty(item.get("from"))
+        from_user_id = nonempty(item.get("from_user_id"))
         contact = sole_contact
         if contacts_by_id:
             contact = (contacts_by_id.get(from_id) if from_id else None) or (
                 contacts_by_id.get(from_user_id) if from_user_id else None
             )
-        sender = _sender(contact, from_id, from_user_id)
+        sender = read_sender(contact, from_id, from_user_id)
         if sender.wa_id is None and sender.user_id is None:
             self.warnings.append(f"{path} has neither from nor from_user_id; sender unknown")
 
-        reader = _READERS.get(msg_type)
+        reader = READERS.get(msg_type)
         if reader is None:
-            content = _NO_CONTENT
+            content = NO_CONTENT
             if msg_type not in CONTRACT_MESSAGE_TYPES:
                 self.warnings.append(
                     f"{path}.type is {msg_type!r}; not a type in the contract, kept without text"
@@ -363,7 +346,7 @@ class _Parser:
         context_id: str | None = None
         forwarded = False
         if isinstance(context, dict):
-            context_id = _str(context.get("id"))
+            context_id = nonempty(context.get("id"))
             forwarded = (
                 context.get("forwarded") is True or context.get("frequently_forwarded") is True
             )
@@ -395,43 +378,40 @@ class _Parser:
         system = item.get("system")
         if not isinstance(system, dict):
             self.warnings.append(
-                f"{path}.system is {_kind(system)}; expected an object with type, message skipped"
+                f"{path}.system is {kind_of(system)}; expected an object with type, message skipped"
             )
             return
-        kind = _str(system.get("type"))
+        kind = nonempty(system.get("type"))
         if kind is None:
-            self.warnings.append(f"{path}.system.type is {_describe(system.get('type'))}")
+            self.warnings.append(f"{path}.system.type is {describe(system.get('type'))}")
         self.events.append(
             IdentityChange(
                 wamid=wamid,
                 phone_number_id=phone_number_id,
                 kind=kind or "unknown",
                 at=at,
-                old_wa_id=_str(item.get("from")),
-                new_wa_id=_str(system.get("wa_id")) or _str(system.get("new_wa_id")),
+                old_wa_id=nonempty(item.get("from")),
+                new_wa_id=nonempty(system.get("wa_id")) or nonempty(system.get("new_wa_id")),
                 old_user_id=(
-                    _str(system.get("previous_user_id")) or _str(item.get("from_user_id"))
+                    nonempty(system.get("previous_user_id")) or nonempty(item.get("from_user_id"))
                 ),
-                new_user_id=_str(system.get("user_id")) or _str(system.get("new_user_id")),
-                body=_str(system.get("body")),
+                new_user_id=nonempty(system.get("user_id")) or nonempty(system.get("new_user_id")),
+                body=nonempty(system.get("body")),
                 payload=item,
             )
         )
 
     def status(self, item: object, phone_number_id: str, path: str) -> None:
         if not isinstance(item, dict):
-            self.warnings.append(f"{path} is {_kind(item)}; expected a status object, skipped")
+            self.warnings.append(f"{path} is {kind_of(item)}; expected a status object, skipped")
             return
-        wamid = item.get("id")
-        if not isinstance(wamid, str) or not wamid:
-            self.warnings.append(
-                f"{path}.id is {_describe(wamid)}; expected the wamid we sent, status skipped"
-            )
+        wamid = self.required(item, "id", path, "the wamid we sent", "status")
+        if wamid is None:
             return
         wire = item.get("status")
         if not isinstance(wire, str):
             self.warnings.append(
-                f"{path}.status is {_describe(wire)}; expected sent/delivered/read/played/failed,"
+                f"{path}.status is {describe(wire)}; expected sent/delivered/read/played/failed,"
                 " status skipped"
             )
             return
@@ -448,12 +428,8 @@ class _Parser:
                 )
             )
             return
-        at = _timestamp(item.get("timestamp"))
+        at = self.timestamp(item, path, "status")
         if at is None:
-            self.warnings.append(
-                f"{path}.timestamp is {_describe(item.get('timestamp'))}; expected Unix seconds "
-                "as a string or number, status skipped"
-            )
             return
         self.events.append(
             StatusUpdate(
@@ -461,29 +437,54 @@ class _Parser:
                 phone_number_id=phone_number_id,
                 status=status,
                 at=at,
-                recipient_id=_str(item.get("recipient_id")),
-                recipient_user_id=_str(item.get("recipient_user_id")),
-                callback_data=_str(item.get("biz_opaque_callback_data")),
+                recipient_id=nonempty(item.get("recipient_id")),
+                recipient_user_id=nonempty(item.get("recipient_user_id")),
+                callback_data=nonempty(item.get("biz_opaque_callback_data")),
                 errors=errors,
                 payload=item,
             )
         )
 
+    def required(
+        self, item: dict[str, Any], key: str, path: str, expected: str, what: str
+    ) -> str | None:
+        """`item[key]` when it is a non-empty string; else None, and a warning that the `what`
+        at `path` is skipped."""
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+        self.warnings.append(
+            f"{path}.{key} is {describe(value)}; expected {expected}, {what} skipped"
+        )
+        return None
+
+    def timestamp(self, item: dict[str, Any], path: str, what: str) -> datetime | None:
+        """`item["timestamp"]` as a datetime; else None, and a warning that the `what` is
+        skipped."""
+        raw = item.get("timestamp")
+        at = read_timestamp(raw)
+        if at is None:
+            self.warnings.append(
+                f"{path}.timestamp is {describe(raw)}; expected Unix seconds "
+                f"as a string or number, {what} skipped"
+            )
+        return at
+
     def api_errors(self, raw: object, path: str) -> tuple[ApiError, ...]:
         if not isinstance(raw, list):
-            self.warnings.append(f"{path} is {_kind(raw)}; expected a list of error objects")
+            self.warnings.append(f"{path} is {kind_of(raw)}; expected a list of error objects")
             return ()
         errors: list[ApiError] = []
         for k, item in enumerate(raw):
             if not isinstance(item, dict):
-                self.warnings.append(f"{path}[{k}] is {_kind(item)}; expected an error object")
+                self.warnings.append(f"{path}[{k}] is {kind_of(item)}; expected an error object")
                 continue
             code = item.get("code")
             if isinstance(code, str) and code.isascii() and code.isdigit():
                 code = int(code)
             if not isinstance(code, int) or isinstance(code, bool):
                 self.warnings.append(
-                    f"{path}[{k}].code is {_describe(code)}; expected an integer code, skipped"
+                    f"{path}[{k}].code is {describe(code)}; expected an integer code, skipped"
                 )
                 continue
             error_data = item.get("error_data")
@@ -491,213 +492,17 @@ class _Parser:
             errors.append(
                 ApiError(
                     code=code,
-                    title=_str(item.get("title")) or "",
-                    message=_str(item.get("message")) or "",
+                    title=nonempty(item.get("title")) or "",
+                    message=nonempty(item.get("message")) or "",
                     details=details if isinstance(details, str) else "",
                 )
             )
         return tuple(errors)
 
 
-# --- per-type readers: the message's `<type>` object -> _Content --------------------------
-
-
-def _read_text(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with body")
-    return _Content(text=_str(obj.get("body")))
-
-
-def _read_media(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected a media object with id")
-    return _Content(text=_str(obj.get("caption")), media_id=_str(obj.get("id")))
-
-
-def _read_location(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with latitude/longitude")
-    name, address = _str(obj.get("name")), _str(obj.get("address"))
-    if name or address:
-        return _Content(text=", ".join(part for part in (name, address) if part))
-    lat, lon = obj.get("latitude"), obj.get("longitude")
-    if _is_number(lat) and _is_number(lon):
-        return _Content(text=f"{lat},{lon}")
-    return _NO_CONTENT
-
-
-def _read_contacts(obj: object) -> _Content:
-    if not isinstance(obj, list):
-        return _Content(problem=f" is {_kind(obj)}; expected a list of contact cards")
-    names: list[str] = []
-    for card in obj:
-        name = card.get("name") if isinstance(card, dict) else None
-        if not isinstance(name, dict):
-            continue
-        formatted = _str(name.get("formatted_name")) or " ".join(
-            part for part in (_str(name.get("first_name")), _str(name.get("last_name"))) if part
-        )
-        if formatted:
-            names.append(formatted)
-    return _Content(text=", ".join(names) or None)
-
-
-def _read_reaction(obj: object) -> _Content:
-    """`emoji` is "" or absent when the customer removed their reaction: text is then None."""
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with message_id")
-    return _Content(text=_str(obj.get("emoji")), target_id=_str(obj.get("message_id")))
-
-
-def _read_interactive(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        # seen with value.errors 131000 (sample in-interactive-no-body-value-errors-131000)
-        return _Content(problem=f" is {_kind(obj)}; no reply to read, kept without text")
-    kind = obj.get("type")
-    reply = obj.get(kind) if isinstance(kind, str) and kind in _INTERACTIVE_TYPES else None
-    if not isinstance(reply, dict):
-        return _Content(problem=f".type is {_describe(kind)} with no reply object; kept")
-    if kind == "nfm_reply":
-        return _Content(text=_str(reply.get("body")), reply_id=_flow_token(reply))
-    if kind == "call_permission_reply":
-        return _NO_CONTENT
-    return _Content(text=_str(reply.get("title")), reply_id=_str(reply.get("id")))
-
-
-def _flow_token(nfm_reply: dict[str, Any]) -> str | None:
-    """`response_json` is a string holding JSON; its `flow_token` ties the reply to our flow."""
-    raw = nfm_reply.get("response_json")
-    if not isinstance(raw, str):
-        return None
-    try:
-        response = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return _str(response.get("flow_token")) if isinstance(response, dict) else None
-
-
-def _read_button(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with payload and text")
-    return _Content(text=_str(obj.get("text")), reply_id=_str(obj.get("payload")))
-
-
-def _read_order(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with product_items")
-    return _Content(text=_str(obj.get("text")))
-
-
-def _read_revoke(obj: object) -> _Content:
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with original_message_id")
-    return _Content(target_id=_str(obj.get("original_message_id")))
-
-
-def _read_edit(obj: object) -> _Content:
-    """The new version's readable text and media, aimed at the original message."""
-    if not isinstance(obj, dict):
-        return _Content(problem=f" is {_kind(obj)}; expected an object with original_message_id")
-    target_id = _str(obj.get("original_message_id"))
-    inner = obj.get("message")
-    inner_type = inner.get("type") if isinstance(inner, dict) else None
-    reader = _READERS.get(inner_type) if isinstance(inner_type, str) else None
-    if reader is None or reader is _read_edit or not isinstance(inner, dict):
-        return _Content(target_id=target_id)
-    edited = reader(inner.get(inner_type))
-    return _Content(text=edited.text, target_id=target_id, media_id=edited.media_id)
-
-
-_READERS: dict[str, Callable[[object], _Content]] = {
-    "text": _read_text,
-    "image": _read_media,
-    "video": _read_media,
-    "document": _read_media,
-    "audio": _read_media,
-    "sticker": _read_media,
-    "location": _read_location,
-    "contacts": _read_contacts,
-    "reaction": _read_reaction,
-    "interactive": _read_interactive,
-    "button": _read_button,
-    "order": _read_order,
-    "revoke": _read_revoke,
-    "edit": _read_edit,
-}
-
-
-# --- small helpers ---------------------------------------------------------------------------
-
-
-def _sender(
-    contact: dict[str, Any] | None, from_id: str | None, from_user_id: str | None
-) -> Sender:
-    if contact is None:
-        return Sender(wa_id=from_id, user_id=from_user_id)
-    profile = contact.get("profile")
-    if not isinstance(profile, dict):
-        profile = {}
-    return Sender(
-        wa_id=_str(contact.get("wa_id")) or from_id,
-        user_id=_str(contact.get("user_id")) or from_user_id,
-        parent_user_id=_str(contact.get("parent_user_id")),
-        profile_name=_str(profile.get("name")),
-        username=_str(profile.get("username")),
-    )
-
-
-def _timestamp(raw: object) -> datetime | None:
-    """Unix seconds as a string or number -> aware UTC datetime; None when it is neither."""
-    seconds: int | float
-    if isinstance(raw, str):
-        if not (raw.isascii() and raw.isdigit()):
-            return None
-        seconds = int(raw)
-    elif isinstance(raw, int | float) and not isinstance(raw, bool):
-        seconds = raw
-    else:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):  # out of range, NaN
-        return None
-
-
 def _list_or_raise(raw: object, path: str, what: str) -> list[Any]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise WebhookPayloadError(path, f"{path} is {_kind(raw)}; expected a list of {what}")
+        raise WebhookPayloadError(path, f"{path} is {kind_of(raw)}; expected a list of {what}")
     return raw
-
-
-def _str(value: object) -> str | None:
-    """A non-empty string, or None."""
-    return value if isinstance(value, str) and value else None
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-_KINDS: dict[type, str] = {
-    dict: "an object",
-    list: "a list",
-    str: "a str",
-    int: "an int",
-    float: "a float",
-    bool: "a bool",
-    type(None): "missing",
-}
-
-
-def _kind(value: object) -> str:
-    return _KINDS.get(type(value), type(value).__name__)
-
-
-def _describe(value: object) -> str:
-    """The value itself when short and scalar (so messages name it), else its kind."""
-    if value is None or isinstance(value, dict | list):
-        return _kind(value)
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

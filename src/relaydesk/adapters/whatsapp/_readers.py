@@ -1,0 +1,228 @@
+"""Reading pieces of a webhook's JSON: each message type's `<type>` object, the sender and
+the timestamp, and the small value helpers the parser's warnings use.
+
+Readers never raise: a `<type>` object of the wrong shape gives a `Content` with a `problem`,
+which the parser turns into a warning while still keeping the message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from relaydesk.domain.channel import Sender
+
+_INTERACTIVE_TYPES = frozenset({"button_reply", "list_reply", "nfm_reply", "call_permission_reply"})
+
+
+class Content(NamedTuple):
+    """What a message type contributes beyond the common fields."""
+
+    text: str | None = None
+    reply_id: str | None = None
+    target_id: str | None = None
+    media_id: str | None = None
+    problem: str | None = None  #: becomes a warning; the message is still kept
+
+
+NO_CONTENT = Content()
+
+
+# --- per-type readers: the message's `<type>` object -> Content ---------------------------
+
+
+def _read_text(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with body")
+    return Content(text=nonempty(obj.get("body")))
+
+
+def _read_media(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected a media object with id")
+    return Content(text=nonempty(obj.get("caption")), media_id=nonempty(obj.get("id")))
+
+
+def _read_location(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with latitude/longitude")
+    name, address = nonempty(obj.get("name")), nonempty(obj.get("address"))
+    if name or address:
+        return Content(text=", ".join(part for part in (name, address) if part))
+    lat, lon = obj.get("latitude"), obj.get("longitude")
+    if _is_number(lat) and _is_number(lon):
+        return Content(text=f"{lat},{lon}")
+    return NO_CONTENT
+
+
+def _read_contacts(obj: object) -> Content:
+    if not isinstance(obj, list):
+        return Content(problem=f" is {kind_of(obj)}; expected a list of contact cards")
+    names: list[str] = []
+    for card in obj:
+        name = card.get("name") if isinstance(card, dict) else None
+        if not isinstance(name, dict):
+            continue
+        formatted = nonempty(name.get("formatted_name")) or " ".join(
+            part
+            for part in (nonempty(name.get("first_name")), nonempty(name.get("last_name")))
+            if part
+        )
+        if formatted:
+            names.append(formatted)
+    return Content(text=", ".join(names) or None)
+
+
+def _read_reaction(obj: object) -> Content:
+    """`emoji` is "" or absent when the customer removed their reaction: text is then None."""
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with message_id")
+    return Content(text=nonempty(obj.get("emoji")), target_id=nonempty(obj.get("message_id")))
+
+
+def _read_interactive(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        # seen with value.errors 131000 (sample in-interactive-no-body-value-errors-131000)
+        return Content(problem=f" is {kind_of(obj)}; no reply to read, kept without text")
+    kind = obj.get("type")
+    reply = obj.get(kind) if isinstance(kind, str) and kind in _INTERACTIVE_TYPES else None
+    if not isinstance(reply, dict):
+        return Content(problem=f".type is {describe(kind)} with no reply object; kept")
+    if kind == "nfm_reply":
+        return Content(text=nonempty(reply.get("body")), reply_id=_flow_token(reply))
+    if kind == "call_permission_reply":
+        return NO_CONTENT
+    return Content(text=nonempty(reply.get("title")), reply_id=nonempty(reply.get("id")))
+
+
+def _flow_token(nfm_reply: dict[str, Any]) -> str | None:
+    """`response_json` is a string holding JSON; its `flow_token` ties the reply to our flow."""
+    raw = nfm_reply.get("response_json")
+    if not isinstance(raw, str):
+        return None
+    try:
+        response = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return nonempty(response.get("flow_token")) if isinstance(response, dict) else None
+
+
+def _read_button(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with payload and text")
+    return Content(text=nonempty(obj.get("text")), reply_id=nonempty(obj.get("payload")))
+
+
+def _read_order(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with product_items")
+    return Content(text=nonempty(obj.get("text")))
+
+
+def _read_revoke(obj: object) -> Content:
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with original_message_id")
+    return Content(target_id=nonempty(obj.get("original_message_id")))
+
+
+def _read_edit(obj: object) -> Content:
+    """The new version's readable text and media, aimed at the original message."""
+    if not isinstance(obj, dict):
+        return Content(problem=f" is {kind_of(obj)}; expected an object with original_message_id")
+    target_id = nonempty(obj.get("original_message_id"))
+    inner = obj.get("message")
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    reader = READERS.get(inner_type) if isinstance(inner_type, str) else None
+    if reader is None or reader is _read_edit or not isinstance(inner, dict):
+        return Content(target_id=target_id)
+    edited = reader(inner.get(inner_type))
+    return Content(text=edited.text, target_id=target_id, media_id=edited.media_id)
+
+
+READERS: dict[str, Callable[[object], Content]] = {
+    "text": _read_text,
+    "image": _read_media,
+    "video": _read_media,
+    "document": _read_media,
+    "audio": _read_media,
+    "sticker": _read_media,
+    "location": _read_location,
+    "contacts": _read_contacts,
+    "reaction": _read_reaction,
+    "interactive": _read_interactive,
+    "button": _read_button,
+    "order": _read_order,
+    "revoke": _read_revoke,
+    "edit": _read_edit,
+}
+
+
+# --- sender, timestamp, values -----------------------------------------------------------
+
+
+def read_sender(
+    contact: dict[str, Any] | None, from_id: str | None, from_user_id: str | None
+) -> Sender:
+    if contact is None:
+        return Sender(wa_id=from_id, user_id=from_user_id)
+    profile = contact.get("profile")
+    if not isinstance(profile, dict):
+        profile = {}
+    return Sender(
+        wa_id=nonempty(contact.get("wa_id")) or from_id,
+        user_id=nonempty(contact.get("user_id")) or from_user_id,
+        parent_user_id=nonempty(contact.get("parent_user_id")),
+        profile_name=nonempty(profile.get("name")),
+        username=nonempty(profile.get("username")),
+    )
+
+
+def read_timestamp(raw: object) -> datetime | None:
+    """Unix seconds as a string or number -> aware UTC datetime; None when it is neither."""
+    seconds: int | float
+    if isinstance(raw, str):
+        if not (raw.isascii() and raw.isdigit()):
+            return None
+        seconds = int(raw)
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        seconds = raw
+    else:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # out of range, NaN
+        return None
+
+
+def nonempty(value: object) -> str | None:
+    """A non-empty string, or None."""
+    return value if isinstance(value, str) and value else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_KINDS: dict[type, str] = {
+    dict: "an object",
+    list: "a list",
+    str: "a str",
+    int: "an int",
+    float: "a float",
+    bool: "a bool",
+    type(None): "missing",
+}
+
+
+def kind_of(value: object) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def describe(value: object) -> str:
+    """The value itself when short and scalar (so messages name it), else its kind."""
+    if value is None or isinstance(value, dict | list):
+        return kind_of(value)
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

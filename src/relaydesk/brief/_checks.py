@@ -1,0 +1,279 @@
+"""Checks that need the whole brief: references between sections, the ladder's order, the
+tone guide applied to every piece of copy, template parameters.
+
+Each check returns `Issue`s, (location, message) pairs, so `Brief` can report every problem
+at the exact field it concerns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from relaydesk.brief._types import MAX_BUTTON_BODY, PRIORITIES, did_you_mean
+
+if TYPE_CHECKING:
+    from relaydesk.brief.schema import Brief, Intent
+
+Loc = tuple[str | int, ...]
+Issue = tuple[Loc, str]
+
+
+def cross_check(brief: Brief) -> list[Issue]:
+    """Every problem in `brief` that no single section can see on its own."""
+    return [
+        *_check_intents(brief),
+        *_check_examples(brief),
+        *_check_routing(brief),
+        *_check_ladder(brief),
+        *_check_tone(brief),
+        *_check_templates(brief),
+    ]
+
+
+def _unknown(kind: str, value: str, known: Iterable[str], section: str) -> str:
+    known = sorted(known)
+    return (
+        f"{kind} {value!r} is not defined under {section}."
+        + did_you_mean(value, known)
+        + (f" Defined: {', '.join(known)}." if known else f" Add it under {section}.")
+    )
+
+
+def _check_intents(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    for name, intent in brief.intents.items():
+        loc: Loc = ("intents", name)
+        if intent.policy != "escalate" and intent.answers is None:
+            issues.append(
+                (
+                    (*loc, "answers"),
+                    f"is missing; an intent with policy '{intent.policy}' needs approved "
+                    "answers (at least answers.short).",
+                )
+            )
+        if intent.queue is None and intent.policy == "escalate":
+            issues.append(
+                (
+                    (*loc, "queue"),
+                    "is missing; an escalate-only intent needs the queue it goes to "
+                    f"(one of: {', '.join(sorted(brief.queues))}).",
+                )
+            )
+        elif intent.queue is not None and intent.queue not in brief.queues:
+            issues.append(
+                ((*loc, "queue"), _unknown("queue", intent.queue, brief.queues, "queues"))
+            )
+        if intent.next_action is not None:
+            issues += _check_buttons(brief, intent, (*loc, "next_action", "buttons"))
+    return issues
+
+
+def _check_buttons(brief: Brief, intent: Intent, loc: Loc) -> list[Issue]:
+    issues: list[Issue] = []
+    buttons = intent.next_action.buttons if intent.next_action else []
+    titles: set[str] = set()
+    ids: set[str] = set()
+    for i, button in enumerate(buttons):
+        if button.title.casefold() in titles:
+            issues.append(
+                ((*loc, i, "title"), f"{button.title!r} is used twice; button titles must differ.")
+            )
+        elif button.reply_id in ids:
+            issues.append(
+                ((*loc, i, "id"), f"{button.reply_id!r} is used twice; button ids must differ.")
+            )
+        titles.add(button.title.casefold())
+        ids.add(button.reply_id)
+        if button.intent is not None and button.intent not in brief.intents:
+            issues.append(
+                ((*loc, i, "intent"), _unknown("intent", button.intent, brief.intents, "intents"))
+            )
+    if buttons and intent.answers is not None:
+        for length, text in intent.answers.items():
+            if len(text) > MAX_BUTTON_BODY:
+                issues.append(
+                    (
+                        (*loc[:2], "answers", length),
+                        f"is {len(text)} characters; a WhatsApp message with buttons allows "
+                        f"at most {MAX_BUTTON_BODY}. Shorten it or use a link instead.",
+                    )
+                )
+    return issues
+
+
+def _check_examples(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    owner: dict[str, str] = {}
+    for name, intent in brief.intents.items():
+        seen: set[str] = set()
+        for i, example in enumerate(intent.examples):
+            key = " ".join(example.casefold().split())
+            first = owner.setdefault(key, name)
+            loc: Loc = ("intents", name, "examples", i)
+            if key in seen:
+                issues.append((loc, f"{example!r} repeats an earlier example; remove it."))
+            elif first != name:
+                issues.append(
+                    (
+                        loc,
+                        f"{example!r} is also an example of intent {first!r}; an example must "
+                        "belong to one intent. Keep it where it fits best.",
+                    )
+                )
+            seen.add(key)
+    return issues
+
+
+def _check_routing(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    refs: list[tuple[Loc, str | None]] = [
+        (("policy", "default_queue"), brief.policy.default_queue),
+        (("triggers", "human_request", "queue"), brief.triggers.human_request.queue),
+        (("triggers", "unsupported_types", "queue"), brief.triggers.unsupported_types.queue),
+    ]
+    refs += [
+        (("triggers", "keywords", i, "queue"), r.queue)
+        for i, r in enumerate(brief.triggers.keywords)
+    ]
+    refs += [
+        (("triggers", "attributes", i, "queue"), r.queue)
+        for i, r in enumerate(brief.triggers.attributes)
+    ]
+    for loc, queue in refs:
+        if queue is not None and queue not in brief.queues:
+            issues.append((loc, _unknown("queue", queue, brief.queues, "queues")))
+    for i, intent in enumerate(brief.rollout.draft_intents):
+        if intent not in brief.intents:
+            issues.append(
+                (
+                    ("rollout", "draft_intents", i),
+                    _unknown("intent", intent, brief.intents, "intents"),
+                )
+            )
+    template = brief.policy.reengagement_template
+    if template not in brief.templates:
+        issues.append(
+            (
+                ("policy", "reengagement_template"),
+                _unknown("template", template, brief.templates, "templates"),
+            )
+        )
+    missing = [p for p in PRIORITIES if p not in brief.slas]
+    if missing:
+        issues.append(
+            (
+                ("slas",),
+                f"has no SLA for {', '.join(missing)}; every priority P1-P4 needs "
+                "first_response, next_response and resolution.",
+            )
+        )
+    if not any(brief.business_hours.weekly.values()):
+        issues.append(
+            (
+                ("business_hours", "weekly"),
+                "has no opening hours; add at least one day, like mon: [09:00-18:00].",
+            )
+        )
+    return issues
+
+
+def _check_ladder(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    placed: dict[str, int] = {}
+    previous_tier = 0
+    for i, step in enumerate(brief.ladder):
+        tiers = []
+        for j, queue in enumerate(step.queue):
+            if queue not in brief.queues:
+                issues.append(
+                    (("ladder", i, "queue", j), _unknown("queue", queue, brief.queues, "queues"))
+                )
+                continue
+            if queue in placed:
+                issues.append(
+                    (
+                        ("ladder", i, "queue", j),
+                        f"{queue!r} is already in ladder step {placed[queue] + 1}; "
+                        "a queue appears once in the ladder.",
+                    )
+                )
+            placed.setdefault(queue, i)
+            tiers.append(brief.queues[queue].tier)
+        if tiers and min(tiers) < previous_tier:
+            issues.append(
+                (
+                    ("ladder", i, "queue"),
+                    f"goes to tier {min(tiers)} after tier {previous_tier}; order the ladder "
+                    "from tier 2 up to tier 4.",
+                )
+            )
+        previous_tier = max([previous_tier, *tiers])
+        if step.timeout is None and i < len(brief.ladder) - 1:
+            issues.append(
+                (
+                    ("ladder", i, "timeout"),
+                    "is missing; every step but the last needs a timeout (like 5m) after "
+                    "which the conversation moves to the next step.",
+                )
+            )
+    return issues
+
+
+def _check_tone(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    limits = brief.tone.max_chars
+    copy: list[tuple[Loc, str]] = []
+    for name, intent in brief.intents.items():
+        for length, text in intent.answers.items() if intent.answers else []:
+            limit: int = getattr(limits, length)
+            loc: Loc = ("intents", name, "answers", length)
+            copy.append((loc, text))
+            if len(text) > limit:
+                issues.append(
+                    (
+                        loc,
+                        f"is {len(text)} characters; the tone guide allows at most {limit}. "
+                        "Shorten it.",
+                    )
+                )
+    copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
+    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items()]
+    copy += [
+        (("tone", "approved_examples", i, "reply"), example.reply)
+        for i, example in enumerate(brief.tone.approved_examples)
+    ]
+    for loc, text in copy:
+        folded = text.casefold()
+        for phrase in brief.tone.banned_phrases:
+            if phrase.casefold() in folded:
+                issues.append(
+                    (
+                        loc,
+                        f"contains the banned phrase {phrase!r} (see tone.banned_phrases); "
+                        "rephrase it without that phrase.",
+                    )
+                )
+    return issues
+
+
+_TEMPLATE_PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+def _check_templates(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    for key, template in brief.templates.items():
+        if not template.body:
+            continue
+        used = sorted({int(n) for n in _TEMPLATE_PARAM.findall(template.body)})
+        if used != list(range(1, len(template.body_params) + 1)):
+            shown = ", ".join("{{" + str(n) + "}}" for n in used) or "no placeholders"
+            issues.append(
+                (
+                    ("templates", key, "body_params"),
+                    f"lists {len(template.body_params)} parameter(s) but the body uses "
+                    f"{shown}; name one parameter per placeholder, in order.",
+                )
+            )
+    return issues
