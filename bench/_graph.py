@@ -8,6 +8,7 @@ check).
 
 from __future__ import annotations
 
+import bisect
 import sys
 import threading
 import time
@@ -45,7 +46,7 @@ def main() -> None:
 
     async def stats(request: Request) -> JSONResponse:
         since = float(request.query_params.get("since", "0"))
-        series = [s for s in samples[-2000:] if s[0] >= since]
+        series = samples[bisect.bisect_left(samples, (since, -1)) :]
         return JSONResponse({"now": time.monotonic(), "total": samples[-1][1], "series": series})
 
     async def replies(request: Request) -> JSONResponse:

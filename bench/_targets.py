@@ -36,7 +36,11 @@ def bare_app(app_secret: str) -> Callable[[Scope, Receive, Send], Awaitable[None
 
     async def respond(send: Send, status: int) -> None:
         await send(
-            {"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]}
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", b"0")],
+            }
         )
         await send({"type": "http.response.body", "body": b""})
 

@@ -91,6 +91,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         base_url=graph_url_for(settings, base_url),
         api_version=settings.whatsapp_api_version,
         access_token=settings.access_token,
+        timeout=settings.whatsapp_timeout_seconds,
     )
     worker = OutboxWorker(
         db,
@@ -102,6 +103,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         max_attempts=settings.outbox_max_attempts,
         reconcile_after=timedelta(seconds=settings.outbox_reconcile_seconds),
         raw_retention=timedelta(days=settings.raw_webhook_retention_days),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     inbound = InboundService(
         db,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 EXAMPLE_BRIEF = Path(__file__).parent / "brief" / "examples" / "shop.yaml"
@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         description="After a send whose outcome is unknown (crash, timeout), wait this long "
         "for a status webhook proving it arrived before sending again.",
     )
+    outbox_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a worker owns the rows it claimed; a worker that dies mid-send "
+        "leaves them to others after this. Must exceed RELAYDESK_WHATSAPP_TIMEOUT_SECONDS.",
+    )
+    whatsapp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of one Graph API request."
+    )
     embedded_worker: bool = Field(
         default=True, description="`serve` also runs the outbox worker in-process."
     )
@@ -107,6 +116,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_request(self) -> Settings:
+        if self.outbox_lease_seconds <= self.whatsapp_timeout_seconds:
+            raise ValueError(
+                f"RELAYDESK_OUTBOX_LEASE_SECONDS ({self.outbox_lease_seconds}) must be larger "
+                f"than RELAYDESK_WHATSAPP_TIMEOUT_SECONDS ({self.whatsapp_timeout_seconds}), "
+                "or a slow send could be claimed and sent again by another worker"
+            )
+        return self
 
     @property
     def sandbox(self) -> bool:
@@ -144,7 +163,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = "RELAYDESK_" + str(error["loc"][0]).upper() if error["loc"] else "RELAYDESK_*"
+            name = "RELAYDESK_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
             value = relevant.get(name)
             shown = f" (got {value!r})" if value is not None and "SECRET" not in name else ""
             problems.append(f"{name}{shown}: {error['msg']}")

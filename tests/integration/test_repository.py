@@ -28,11 +28,7 @@ def db(database_url: str) -> Database:
 
 
 def inbound(name: str) -> InboundMessage:
-    (event,) = [
-        e
-        for e in parse_webhook(sample(name)).events
-        if isinstance(e, InboundMessage)
-    ]
+    (event,) = [e for e in parse_webhook(sample(name)).events if isinstance(e, InboundMessage)]
     return event
 
 

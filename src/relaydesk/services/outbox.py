@@ -49,7 +49,6 @@ from relaydesk.observability import Metrics
 
 log = structlog.get_logger(__name__)
 
-LEASE = timedelta(seconds=30)  #: longer than the Graph client's 10 s timeout
 NUMBER_PAUSE = timedelta(minutes=5)
 
 
@@ -92,6 +91,7 @@ class OutboxWorker:
         max_attempts: int = 8,
         reconcile_after: timedelta = timedelta(seconds=30),
         raw_retention: timedelta | None = None,
+        lease: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
     ) -> None:
@@ -107,6 +107,7 @@ class OutboxWorker:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
         self._paused_until: dict[str, datetime] = {}
         self._raw_retention = raw_retention
+        self._lease = lease
         self._next_purge: datetime | None = None
         self.wake = asyncio.Event()
 
@@ -247,7 +248,9 @@ class OutboxWorker:
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.id == row.id)
-                    .values(state="sending", attempts=row.attempts + 1, lease_until=now + LEASE)
+                    .values(
+                        state="sending", attempts=row.attempts + 1, lease_until=now + self._lease
+                    )
                 )
                 jobs.append(
                     Job(

@@ -1,0 +1,48 @@
+"""The intent classifier interface every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+OOS = "oos"  #: the label for out-of-scope examples in training and evaluation data
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The classifier's reading of one text.
+
+    `confidence` is a calibrated probability that `intent` is right; `ranking` holds the
+    top intents with their calibrated probabilities, best first (for clarify buttons).
+    `out_of_scope` is True when the backend's out-of-scope detector rejects the text
+    (then `intent` is still the best in-scope guess)."""
+
+    intent: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+    out_of_scope: bool = False
+
+
+class IntentClassifier(Protocol):
+    """Trained from labelled texts; predicts in batches (one text is a batch of one)."""
+
+    name: str
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        validation: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> None:
+        """Learn intents from `texts`/`labels`. Labels equal to `OOS` are out-of-scope
+        examples. Calibration and the out-of-scope threshold are fitted on `validation`
+        when given, otherwise by cross-validation on the training data."""
+        ...
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+#: name -> factory; built-ins register here, the CLI and the brief pick by name.
+BACKENDS: dict[str, Callable[[], IntentClassifier]] = {}
