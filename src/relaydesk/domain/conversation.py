@@ -27,6 +27,7 @@ class ConversationState:
     last_inbound_at: datetime | None
     queue: str | None = None
     priority: str | None = None
+    tier: int | None = None
     dialogue: DialogueState = field(default_factory=DialogueState)
 
 

@@ -88,9 +88,12 @@ _SPACE = re.compile(r"[^\w]+")
 
 
 def normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in folded if not unicodedata.combining(c))
-    return _SPACE.sub(" ", bare).strip()
+    """Lowercase, accents folded, punctuation to single spaces."""
+    lowered = text.lower()
+    if not lowered.isascii():
+        folded = unicodedata.normalize("NFKD", lowered)
+        lowered = "".join(c for c in folded if not unicodedata.combining(c))
+    return _SPACE.sub(" ", lowered).strip()
 
 
 def _trigrams(text: str) -> Counter[str]:

@@ -27,10 +27,6 @@ class BriefDecider:
             if button.intent is not None
         }
 
-    @property
-    def needs_attributes(self) -> bool:
-        return bool(self.brief.triggers.attributes)
-
     def understand(self, message: InboundMessage) -> Understanding:
         if message.reply_id is not None and message.reply_id in self._button_intents:
             return Understanding(self._button_intents[message.reply_id], 1.0, "button")

@@ -1,19 +1,23 @@
-"""Webhook ingestion: store, dedupe, decide and enqueue replies in one transaction.
+"""Webhook ingestion: store, dedupe, decide and enqueue replies, committed before the ack.
 
-Nothing is acknowledged to WhatsApp before this transaction commits; a duplicate webhook
+Nothing is acknowledged to WhatsApp before its transaction commits; a duplicate webhook
 (retries, several subscribed apps, concurrent deliveries) finds the wamid already stored
-through the database's unique constraint and changes nothing.
+through the database's unique constraint and changes nothing. Webhooks that arrive together
+are committed together (`ingest_batch`), which is what lets one process keep up with a busy
+number; a batch that fails is retried webhook by webhook, so one bad webhook cannot hold
+back the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
@@ -40,8 +44,14 @@ class DecisionMaker(Protocol):
         now: datetime,
     ) -> Outcome: ...
 
-    @property
-    def needs_attributes(self) -> bool: ...
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A verified, parsed webhook waiting to be committed."""
+
+    body: bytes
+    parsed: ParsedWebhook
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,17 @@ class IngestResult:
     duplicates: int
     statuses: int
     replies: int
+
+
+@dataclass
+class _Batch:
+    """Rows written in bulk at the end of the transaction, and counts for metrics."""
+
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    statuses: list[tuple[str, bool]] = field(default_factory=list)
 
 
 class InboundService:
@@ -70,135 +91,205 @@ class InboundService:
         self._on_outbound = on_outbound
 
     def ingest(self, body: bytes, parsed: ParsedWebhook, now: datetime) -> IngestResult:
-        """Commit a verified, parsed webhook. Raises on database errors (the caller answers
-        5xx so that Meta retries)."""
-        new = dup = statuses = replies = 0
-        with self._db.write() as conn:
-            repo.save_raw_webhook(conn, body, len(parsed.events), now)
-            for event in parsed.events:
-                if isinstance(event, InboundMessage):
-                    sent = self._inbound(conn, event, now)
-                    if sent is None:
-                        dup += 1
-                    else:
-                        new += 1
-                        replies += sent
-                elif isinstance(event, StatusUpdate):
-                    statuses += 1
-                    applied = repo.record_status(conn, event, now)
-                    self._metrics.statuses.labels(
-                        event.status.wire, "applied" if applied else "duplicate"
-                    ).inc()
-                    if event.errors:
-                        log.warning(
-                            "delivery_failed",
-                            wamid=event.wamid,
-                            code=event.errors[0].code,
-                            title=event.errors[0].title,
-                        )
-                elif isinstance(event, IdentityChange):
-                    if repo.apply_identity_change(conn, event, now):
-                        log.info("customer_identity_changed", kind=event.kind)
-                elif isinstance(event, Ignored):
-                    log.info(
-                        "webhook_event_ignored",
-                        reason=event.reason,
-                        codes=[e.code for e in event.errors],
-                    )
-        for warning in parsed.warnings:
-            log.info("webhook_warning", warning=warning)
-        self._metrics.messages.labels("in", "new").inc(new)
-        self._metrics.messages.labels("in", "duplicate").inc(dup)
-        if replies:
-            self._on_outbound()
-        return IngestResult(len(parsed.events), new, dup, statuses, replies)
+        """Commit one webhook. Raises on database errors (the caller answers 5xx so that
+        Meta retries)."""
+        (result,) = self.ingest_batch([Webhook(body, parsed, now)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    def _inbound(self, conn: Connection, message: InboundMessage, now: datetime) -> int | None:
+    def ingest_batch(self, webhooks: Sequence[Webhook]) -> list[IngestResult | Exception]:
+        """Commit webhooks in one transaction; on failure, each on its own, so only the
+        failing ones get an error (and Meta retries only those)."""
+        try:
+            results = self._commit(webhooks)
+        except Exception as error:
+            if len(webhooks) == 1:
+                if isinstance(error, DBAPIError):
+                    log.warning("webhook_store_failed", error=type(error).__name__)
+                else:
+                    log.exception("webhook_processing_failed")
+                return [error]
+            log.info("webhook_batch_split", size=len(webhooks), error=type(error).__name__)
+            return [self.ingest_batch([webhook])[0] for webhook in webhooks]
+        return list(results)
+
+    def _commit(self, webhooks: Sequence[Webhook]) -> list[IngestResult]:
+        batch = _Batch()
+        with self._db.write() as conn:
+            results = [self._webhook(conn, batch, webhook) for webhook in webhooks]
+            repo.save_raw_webhooks(conn, batch.raw)
+            repo.record_decisions(conn, batch.decisions)
+            repo.insert_outbox_rows(conn, batch.outbox)
+        self._committed(batch, webhooks, results)
+        return results
+
+    def _committed(
+        self, batch: _Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
+    ) -> None:
+        """Metrics and logs once the data is safe; then wake the outbox worker."""
+        for webhook in webhooks:
+            for warning in webhook.parsed.warnings:
+                log.info("webhook_warning", warning=warning)
+        self._metrics.messages.labels("in", "new").inc(sum(r.new_messages for r in results))
+        self._metrics.messages.labels("in", "duplicate").inc(sum(r.duplicates for r in results))
+        for action in batch.actions:
+            self._metrics.decisions.labels(action).inc()
+        for status, applied in batch.statuses:
+            self._metrics.statuses.labels(status, "applied" if applied else "duplicate").inc()
+        if batch.outbox:
+            self._on_outbound()
+
+    def _webhook(self, conn: Connection, batch: _Batch, webhook: Webhook) -> IngestResult:
+        now = webhook.received_at
+        events = webhook.parsed.events
+        batch.raw.append({"received_at": now, "body": webhook.body, "events": len(events)})
+        new = dup = statuses = replies = 0
+        for event in events:
+            if isinstance(event, InboundMessage):
+                sent = self._inbound(conn, batch, event, now)
+                if sent is None:
+                    dup += 1
+                else:
+                    new += 1
+                    replies += sent
+            elif isinstance(event, StatusUpdate):
+                statuses += 1
+                batch.statuses.append((event.status.wire, repo.record_status(conn, event, now)))
+                if event.errors:
+                    log.warning(
+                        "delivery_failed",
+                        wamid=event.wamid,
+                        code=event.errors[0].code,
+                        title=event.errors[0].title,
+                    )
+            elif isinstance(event, IdentityChange):
+                if repo.apply_identity_change(conn, event, now):
+                    log.info("customer_identity_changed", kind=event.kind)
+            elif isinstance(event, Ignored):
+                log.info(
+                    "webhook_event_ignored",
+                    reason=event.reason,
+                    codes=[e.code for e in event.errors],
+                )
+        return IngestResult(len(events), new, dup, statuses, replies)
+
+    def _inbound(
+        self, conn: Connection, batch: _Batch, message: InboundMessage, now: datetime
+    ) -> int | None:
         """Store one message and act on it; None for a duplicate, else replies enqueued."""
-        customer_id = repo.upsert_customer(conn, message.sender, now)
-        state = repo.open_conversation(conn, customer_id, message.phone_number_id, now)
+        customer = repo.lock_customer(conn, message.sender, now)
+        state = repo.open_conversation(conn, customer.id, message.phone_number_id, now)
         message_id = repo.insert_inbound(conn, state.id, message, now)
         if message_id is None:
             log.info("inbound_duplicate", wamid=message.wamid)
             return None
-        repo.note_inbound(conn, state.id, message.sent_at, now)
         window_from = max(message.sent_at, state.last_inbound_at or message.sent_at)
-        state = replace(state, last_inbound_at=window_from)
+        state = ConversationState(
+            id=state.id,
+            status=state.status,
+            last_inbound_at=window_from,
+            queue=state.queue,
+            tier=state.tier,
+            priority=state.priority,
+            dialogue=state.dialogue,
+        )
         if now - message.sent_at > self._backlog_max_age:
-            decision = Decision(
-                action=Action.DEFER,
-                policy_version="backlog",
-                detail={
-                    "reason": "backlog",
-                    "age_seconds": int((now - message.sent_at).total_seconds()),
-                },
+            outcome = Outcome(
+                Decision(
+                    action=Action.DEFER,
+                    policy_version="backlog",
+                    detail={
+                        "reason": "backlog",
+                        "age_seconds": int((now - message.sent_at).total_seconds()),
+                    },
+                ),
+                state.dialogue,
             )
         else:
-            attributes = (
-                repo.customer_attributes(conn, customer_id)
-                if self._decider.needs_attributes
-                else {}
-            )
-            outcome = self._decider.decide(state, message, attributes, now)
-            decision = outcome.decision
-            if outcome.dialogue != state.dialogue:
-                repo.save_dialogue(conn, state.id, outcome.dialogue)
-        self._apply(conn, state, message, message_id, decision, now)
-        return len(decision.replies)
-
-    def _apply(
-        self,
-        conn: Connection,
-        state: ConversationState,
-        message: InboundMessage,
-        message_id: int,
-        decision: Decision,
-        now: datetime,
-    ) -> None:
-        repo.record_decision(
+            outcome = self._decider.decide(state, message, customer.attributes, now)
+        decision = outcome.decision
+        route = decision.route
+        repo.finish_inbound(
             conn,
-            conversation_id=state.id,
-            message_id=message_id,
-            action=decision.action.value,
-            intent=decision.intent,
-            confidence=decision.confidence,
-            triggers=[t.as_dict() for t in decision.triggers],
-            policy_version=decision.policy_version,
-            detail=decision.detail,
+            state.id,
+            last_inbound_at=window_from,
+            dialogue=outcome.dialogue,
+            status=decision.status_after or state.status,
+            queue=route.queue if route else state.queue,
+            tier=route.tier if route else state.tier,
+            priority=route.priority if route else state.priority,
             now=now,
         )
-        self._metrics.decisions.labels(decision.action.value).inc()
-        if decision.status_after is not None:
-            route = decision.route
-            repo.route_conversation(
-                conn,
-                state.id,
-                status=decision.status_after,
-                queue=route.queue if route else state.queue,
-                tier=route.tier if route else None,
-                priority=route.priority if route else state.priority,
-                now=now,
-            )
+        batch.actions.append(decision.action.value)
+        batch.decisions.append(
+            {
+                "conversation_id": state.id,
+                "message_id": message_id,
+                "action": decision.action.value,
+                "intent": decision.intent,
+                "confidence": decision.confidence,
+                "triggers": [t.as_dict() for t in decision.triggers],
+                "policy_version": decision.policy_version,
+                "detail": decision.detail,
+                "created_at": now,
+            }
+        )
         if decision.action is Action.ESCALATE:
             log.info(
                 "conversation_escalated",
                 conversation_id=state.id,
-                queue=decision.route.queue if decision.route else None,
+                queue=route.queue if route else None,
                 triggers=[t.type for t in decision.triggers],
             )
-        if not decision.replies:
-            return
         recipient = Recipient(wa_id=message.sender.wa_id, user_id=message.sender.user_id)
         for reply in decision.replies:
-            enqueue_reply(
-                conn,
-                conversation_id=state.id,
-                phone_number_id=message.phone_number_id,
-                recipient=recipient,
-                content=reply,
-                reply_to=None,
-                now=now,
+            batch.outbox.append(
+                outbox_row(
+                    conn,
+                    conversation_id=state.id,
+                    phone_number_id=message.phone_number_id,
+                    recipient=recipient,
+                    content=reply,
+                    reply_to=None,
+                    now=now,
+                )
             )
+        return len(decision.replies)
+
+
+def outbox_row(
+    conn: Connection,
+    *,
+    conversation_id: int,
+    phone_number_id: str,
+    recipient: Recipient,
+    content: OutboundContent,
+    reply_to: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Store the outbound message now; return its outbox row for a bulk insert."""
+    stored = content_to_dict(content)
+    message_id = repo.insert_outbound_message(
+        conn,
+        conversation_id=conversation_id,
+        kind=content_kind(content),
+        text=readable_text(content),
+        content=stored,
+        now=now,
+    )
+    return {
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "phone_number_id": phone_number_id,
+        "recipient_wa_id": recipient.wa_id,
+        "recipient_user_id": recipient.user_id,
+        "content": stored,
+        "reply_to": reply_to,
+        "state": "pending",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def enqueue_reply(
@@ -210,18 +301,21 @@ def enqueue_reply(
     content: OutboundContent,
     reply_to: str | None,
     now: datetime,
-) -> int:
+) -> None:
     """Put one outbound message in the outbox (the caller's transaction)."""
-    return repo.enqueue_outbound(
+    repo.insert_outbox_rows(
         conn,
-        conversation_id=conversation_id,
-        phone_number_id=phone_number_id,
-        recipient=recipient,
-        kind=content_kind(content),
-        text=readable_text(content),
-        content=content_to_dict(content),
-        reply_to=reply_to,
-        now=now,
+        [
+            outbox_row(
+                conn,
+                conversation_id=conversation_id,
+                phone_number_id=phone_number_id,
+                recipient=recipient,
+                content=content,
+                reply_to=reply_to,
+                now=now,
+            )
+        ],
     )
 
 

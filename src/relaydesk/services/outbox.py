@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio.to_thread
 import structlog
-from sqlalchemy import Connection, exists, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from relaydesk.adapters.storage import repository as repo
@@ -237,7 +237,7 @@ class OutboxWorker:
                 if row.attempts and self._reconcile(conn, row, now):
                     reconciled += 1
                     continue
-                wait_until = self._unsettled_until(conn, row.id)
+                wait_until = self._unsettled_until(conn, row.id) if row.attempts else None
                 if wait_until is not None and wait_until > now:
                     conn.execute(
                         update(outbox)
@@ -337,9 +337,57 @@ class OutboxWorker:
     # --- recording --------------------------------------------------------------------------
 
     def _record_outcomes(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        accepted = [
+            o for o in outcomes if o.result is not None and o.replaced is None and o.defer is None
+        ]
         with self._db.write() as conn:
+            self._record_accepted(conn, accepted, now)
             for outcome in outcomes:
-                self._record(conn, outcome, now)
+                if outcome not in accepted:
+                    self._record(conn, outcome, now)
+
+    def _record_accepted(
+        self, conn: Connection, accepted: Sequence[Outcome], now: datetime
+    ) -> None:
+        """The common case, in bulk: attempt finished, row done, message carries its wamid."""
+        if not accepted:
+            return
+        sent = [(o.job, o.result) for o in accepted if o.result is not None]
+        conn.execute(
+            update(send_attempts)
+            .where(
+                send_attempts.c.outbox_id == bindparam("b_outbox"),
+                send_attempts.c.attempt == bindparam("b_attempt"),
+            )
+            .values(finished_at=now, outcome="accepted", wamid=bindparam("b_wamid")),
+            [{"b_outbox": j.id, "b_attempt": j.attempts, "b_wamid": r.wamid} for j, r in sent],
+        )
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_outbox"))
+            .values(state="done", done_at=now, lease_until=None, last_error=None),
+            [{"b_outbox": j.id} for j, _ in sent],
+        )
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("b_message"))
+            .values(wamid=bindparam("b_wamid"), status=int(DeliveryStatus.ACCEPTED)),
+            [{"b_message": j.message_id, "b_wamid": r.wamid} for j, r in sent],
+        )
+        for job, result in sent:
+            if result.wa_id and job.recipient.wa_id and result.wa_id != job.recipient.wa_id:
+                self._store_canonical_wa_id(conn, job.id, result.wa_id)
+        self._apply_early_statuses(conn, [r.wamid for _, r in sent])
+        self._metrics.messages.labels("out", "sent").inc(len(sent))
+
+    def _apply_early_statuses(self, conn: Connection, wamids: Sequence[str]) -> None:
+        """Receipts that beat the send's own answer were stored; apply them now."""
+        for event in repo.statuses_for_many(conn, wamids):
+            status = DeliveryStatus.from_wire(event.status)
+            if status is not None:
+                repo.advance_message(
+                    conn, event.wamid, status, event.error_code, event.error_detail
+                )
 
     def _record(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         job = outcome.job
@@ -466,10 +514,7 @@ class OutboxWorker:
         )
         if result is not None and result.wa_id:
             self._store_canonical_wa_id(conn, outbox_id, result.wa_id)
-        for event in repo.statuses_for(conn, wamid):  # receipts that beat the send's answer
-            status = DeliveryStatus.from_wire(event.status)
-            if status is not None:
-                repo.advance_message(conn, wamid, status, event.error_code, event.error_detail)
+        self._apply_early_statuses(conn, [wamid])
 
     def _store_canonical_wa_id(self, conn: Connection, outbox_id: int, wa_id: str) -> None:
         """Meta may normalise the number (Brazil's ninth digit, Mexico 52/521); keep its."""

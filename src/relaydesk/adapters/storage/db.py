@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,34 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+
+class FairLock:
+    """A lock handed to waiters in arrival order. `threading.Lock` lets the thread that
+    just released it take it straight back, so a busy webhook writer could starve the
+    outbox worker on SQLite; here each writer waits its turn."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the previous holder: the lock is now ours
+
+    def __exit__(self, *_: object) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
 
 
 class Database:
@@ -20,7 +49,7 @@ class Database:
         self.url = url
         self.engine = _create_engine(url, sqlite_synchronous=sqlite_synchronous, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_lock = FairLock() if self.is_sqlite else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from relaydesk.adapters.storage.tables import (
@@ -38,8 +40,62 @@ def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
     return sqlite.insert(table)
 
 
+# Statements on the per-message path are built once: SQLAlchemy then only binds parameters
+# (building a statement per call cost more than running it).
+_B = bindparam
+_CUSTOMER_BY = {
+    key: select(customers).where(cond).order_by(customers.c.id).limit(1).with_for_update()
+    for key, cond in {
+        "wa": customers.c.wa_id == _B("k_wa"),
+        "uid": customers.c.user_id == _B("k_uid"),
+        "both": or_(customers.c.wa_id == _B("k_wa"), customers.c.user_id == _B("k_uid")),
+    }.items()
+}
+_OPEN_CONVERSATION = select(conversations).where(
+    conversations.c.customer_id == _B("k_customer"),
+    conversations.c.status != ConversationStatus.RESOLVED.value,
+)
+_INSERT_CONVERSATION = conversations.insert().returning(conversations.c.id)
+_FINISH_INBOUND = (
+    update(conversations)
+    .where(conversations.c.id == _B("k_id"))
+    .values(
+        last_inbound_at=_B("k_last"),
+        updated_at=_B("k_now"),
+        dialogue=_B("k_dialogue", type_=conversations.c.dialogue.type),
+        status=_B("k_status"),
+        queue=_B("k_queue"),
+        tier=_B("k_tier"),
+        priority=_B("k_priority"),
+    )
+)
+_INSERT_OUTBOUND = messages.insert().returning(messages.c.id)
+_INSERT_CUSTOMER = {
+    dialect.name: insert_(customers).on_conflict_do_nothing().returning(customers.c.id)
+    for dialect, insert_ in (
+        (postgresql.dialect, postgresql.insert),
+        (sqlite.dialect, sqlite.insert),
+    )
+}
+_INSERT_INBOUND = {
+    dialect.name: insert_(messages)
+    .on_conflict_do_nothing(index_elements=["wamid"])
+    .returning(messages.c.id)
+    for dialect, insert_ in (
+        (postgresql.dialect, postgresql.insert),
+        (sqlite.dialect, sqlite.insert),
+    )
+}
+
+
 def save_raw_webhook(conn: Connection, body: bytes, events: int, now: datetime) -> None:
     conn.execute(raw_webhooks.insert().values(received_at=now, body=body, events=events))
+
+
+def save_raw_webhooks(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many raw bodies in one round trip: rows of {received_at, body, events}."""
+    if rows:
+        conn.execute(raw_webhooks.insert(), rows)
 
 
 def purge_raw_webhooks(conn: Connection, older_than: datetime) -> int:
@@ -50,42 +106,52 @@ def purge_raw_webhooks(conn: Connection, older_than: datetime) -> int:
 # --- customers -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    id: int
+    attributes: dict[str, str]
+
+
 def upsert_customer(conn: Connection, sender: Sender, now: datetime) -> int:
+    """The customer for this sender, created if new; see `lock_customer`."""
+    return lock_customer(conn, sender, now).id
+
+
+def lock_customer(conn: Connection, sender: Sender, now: datetime) -> CustomerRef:
     """The customer for this sender, created if new; locks its row until commit (PostgreSQL),
     which serialises concurrent webhooks for one customer."""
-    keys = []
-    if sender.wa_id:
-        keys.append(customers.c.wa_id == sender.wa_id)
-    if sender.user_id:
-        keys.append(customers.c.user_id == sender.user_id)
-    if not keys:
+    if sender.wa_id and sender.user_id:
+        query = _CUSTOMER_BY["both"]
+    elif sender.wa_id:
+        query = _CUSTOMER_BY["wa"]
+    elif sender.user_id:
+        query = _CUSTOMER_BY["uid"]
+    else:
         raise ValueError("sender has neither wa_id nor user_id; cannot key a customer")
+    keys = {"k_wa": sender.wa_id, "k_uid": sender.user_id}
     for _ in range(2):
-        row = conn.execute(
-            select(customers).where(or_(*keys)).order_by(customers.c.id).limit(1).with_for_update()
-        ).first()
+        row = conn.execute(query, keys).first()
         if row is not None:
             changes = _identity_updates(row._mapping, sender)
             if changes:
                 changes["updated_at"] = now
                 conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
-            return int(row.id)
+            attributes = {str(k): str(v).lower() for k, v in (row.attributes or {}).items()}
+            return CustomerRef(int(row.id), attributes)
         inserted = conn.execute(
-            _insert(conn, customers)
-            .values(
-                wa_id=sender.wa_id,
-                user_id=sender.user_id,
-                parent_user_id=sender.parent_user_id,
-                profile_name=sender.profile_name,
-                username=sender.username,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(customers.c.id)
+            _INSERT_CUSTOMER[conn.dialect.name],
+            {
+                "wa_id": sender.wa_id,
+                "user_id": sender.user_id,
+                "parent_user_id": sender.parent_user_id,
+                "profile_name": sender.profile_name,
+                "username": sender.username,
+                "created_at": now,
+                "updated_at": now,
+            },
         ).first()
         if inserted is not None:
-            return int(inserted.id)
+            return CustomerRef(int(inserted.id), {})
     raise RuntimeError("customer upsert lost a race twice; retry the webhook")
 
 
@@ -158,23 +224,17 @@ def open_conversation(
     conn: Connection, customer_id: int, phone_number_id: str, now: datetime
 ) -> ConversationState:
     """The customer's open conversation, or a new one with the bot."""
-    row = conn.execute(
-        select(conversations).where(
-            conversations.c.customer_id == customer_id,
-            conversations.c.status != ConversationStatus.RESOLVED.value,
-        )
-    ).first()
+    row = conn.execute(_OPEN_CONVERSATION, {"k_customer": customer_id}).first()
     if row is None:
         new_id = conn.execute(
-            conversations.insert()
-            .values(
-                customer_id=customer_id,
-                phone_number_id=phone_number_id,
-                status=ConversationStatus.BOT.value,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(conversations.c.id)
+            _INSERT_CONVERSATION,
+            {
+                "customer_id": customer_id,
+                "phone_number_id": phone_number_id,
+                "status": ConversationStatus.BOT.value,
+                "created_at": now,
+                "updated_at": now,
+            },
         ).scalar_one()
         return ConversationState(id=new_id, status=ConversationStatus.BOT, last_inbound_at=None)
     return _state(row._mapping)
@@ -187,6 +247,7 @@ def _state(row: Any) -> ConversationState:
         last_inbound_at=row["last_inbound_at"],
         queue=row["queue"],
         priority=row["priority"],
+        tier=row["tier"],
         dialogue=DialogueState.from_json(row["dialogue"]),
     )
 
@@ -233,6 +294,35 @@ def note_inbound(conn: Connection, conversation_id: int, sent_at: datetime, now:
     )
 
 
+def finish_inbound(
+    conn: Connection,
+    conversation_id: int,
+    *,
+    last_inbound_at: datetime,
+    dialogue: DialogueState,
+    status: ConversationStatus,
+    queue: str | None,
+    tier: int | None,
+    priority: str | None,
+    now: datetime,
+) -> None:
+    """One UPDATE after a message: the window (already moved forward by the caller), the
+    bot's memory, the status and the route (unchanged values passed as they were)."""
+    conn.execute(
+        _FINISH_INBOUND,
+        {
+            "k_id": conversation_id,
+            "k_last": last_inbound_at,
+            "k_now": now,
+            "k_dialogue": dialogue.as_json(),
+            "k_status": status.value,
+            "k_queue": queue,
+            "k_tier": tier,
+            "k_priority": priority,
+        },
+    )
+
+
 def route_conversation(
     conn: Connection,
     conversation_id: int,
@@ -258,19 +348,17 @@ def insert_inbound(
 ) -> int | None:
     """Store an inbound message; None when its wamid was already stored (a duplicate)."""
     return conn.execute(
-        _insert(conn, messages)
-        .values(
-            conversation_id=conversation_id,
-            direction="in",
-            wamid=message.wamid,
-            type=message.type,
-            text=message.text,
-            payload=message.payload,
-            sent_at=message.sent_at,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["wamid"])
-        .returning(messages.c.id)
+        _INSERT_INBOUND[conn.dialect.name],
+        {
+            "conversation_id": conversation_id,
+            "direction": "in",
+            "wamid": message.wamid,
+            "type": message.type,
+            "text": message.text,
+            "payload": message.payload,
+            "sent_at": message.sent_at,
+            "created_at": now,
+        },
     ).scalar_one_or_none()
 
 
@@ -300,6 +388,44 @@ def record_decision(
             created_at=now,
         )
     )
+
+
+def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many decisions in one round trip (columns of the `decisions` table)."""
+    if rows:
+        conn.execute(decisions.insert(), rows)
+
+
+def insert_outbound_message(
+    conn: Connection,
+    *,
+    conversation_id: int,
+    kind: str,
+    text: str | None,
+    content: dict[str, Any],
+    now: datetime,
+) -> int:
+    return int(
+        conn.execute(
+            _INSERT_OUTBOUND,
+            {
+                "conversation_id": conversation_id,
+                "direction": "out",
+                "type": kind,
+                "text": text,
+                "payload": content,
+                "status": int(DeliveryStatus.PENDING),
+                "sent_at": now,
+                "created_at": now,
+            },
+        ).scalar_one()
+    )
+
+
+def insert_outbox_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many outbox rows in one round trip (columns of the `outbox` table)."""
+    if rows:
+        conn.execute(outbox.insert(), rows)
 
 
 def enqueue_outbound(
@@ -411,6 +537,19 @@ def statuses_for(conn: Connection, wamid: str) -> list[Any]:
     return list(
         conn.execute(
             select(status_events).where(status_events.c.wamid == wamid).order_by(status_events.c.id)
+        )
+    )
+
+
+def statuses_for_many(conn: Connection, wamids: Sequence[str]) -> list[Any]:
+    """Stored receipts for any of these wamids (usually none: receipts follow the send)."""
+    if not wamids:
+        return []
+    return list(
+        conn.execute(
+            select(status_events)
+            .where(status_events.c.wamid.in_(wamids))
+            .order_by(status_events.c.id)
         )
     )
 

@@ -11,6 +11,8 @@ import structlog
 from fastapi import FastAPI
 
 from relaydesk import __version__
+from relaydesk.app.http.ingest import BatchIngestor
+from relaydesk.app.http.receiver import WebhookReceiver
 from relaydesk.app.http.routes import api, ops, webhooks
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
@@ -44,8 +46,11 @@ def create_app(
             webhook_url=f"{container.base_url}/webhooks/whatsapp",
         )
 
+    ingestor = BatchIngestor(container.inbound)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ingestor.start()
         stop = asyncio.Event()
         task = asyncio.create_task(container.worker.run(stop)) if run_worker else None
         log.info(
@@ -62,6 +67,7 @@ def create_app(
             stop.set()
             if task is not None:
                 await task
+            ingestor.stop()
             if sandbox is not None:
                 await sandbox.aclose()
             await container.graph.aclose()
@@ -75,10 +81,19 @@ def create_app(
     )
     app.state.container = container
     app.state.clock = clock
+    app.state.ingestor = ingestor
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(ops.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox
+    app.add_middleware(
+        WebhookReceiver,
+        ingestor=ingestor,
+        metrics=container.metrics,
+        app_secret=settings.app_secret,
+        max_body_bytes=settings.webhook_max_body_bytes,
+        clock=clock,
+    )
     return app
