@@ -107,7 +107,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     )
     inbound = InboundService(
         db,
-        BriefDecider(brief),
+        BriefDecider.from_brief(brief),
         metrics,
         backlog_max_age=timedelta(seconds=settings.backlog_max_age_seconds),
         on_outbound=worker.wake.set,

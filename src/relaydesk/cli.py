@@ -15,6 +15,7 @@ import click
 from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
 from relaydesk.config import ConfigError, Settings, load_settings
+from relaydesk.nlu.cli import nlu
 from relaydesk.observability import configure_logging
 
 
@@ -229,6 +230,9 @@ def _database() -> Database:
     except StartupError as exc:
         _fail(str(exc))
     return database
+
+
+cli.add_command(nlu)
 
 
 def main() -> None:

@@ -29,7 +29,48 @@ def cross_check(brief: Brief) -> list[Issue]:
         *_check_ladder(brief),
         *_check_tone(brief),
         *_check_templates(brief),
+        *_check_playbooks(brief),
+        *_check_nlu(brief),
     ]
+
+
+def _check_playbooks(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    pricing = brief.playbooks.pricing
+    if pricing is not None and pricing.intent not in brief.intents:
+        issues.append(
+            (
+                ("playbooks", "pricing", "intent"),
+                _unknown("intent", pricing.intent, brief.intents, "intents"),
+            )
+        )
+    frustrated = brief.playbooks.frustrated
+    if frustrated is not None:
+        for name in frustrated.troubleshooting:
+            if name not in brief.intents:
+                issues.append(
+                    (
+                        ("playbooks", "frustrated", "troubleshooting", name),
+                        _unknown("intent", name, brief.intents, "intents"),
+                    )
+                )
+    return issues
+
+
+def _check_nlu(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    for index, pattern in enumerate(brief.nlu.order_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            issues.append(
+                (
+                    ("nlu", "order_patterns", index),
+                    f"{pattern!r} is not a valid regular expression ({error}); write it "
+                    r"like '\bNW\d{6}\b'.",
+                )
+            )
+    return issues
 
 
 def _unknown(kind: str, value: str, known: Iterable[str], section: str) -> str:

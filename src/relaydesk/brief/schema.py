@@ -137,6 +137,9 @@ class NextAction(_Model):
 
 class Intent(_Model):
     description: str = ""
+    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)] | None = (
+        Field(default=None, description="button title when the bot offers this intent")
+    )
     examples: list[Text] = Field(
         min_length=1, description="a list of real customer phrasings of this intent"
     )
@@ -218,6 +221,9 @@ class AttributeRule(_Model):
 class SentimentTrigger(_Model):
     enabled: bool = True
     negative_below: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.6
+    frustration_above: Probability = Field(
+        default=0.6, description="escalate one message this frustrated (0..1)"
+    )
     trend_turns: Annotated[int, Field(ge=2, le=20)] = 3
     trend_drop: Annotated[float, Field(gt=0.0, le=2.0)] = 0.5
     priority: Priority = "P2"
@@ -460,6 +466,41 @@ class Rollout(_Model):
 # -- the brief --------------------------------------------------------------------------
 
 
+class PricingPlaybook(_Model):
+    """Pricing: a range, one qualification question, a booking link."""
+
+    intent: Name = "pricing"
+    range: Text = Field(description="the honest price range, e.g. 'from €49 to €899'")
+    question: Text = Field(description="one qualification question")
+    options: list[Button] = Field(min_length=1, max_length=MAX_BUTTONS)
+    follow_up: Text = Field(description="sent with the booking link after an option is tapped")
+    booking_link: Link
+
+
+class FrustratedPlaybook(_Model):
+    """Frustrated customer: acknowledge, one troubleshooting step, escalate with priority."""
+
+    acknowledge: Text
+    troubleshooting: dict[Name, Text] = Field(
+        default_factory=dict, description="intent -> the one step worth trying meanwhile"
+    )
+    priority: Priority = "P2"
+
+
+class Playbooks(_Model):
+    pricing: PricingPlaybook | None = None
+    frustrated: FrustratedPlaybook | None = None
+
+
+class NluSettings(_Model):
+    backend: Literal["tfidf", "embeddings"] = Field(
+        default="tfidf", description="intent classifier: tfidf (default) or embeddings"
+    )
+    order_patterns: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list, description="regular expressions for this shop's order numbers"
+    )
+
+
 class Brief(_Model):
     """The whole operating brief. `version` identifies its exact content."""
 
@@ -478,6 +519,8 @@ class Brief(_Model):
     owners: Owners
     kpi_targets: KpiTargets = Field(default_factory=KpiTargets)
     rollout: Rollout = Field(default_factory=Rollout)
+    playbooks: Playbooks = Field(default_factory=Playbooks)
+    nlu: NluSettings = Field(default_factory=NluSettings)
 
     _version: str = PrivateAttr(default="")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from relaydesk.brief.schema import Brief, Intent
+from relaydesk.brief.schema import Brief, Intent, PricingPlaybook
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
@@ -22,6 +22,7 @@ HUMAN_BUTTON = "human"
 HUMAN_BUTTON_TITLE = "Talk to a person"
 PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
+FRUSTRATION_TRIGGERS = frozenset({"negative_sentiment", "frustration", "frustration_trend"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,16 @@ def step(
     )
     if any(t.escalates for t in triggers):
         return _escalate(brief, understanding, triggers, after, now)
+    pricing = brief.playbooks.pricing
+    if pricing is not None:
+        if message.reply_id in {option.reply_id for option in pricing.options}:
+            return _pricing_booking(brief, pricing, message.reply_id or "", triggers, after)
+        if (
+            understanding.intent == pricing.intent
+            and not low
+            and (understanding.confidence >= brief.confidence_threshold(pricing.intent))
+        ):
+            return _pricing_question(brief, pricing, understanding, triggers, after)
     if low:
         return _clarify_or_escalate(brief, understanding, triggers, after, now, "no intent fits")
     intent_name = understanding.intent
@@ -184,6 +195,58 @@ def _answer(
     return Outcome(decision, dialogue)
 
 
+def _pricing_question(
+    brief: Brief,
+    pricing: PricingPlaybook,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+) -> Outcome:
+    """Pricing playbook, step 1: the range and one qualification question."""
+    reply = Buttons(
+        body=f"{pricing.range}\n\n{pricing.question}",
+        buttons=tuple(Button(id=o.reply_id, title=o.title) for o in pricing.options),
+    )
+    decision = Decision(
+        Action.ANSWER,
+        brief.version,
+        intent=pricing.intent,
+        confidence=understanding.confidence,
+        triggers=triggers,
+        replies=(reply,),
+        detail={"playbook": "pricing", "step": "qualify"},
+    )
+    dialogue = replace(
+        after.with_reply(reply.body, tried="gave the price range and asked one question"),
+        clarifications=0,
+        last_answer_intent=pricing.intent,
+    )
+    return Outcome(decision, dialogue)
+
+
+def _pricing_booking(
+    brief: Brief,
+    pricing: PricingPlaybook,
+    option: str,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+) -> Outcome:
+    """Pricing playbook, step 2: the customer qualified; offer the booking link."""
+    link = pricing.booking_link
+    reply = Text(f"{pricing.follow_up}\n\n{link.label}: {link.url}", preview_url=True)
+    decision = Decision(
+        Action.ANSWER,
+        brief.version,
+        intent=pricing.intent,
+        confidence=1.0,
+        triggers=triggers,
+        replies=(reply,),
+        detail={"playbook": "pricing", "step": "book", "qualified_as": option},
+    )
+    dialogue = after.with_reply(reply.body, tried=f"offered a booking link ({option})")
+    return Outcome(decision, replace(dialogue, clarifications=0))
+
+
 def _length(brief: Brief, name: str, before: DialogueState) -> str:
     """The brief's default length; the detailed answer when the same topic comes straight
     back (the shorter one evidently was not enough)."""
@@ -260,8 +323,7 @@ def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ..
 
 
 def _title(brief: Brief, name: str) -> str:
-    title = getattr(brief.intents[name], "title", None) or name.replace("_", " ").capitalize()
-    return str(title)[:20]
+    return (brief.intents[name].title or name.replace("_", " ").capitalize())[:20]
 
 
 def _escalate(
@@ -271,7 +333,13 @@ def _escalate(
     after: DialogueState,
     now: datetime,
 ) -> Outcome:
-    route = _route(brief, understanding, triggers)
+    frustrated_playbook = brief.playbooks.frustrated
+    extra = (
+        (frustrated_playbook.priority,)
+        if frustrated_playbook and any(t.type in FRUSTRATION_TRIGGERS for t in triggers)
+        else ()
+    )
+    route = _route(brief, understanding, triggers, extra)
     wait = brief.slas[route.priority].first_response if route.priority in brief.slas else None
     team = route.queue.replace("_", " ")
     handoff = _fill(
@@ -316,7 +384,12 @@ def _frustrated_reply(brief: Brief, understanding: Understanding, handoff: str) 
     return "\n\n".join(parts)
 
 
-def _route(brief: Brief, understanding: Understanding, triggers: tuple[Trigger, ...]) -> Route:
+def _route(
+    brief: Brief,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    extra_priorities: tuple[str, ...] = (),
+) -> Route:
     intent = brief.intents.get(understanding.intent or "") if understanding.intent else None
     specific = [t.queue for t in triggers if t.queue and t.type == "keyword"]
     queue = (
@@ -325,7 +398,7 @@ def _route(brief: Brief, understanding: Understanding, triggers: tuple[Trigger, 
         or next((t.queue for t in triggers if t.queue), None)
         or brief.policy.default_queue
     )
-    priorities = [t.priority for t in triggers if t.priority]
+    priorities = [t.priority for t in triggers if t.priority] + list(extra_priorities)
     if intent is not None and intent.priority and not understanding.out_of_scope:
         priorities.append(intent.priority)
     priority = min(priorities or [brief.policy.default_priority], key=PRIORITY_ORDER.index)

@@ -35,6 +35,7 @@ def fire(brief: Brief, given: TriggerInput) -> tuple[Trigger, ...]:
         _keywords,
         _policy_matrix,
         _negative_sentiment,
+        _frustration,
         _sentiment_trend,
         _repeated_question,
         _low_confidence,
@@ -151,6 +152,24 @@ def _negative_sentiment(brief: Brief, given: TriggerInput) -> list[Trigger]:
             f"sentiment {u.sentiment:+.2f}, frustration {u.frustration:.2f}",
             u.sentiment,
             config.negative_below,
+            priority=config.priority,
+        )
+    ]
+
+
+def _frustration(brief: Brief, given: TriggerInput) -> list[Trigger]:
+    config = brief.triggers.sentiment
+    u = given.understanding
+    if not config.enabled or u.frustration < config.frustration_above:
+        return []
+    if u.sentiment <= config.negative_below:
+        return []  # already reported as negative sentiment
+    return [
+        Trigger(
+            "frustration",
+            f"frustration {u.frustration:.2f}, sentiment {u.sentiment:+.2f}",
+            u.frustration,
+            config.frustration_above,
             priority=config.priority,
         )
     ]

@@ -25,21 +25,25 @@ from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
 from relaydesk.domain.channel import IdentityChange, Ignored, InboundMessage, StatusUpdate
 from relaydesk.domain.conversation import ConversationState
-from relaydesk.domain.decision import Action, Decision
+from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
 from relaydesk.domain.policy import Outcome
 from relaydesk.observability import Metrics
 
 log = structlog.get_logger(__name__)
+_NOTHING = Understanding(None, 0.0)
 
 
 class DecisionMaker(Protocol):
-    """Understanding + policy for one inbound message. Pure apart from model inference."""
+    """Understanding (model inference, batched, outside the transaction) and policy."""
+
+    def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]: ...
 
     def decide(
         self,
         state: ConversationState,
         message: InboundMessage,
+        understanding: Understanding,
         attributes: Mapping[str, str],
         now: datetime,
     ) -> Outcome: ...
@@ -67,6 +71,7 @@ class IngestResult:
 class _Batch:
     """Rows written in bulk at the end of the transaction, and counts for metrics."""
 
+    understood: dict[str, Understanding] = field(default_factory=dict)
     raw: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
@@ -115,7 +120,20 @@ class InboundService:
         return list(results)
 
     def _commit(self, webhooks: Sequence[Webhook]) -> list[IngestResult]:
-        batch = _Batch()
+        messages = [
+            event
+            for webhook in webhooks
+            for event in webhook.parsed.events
+            if isinstance(event, InboundMessage)
+        ]
+        understood = dict(
+            zip(
+                (m.wamid for m in messages),
+                self._decider.understand_many(messages),
+                strict=True,
+            )
+        )
+        batch = _Batch(understood=understood)
         with self._db.write() as conn:
             results = [self._webhook(conn, batch, webhook) for webhook in webhooks]
             repo.save_raw_webhooks(conn, batch.raw)
@@ -207,7 +225,8 @@ class InboundService:
                 state.dialogue,
             )
         else:
-            outcome = self._decider.decide(state, message, customer.attributes, now)
+            understanding = batch.understood.get(message.wamid, _NOTHING)
+            outcome = self._decider.decide(state, message, understanding, customer.attributes, now)
         decision = outcome.decision
         route = decision.route
         repo.finish_inbound(

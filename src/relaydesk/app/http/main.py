@@ -78,6 +78,9 @@ def create_app(
         version=__version__,
         description="Customer support on WhatsApp: webhooks, operator API and sandbox.",
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry checks its providers on every request; Relaydesk
+        # reports through Prometheus and its logs, so it stays off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.clock = clock

@@ -1,0 +1,112 @@
+"""Understanding: from a customer's message to intent, confidence and signals.
+
+Pure apart from model inference, and independent of the conversation, so it runs before
+the database transaction and in batches (one vectorised classifier call per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from relaydesk.brief.schema import Brief
+from relaydesk.domain.channel import InboundMessage
+from relaydesk.domain.decision import Understanding
+from relaydesk.domain.policy import READABLE
+from relaydesk.nlu import entities as entity_extraction
+from relaydesk.nlu import sentiment
+from relaydesk.nlu.cancel import CancelDetector
+from relaydesk.nlu.human_request import HumanRequestDetector
+from relaydesk.nlu.intent import IntentClassifier
+
+log = structlog.get_logger(__name__)
+NOTHING = Understanding(None, 0.0)
+
+
+class Understander:
+    def __init__(self, brief: Brief, classifier: IntentClassifier) -> None:
+        self._brief = brief
+        self._classifier = classifier
+        self._human = HumanRequestDetector(brief.triggers.human_request.phrases)
+        self._cancel = CancelDetector(brief.triggers.cancel.phrases)
+        self._sentiment = sentiment.load_model()
+        self._order_patterns = (
+            tuple(brief.nlu.order_patterns) or entity_extraction.DEFAULT_ORDER_PATTERNS
+        )
+        self._buttons = {
+            button.reply_id: button.intent
+            for intent in brief.intents.values()
+            if intent.next_action is not None
+            for button in intent.next_action.buttons
+            if button.intent is not None
+        }
+
+    @classmethod
+    def trained(cls, brief: Brief, classifier: IntentClassifier) -> Understander:
+        """Train `classifier` on the brief's examples (history can be added later)."""
+        texts = [text for intent in brief.intents.values() for text in intent.examples]
+        labels = [name for name, intent in brief.intents.items() for _ in intent.examples]
+        classifier.fit(texts, labels)
+        return cls(brief, classifier)
+
+    def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]:
+        """One understanding per message, in order. Never raises: a failing model degrades
+        to "not understood", which the policy turns into a clarification or a handoff."""
+        try:
+            return self._understand_many(messages)
+        except Exception:
+            log.exception("understanding_failed", messages=len(messages))
+            return [NOTHING] * len(messages)
+
+    def _understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]:
+        results: list[Understanding] = [NOTHING] * len(messages)
+        to_classify: list[int] = []
+        for index, message in enumerate(messages):
+            if message.type not in READABLE:
+                continue
+            pressed = self._pressed(message.reply_id)
+            if pressed is not None:
+                results[index] = Understanding(pressed, 1.0, "button", ranking=((pressed, 1.0),))
+            elif message.text:
+                to_classify.append(index)
+        if not to_classify:
+            return results
+        texts = [messages[i].text or "" for i in to_classify]
+        predictions = self._classifier.predict(texts)
+        for index, text, prediction in zip(to_classify, texts, predictions, strict=True):
+            human = self._human.detect(text)
+            cancel = self._cancel.detect(text)
+            mood = sentiment.score(text, self._sentiment)
+            found = entity_extraction.extract(text, self._order_patterns)
+            results[index] = Understanding(
+                prediction.intent,
+                prediction.confidence,
+                ranking=prediction.ranking,
+                out_of_scope=prediction.out_of_scope,
+                human_request=human.score if human else 0.0,
+                human_request_phrase=human.phrase if human else None,
+                cancel=cancel.score if cancel else 0.0,
+                sentiment=mood.sentiment,
+                frustration=mood.frustration,
+                language=(human.language if human else None)
+                or (cancel.language if cancel else None),
+                entities={
+                    name: values
+                    for name, values in (
+                        ("order_numbers", found.order_numbers),
+                        ("emails", found.emails),
+                        ("phones", found.phones),
+                        ("money", tuple(m.text for m in found.money)),
+                    )
+                    if values
+                },
+            )
+        return results
+
+    def _pressed(self, reply_id: str | None) -> str | None:
+        """A button or list row that names an intent."""
+        if reply_id is None:
+            return None
+        if reply_id in self._buttons:
+            return self._buttons[reply_id]
+        return reply_id if reply_id in self._brief.intents else None
