@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
-from scipy.special import log_softmax, softmax  # type: ignore[import-untyped]
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
 
 Floats = NDArray[np.float64]
 
