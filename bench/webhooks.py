@@ -52,15 +52,24 @@ ACCESS_TOKEN = "bench-access-token"
 PHONE_NUMBER_ID = "1122334455667"
 TEXT = "where is my order?"  # the bundled shop brief answers it with exactly one text reply
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-ALL_TARGETS = ("sqlite", "postgres", "bare", "pywa")
+ALL_TARGETS = ("sqlite", "sqlite-split", "postgres", "postgres-split", "bare", "pywa")
 LABELS = {
     "sqlite": "Relaydesk, SQLite",
     "postgres": "Relaydesk, PostgreSQL",
+    "sqlite-split": "Relaydesk, SQLite, serve --no-worker + worker process",
+    "postgres-split": "Relaydesk, PostgreSQL, serve --no-worker + worker process",
     "bare": "bare ASGI (HMAC + json.loads)",
     "pywa": "pywa 4 (FastAPI, no-op handler)",
 }
 #: the most requests per second a closed-loop run is given (bodies are pre-built)
-CLOSED_CAP = {"sqlite": 3000, "postgres": 3000, "bare": 2000, "pywa": 8000}
+CLOSED_CAP = {
+    "sqlite": 3000,
+    "postgres": 3000,
+    "sqlite-split": 3000,
+    "postgres-split": 3000,
+    "bare": 2000,
+    "pywa": 8000,
+}
 STATELESS = {"bare"}  #: closed-loop runs may reuse its requests round-robin
 SUSTAINABLE_P99 = 0.100
 
@@ -244,6 +253,7 @@ class Target:
     name: str
     proc: Proc
     graph: Proc | None  #: the fake Graph server (Relaydesk targets only)
+    workers: tuple[Proc, ...] = ()  #: `relaydesk worker` processes of the -split targets
 
 
 @contextlib.asynccontextmanager
@@ -254,18 +264,20 @@ async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[
     with contextlib.ExitStack() as stack:
         try:
             graph = None
-            if name in ("sqlite", "postgres"):
+            base, _, topology = name.partition("-")
+            workers: list[Proc] = []
+            if base in ("sqlite", "postgres"):
                 gport = free_port()
                 argv = [exe, "-m", "bench._graph", str(gport), ACCESS_TOKEN]
                 graph = spawn("graph", argv, base_env(), gport, workdir)
                 procs.append(graph)
                 await wait_listening(graph)
-                if name == "sqlite":
+                if base == "sqlite":
                     url = f"sqlite:///{workdir / 'relaydesk.sqlite'}"
                 else:
                     url = stack.enter_context(postgres_schema(postgres_url))
                 env = relaydesk_env(url, gport)
-                if name == "postgres":
+                if base == "postgres":
                     subprocess.run(
                         [exe, "-m", "relaydesk", "db", "upgrade"],
                         env=env,
@@ -274,13 +286,20 @@ async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[
                         capture_output=True,
                     )
                 argv = [exe, "-m", "relaydesk", "serve", "--host", "127.0.0.1", "--port", str(port)]
+                if topology == "split":  # production layout: HTTP and the outbox apart
+                    argv.append("--no-worker")
+                    worker = spawn(
+                        f"{name}-worker", [exe, "-m", "relaydesk", "worker"], env, 0, workdir
+                    )
+                    workers.append(worker)
+                    procs.append(worker)
                 proc = spawn(name, argv, env, port, workdir)
             else:
                 argv = [exe, "-m", "bench._targets", name, str(port), APP_SECRET]
                 proc = spawn(name, argv, base_env(), port, workdir)
             procs.append(proc)
             await wait_listening(proc)
-            yield Target(name, proc, graph)
+            yield Target(name, proc, graph, tuple(workers))
         finally:
             for p in reversed(procs):
                 p.stop()
@@ -486,7 +505,7 @@ def cpu_seconds(target: Target) -> dict[str, float]:
 
     own = os.times()
     return {
-        "target": of(target.proc),
+        "target": of(target.proc) + sum(of(w) for w in target.workers),
         "graph": of(target.graph),
         "loadgen": own.user + own.system,
     }
@@ -574,7 +593,7 @@ async def bench_target(name: str, args: argparse.Namespace, workdir: Path) -> li
                 low, high = (rate, high) if r["sustainable"] else (low, rate)
         if args.closed:
             profile = None
-            if args.profile and name in ("sqlite", "postgres"):
+            if args.profile and name.partition("-")[0] in ("sqlite", "postgres"):
                 profile = RESULTS / f"profile-{name}-{args.stamp}.txt"
             results.append(
                 await run_step(

@@ -32,9 +32,27 @@ class Container:
     db: Database
     brief: Brief
     metrics: Metrics
-    inbound: InboundService
     graph: GraphClient
     worker: OutboxWorker
+    _inbound: InboundService | None = None
+
+    @property
+    def inbound(self) -> InboundService:
+        """The webhook path, with the brief's trained classifier (built on first use, so a
+        process that only works the outbox never trains one)."""
+        if self._inbound is None:
+            self._inbound = InboundService(
+                self.db,
+                BriefDecider.from_brief(self.brief),
+                self.metrics,
+                backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
+                on_outbound=self.worker.wake.set,
+            )
+        return self._inbound
+
+    @inbound.setter
+    def inbound(self, service: InboundService) -> None:
+        self._inbound = service
 
     @property
     def graph_url(self) -> str:
@@ -92,6 +110,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         api_version=settings.whatsapp_api_version,
         access_token=settings.access_token,
         timeout=settings.whatsapp_timeout_seconds,
+        connections=settings.whatsapp_connections,
     )
     worker = OutboxWorker(
         db,
@@ -105,13 +124,6 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         raw_retention=timedelta(days=settings.raw_webhook_retention_days),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
-    inbound = InboundService(
-        db,
-        BriefDecider.from_brief(brief),
-        metrics,
-        backlog_max_age=timedelta(seconds=settings.backlog_max_age_seconds),
-        on_outbound=worker.wake.set,
-    )
 
     def read_outbox() -> tuple[int, float]:
         from datetime import UTC, datetime
@@ -120,7 +132,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
             return repo.outbox_depth(conn, datetime.now(UTC))
 
     metrics.watch_outbox(read_outbox)
-    return Container(settings, base_url, db, brief, metrics, inbound, graph, worker)
+    return Container(settings, base_url, db, brief, metrics, graph, worker)
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     whatsapp_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one Graph API request."
     )
+    whatsapp_connections: int = Field(
+        default=16,
+        gt=0,
+        le=512,
+        description="Concurrent Graph API requests per worker. Raise it for numbers upgraded "
+        "to 1,000 messages/s on slow links; each connection costs CPU per request.",
+    )
     embedded_worker: bool = Field(
         default=True, description="`serve` also runs the outbox worker in-process."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy import select, update
 
 from relaydesk.adapters.storage.tables import messages, outbox, send_attempts
@@ -68,7 +69,7 @@ async def test_timeout_is_ambiguous_and_reconciled_before_a_resend(
     harness: Harness, clock: Clock
 ) -> None:
     harness.container.worker._reconcile_after = timedelta(seconds=30)
-    harness.container.graph._http.timeout = __import__("httpx").Timeout(0.2)
+    harness.container.graph._timeout = aiohttp.ClientTimeout(total=0.2)
     harness.graph.fail(Failure(200, None, delay=0.5))  # answers too late
     await harness.post_webhook(text_webhook(body="hello"))
     await harness.drain()
