@@ -149,6 +149,10 @@ class Intent(_Model):
     confidence_threshold: Probability | None = None
     queue: Name | None = None
     priority: Priority | None = None
+    repeatable: bool = Field(
+        default=False,
+        description="the same answer again is natural (greetings, thanks), never a bot loop",
+    )
 
 
 # -- policy defaults --------------------------------------------------------------------

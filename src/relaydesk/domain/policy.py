@@ -74,6 +74,13 @@ def step(
         ignore = Decision(Action.IGNORE, version, detail={"reason": f"{message.type} message"})
         return Outcome(ignore, dialogue)
 
+    pricing = brief.playbooks.pricing
+    if pricing is not None and message.reply_id in {o.reply_id for o in pricing.options}:
+        tapped = dialogue.with_turn(Turn(message.text or "", pricing.intent, 1.0))
+        return _pricing_booking(brief, pricing, message.reply_id or "", (), tapped)
+    if message.type == "sticker" and "sticker" not in brief.triggers.unsupported_types.types:
+        ignore = Decision(Action.IGNORE, version, detail={"reason": "a sticker"})
+        return Outcome(ignore, dialogue)
     triggers = fire(
         brief,
         TriggerInput(
@@ -99,16 +106,13 @@ def step(
     )
     if any(t.escalates for t in triggers):
         return _escalate(brief, understanding, triggers, after, now)
-    pricing = brief.playbooks.pricing
-    if pricing is not None:
-        if message.reply_id in {option.reply_id for option in pricing.options}:
-            return _pricing_booking(brief, pricing, message.reply_id or "", triggers, after)
-        if (
-            understanding.intent == pricing.intent
-            and not low
-            and (understanding.confidence >= brief.confidence_threshold(pricing.intent))
-        ):
-            return _pricing_question(brief, pricing, understanding, triggers, after)
+    if (
+        pricing is not None
+        and understanding.intent == pricing.intent
+        and not low
+        and understanding.confidence >= brief.confidence_threshold(pricing.intent)
+    ):
+        return _pricing_question(brief, pricing, understanding, triggers, after)
     if low:
         return _clarify_or_escalate(brief, understanding, triggers, after, now, "no intent fits")
     intent_name = understanding.intent
@@ -170,7 +174,7 @@ def _answer(
     reply = _answer_content(brief, name, intent, length)
     body = reply.body if isinstance(reply, Text | Buttons) else ""
     loop = brief.triggers.bot_loop
-    if loop.enabled and before.repeats_of(body) + 1 >= loop.repeats:
+    if loop.enabled and not intent.repeatable and before.repeats_of(body) + 1 >= loop.repeats:
         trigger = Trigger(
             "bot_loop",
             f"the bot was about to send the {name} answer again",
@@ -391,15 +395,24 @@ def _route(
     extra_priorities: tuple[str, ...] = (),
 ) -> Route:
     intent = brief.intents.get(understanding.intent or "") if understanding.intent else None
-    specific = [t.queue for t in triggers if t.queue and t.type == "keyword"]
+    if intent is not None and (
+        understanding.out_of_scope
+        or understanding.confidence < brief.confidence_threshold(understanding.intent or "")
+    ):
+        intent = None  # an unsettled guess does not choose the queue
+    keywords = sorted(
+        (t for t in triggers if t.queue and t.type == "keyword"),
+        key=lambda t: PRIORITY_ORDER.index(t.priority or brief.policy.default_priority),
+    )
+    specific = [t.queue for t in keywords]
     queue = (
         (specific[0] if specific else None)
-        or (intent.queue if intent and not understanding.out_of_scope else None)
+        or (intent.queue if intent else None)
         or next((t.queue for t in triggers if t.queue), None)
         or brief.policy.default_queue
     )
     priorities = [t.priority for t in triggers if t.priority] + list(extra_priorities)
-    if intent is not None and intent.priority and not understanding.out_of_scope:
+    if intent is not None and intent.priority:
         priorities.append(intent.priority)
     priority = min(priorities or [brief.policy.default_priority], key=PRIORITY_ORDER.index)
     min_tier = max((t.min_tier for t in triggers if t.min_tier), default=None)

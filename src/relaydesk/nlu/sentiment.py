@@ -207,15 +207,36 @@ def tokens(folded: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
+#: Apologies as politeness ("sorry, where is my order"): neutral in support chat, though
+#: GoEmotions labels them remorse.
+_POLITE = frozenset(
+    {"sorry", "perdon", "perdona", "desculpa", "desculpe", "pardon", "entschuldigung",
+     "entschuldigen", "scusa", "scusi", "maaf"}
+)  # fmt: skip
+#: Hedges soften what follows ("a bit disappointed"): negative evidence counts for less.
+_HEDGES = re.compile(
+    r"\b(a bit|a little|slightly|kinda|kind of|somewhat|un poco|um pouco|un peu|"
+    r"ein bisschen|etwas|un po|sedikit|agak)\b"
+)
+HEDGE_DAMPING = 0.6
+
+
 def score(text: str, model: Model | None = None) -> Sentiment:
     """Sentiment and frustration of one message."""
     model = model or load_model()
     folded = fold(text)
     words = tokens(folded)
-    neg, pos, fru = linear_logits(words, model)
+    neg, pos, fru = linear_logits([w for w in words if w not in _POLITE], model)
+    hedged = _HEDGES.search(folded) is not None
+    if hedged:
+        base_neg, _, base_fru = model.intercepts
+        neg = base_neg + (neg - base_neg) * HEDGE_DAMPING
+        fru = base_fru + (fru - base_fru) * HEDGE_DAMPING
     signals = _signals(text, folded, set(words))
     for name in signals:
         d_neg, d_fru, d_pos = _SHIFTS[name]
+        if hedged and name == "negative_word":
+            d_neg, d_fru = d_neg * HEDGE_DAMPING, d_fru * HEDGE_DAMPING
         neg, fru, pos = neg + d_neg, fru + d_fru, pos + d_pos
     p_neg, p_pos = _sigmoid(neg), _sigmoid(pos)
     return Sentiment(

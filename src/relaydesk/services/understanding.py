@@ -40,6 +40,9 @@ class Understander:
             for button in intent.next_action.buttons
             if button.intent is not None
         }
+        pricing = brief.playbooks.pricing
+        if pricing is not None:  # a tap on a qualification option is a pricing answer
+            self._buttons.update({option.reply_id: pricing.intent for option in pricing.options})
 
     @classmethod
     def trained(cls, brief: Brief, classifier: IntentClassifier) -> Understander:
