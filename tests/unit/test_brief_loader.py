@@ -98,7 +98,7 @@ BROKEN = [
         ("    queue: billing\n", "    quee: billing\n"),
         "quee: billing",
         "intents.refund.quee",
-        "...is not a known key. Did you mean 'queue'? Known keys here: description, title, examples,",
+        "...is not a known key. Did you mean 'queue'? Known keys here: description, title,",
         id="unknown-key-did-you-mean",
     ),
     pytest.param(
