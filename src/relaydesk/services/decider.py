@@ -13,7 +13,6 @@ from relaydesk.domain.decision import Understanding
 from relaydesk.nlu.backends import BACKENDS
 from relaydesk.services.understanding import Understander
 
-
 _TRAINED: dict[tuple[str, str], Understander] = {}
 
 
