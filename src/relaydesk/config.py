@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     whatsapp_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one Graph API request."
     )
+    ingest_writers: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads committing webhooks on PostgreSQL (SQLite always uses one).",
+    )
     whatsapp_connections: int = Field(
         default=16,
         gt=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -209,3 +209,19 @@ async def test_outbox_row_done_after_send(harness: Harness) -> None:
 
     with harness.container.db.read() as conn:
         assert conn.execute(select(outbox.c.state)).scalars().all() == ["done"]
+
+
+async def test_a_late_older_message_does_not_move_the_window_back(
+    harness: Harness, clock: Clock
+) -> None:
+    await harness.post_webhook(text_webhook(body="hello", timestamp=clock.now))
+    older = clock.now - timedelta(minutes=30)  # delivered late, still within the backlog age
+    await harness.post_webhook(text_webhook(body="and another thing", timestamp=older))
+    found = await harness.client.get(
+        "/api/v1/conversations",
+        params={"customer": "34600000001"},
+        headers={"Authorization": f"Bearer {harness.token}"},
+    )
+    (conversation,) = found.json()["conversations"]
+    expires = datetime.fromisoformat(conversation["window_expires_at"])
+    assert expires == clock.now + timedelta(hours=24)

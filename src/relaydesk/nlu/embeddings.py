@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from relaydesk.nlu.calibration import Floats, Temperature
-from relaydesk.nlu.intent import OOS, Prediction
+from relaydesk.nlu.intent import OOS, Prediction, split_labels
 from relaydesk.nlu.tfidf import normalise
 
 if TYPE_CHECKING:
@@ -141,13 +141,7 @@ class EmbeddingIntentClassifier:
         *,
         validation: tuple[Sequence[str], Sequence[str]] | None = None,
     ) -> None:
-        in_scope = [(t, y) for t, y in zip(texts, labels, strict=True) if y != OOS]
-        oos_texts = [t for t, y in zip(texts, labels, strict=True) if y == OOS]
-        if len({y for _, y in in_scope}) < 2:
-            raise ValueError("need examples of at least two intents to train a classifier")
-        train_texts = [t for t, _ in in_scope]
-        self.classes = np.array(sorted({y for _, y in in_scope}))
-        targets = np.searchsorted(self.classes, [y for _, y in in_scope])
+        train_texts, self.classes, targets, oos_texts = split_labels(texts, labels)
 
         self._words = TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True)
         self._chars = TfidfVectorizer(

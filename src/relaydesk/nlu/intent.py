@@ -6,6 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 OOS = "oos"  #: the label for out-of-scope examples in training and evaluation data
 
 
@@ -42,6 +45,20 @@ class IntentClassifier(Protocol):
         ...
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+def split_labels(
+    texts: Sequence[str], labels: Sequence[str]
+) -> tuple[list[str], npt.NDArray[np.str_], npt.NDArray[np.intp], list[str]]:
+    """Training data as backends use it: in-scope texts, the sorted intent names, each
+    in-scope text's index into them, and the out-of-scope texts."""
+    in_scope = [(t, y) for t, y in zip(texts, labels, strict=True) if y != OOS]
+    oos_texts = [t for t, y in zip(texts, labels, strict=True) if y == OOS]
+    classes = np.array(sorted({y for _, y in in_scope}))
+    if len(classes) < 2:
+        raise ValueError("need examples of at least two intents to train a classifier")
+    targets = np.searchsorted(classes, [y for _, y in in_scope])
+    return [t for t, _ in in_scope], classes, targets, oos_texts
 
 
 #: name -> factory; built-ins register here, the CLI and the brief pick by name.

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from relaydesk.nlu.calibration import Floats, Temperature
-from relaydesk.nlu.intent import OOS, Prediction
+from relaydesk.nlu.intent import OOS, Prediction, split_labels
 
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -96,13 +96,7 @@ class TfidfIntentClassifier:
         *,
         validation: tuple[Sequence[str], Sequence[str]] | None = None,
     ) -> None:
-        in_scope = [(t, y) for t, y in zip(texts, labels, strict=True) if y != OOS]
-        oos_texts = [t for t, y in zip(texts, labels, strict=True) if y == OOS]
-        if len({y for _, y in in_scope}) < 2:
-            raise ValueError("need examples of at least two intents to train a classifier")
-        train_texts = [t for t, _ in in_scope]
-        self.classes = np.array(sorted({y for _, y in in_scope}))
-        targets = np.searchsorted(self.classes, [y for _, y in in_scope])
+        train_texts, self.classes, targets, oos_texts = split_labels(texts, labels)
 
         few_shot = float(np.median(np.bincount(targets))) <= self.few_shot
         c = self.c if self.c is not None else (100.0 if few_shot else 10.0)

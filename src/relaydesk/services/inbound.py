@@ -103,12 +103,16 @@ class InboundService:
             raise result
         return result
 
-    def ingest_batch(self, webhooks: Sequence[Webhook]) -> list[IngestResult | Exception]:
+    def ingest_batch(
+        self, webhooks: Sequence[Webhook], *, attempt: int = 0
+    ) -> list[IngestResult | Exception]:
         """Commit webhooks in one transaction; on failure, each on its own, so only the
         failing ones get an error (and Meta retries only those)."""
         try:
             results = self._commit(webhooks)
         except Exception as error:
+            if len(webhooks) == 1 and _transient(error) and attempt < TRANSIENT_RETRIES:
+                return self.ingest_batch(webhooks, attempt=attempt + 1)
             if len(webhooks) == 1:
                 if isinstance(error, DBAPIError):
                     log.warning("webhook_store_failed", error=type(error).__name__)
@@ -134,13 +138,19 @@ class InboundService:
             )
         )
         batch = _Batch(understood=understood)
+        # Customers' rows are locked in one order by every writer, so two concurrent
+        # batches cannot deadlock on them (a webhook's own order is kept).
+        order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
+        results: list[IngestResult | None] = [None] * len(webhooks)
         with self._db.write() as conn:
-            results = [self._webhook(conn, batch, webhook) for webhook in webhooks]
+            for index in order:
+                results[index] = self._webhook(conn, batch, webhooks[index])
             repo.save_raw_webhooks(conn, batch.raw)
             repo.record_decisions(conn, batch.decisions)
             repo.insert_outbox_rows(conn, batch.outbox)
-        self._committed(batch, webhooks, results)
-        return results
+        done = [r for r in results if r is not None]
+        self._committed(batch, webhooks, done)
+        return done
 
     def _committed(
         self, batch: _Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
@@ -277,6 +287,23 @@ class InboundService:
         return len(decision.replies)
 
 
+#: A webhook that lost a deadlock or serialisation race is simply run again.
+TRANSIENT_RETRIES = 3
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def _transient(error: Exception) -> bool:
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in _TRANSIENT_SQLSTATES
+
+
+def _lock_key(webhook: Webhook) -> str:
+    for event in webhook.parsed.events:
+        if isinstance(event, InboundMessage):
+            return event.sender.wa_id or event.sender.user_id or ""
+    return ""
+
+
 def outbox_row(
     conn: Connection,
     *,
@@ -309,33 +336,6 @@ def outbox_row(
         "next_attempt_at": now,
         "created_at": now,
     }
-
-
-def enqueue_reply(
-    conn: Connection,
-    *,
-    conversation_id: int,
-    phone_number_id: str,
-    recipient: Recipient,
-    content: OutboundContent,
-    reply_to: str | None,
-    now: datetime,
-) -> None:
-    """Put one outbound message in the outbox (the caller's transaction)."""
-    repo.insert_outbox_rows(
-        conn,
-        [
-            outbox_row(
-                conn,
-                conversation_id=conversation_id,
-                phone_number_id=phone_number_id,
-                recipient=recipient,
-                content=content,
-                reply_to=reply_to,
-                now=now,
-            )
-        ],
-    )
 
 
 def readable_text(content: OutboundContent) -> str | None:

@@ -20,7 +20,6 @@ from relaydesk.adapters.storage.tables import (
     raw_webhooks,
     status_events,
 )
-from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.domain.channel import (
     DeliveryStatus,
     IdentityChange,
@@ -86,10 +85,6 @@ _INSERT_INBOUND = {
         (sqlite.dialect, sqlite.insert),
     )
 }
-
-
-def save_raw_webhook(conn: Connection, body: bytes, events: int, now: datetime) -> None:
-    conn.execute(raw_webhooks.insert().values(received_at=now, body=body, events=events))
 
 
 def save_raw_webhooks(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -260,13 +255,6 @@ def save_dialogue(conn: Connection, conversation_id: int, dialogue: DialogueStat
     )
 
 
-def customer_attributes(conn: Connection, customer_id: int) -> dict[str, str]:
-    value = conn.execute(
-        select(customers.c.attributes).where(customers.c.id == customer_id)
-    ).scalar_one_or_none()
-    return {str(k): str(v).lower() for k, v in (value or {}).items()}
-
-
 def set_customer_attributes(
     conn: Connection, customer_id: int, attributes: dict[str, str], now: datetime
 ) -> None:
@@ -274,23 +262,6 @@ def set_customer_attributes(
         update(customers)
         .where(customers.c.id == customer_id)
         .values(attributes=attributes, updated_at=now)
-    )
-
-
-def note_inbound(conn: Connection, conversation_id: int, sent_at: datetime, now: datetime) -> None:
-    """Move the 24-hour window forward (never back: old messages can arrive late)."""
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(
-            last_inbound_at=func.coalesce(
-                func.max(conversations.c.last_inbound_at, sent_at)
-                if conn.dialect.name == "sqlite"
-                else func.greatest(conversations.c.last_inbound_at, sent_at),
-                sent_at,
-            ),
-            updated_at=now,
-        )
     )
 
 
@@ -323,23 +294,6 @@ def finish_inbound(
     )
 
 
-def route_conversation(
-    conn: Connection,
-    conversation_id: int,
-    *,
-    status: ConversationStatus,
-    queue: str | None,
-    tier: int | None,
-    priority: str | None,
-    now: datetime,
-) -> None:
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(status=status.value, queue=queue, tier=tier, priority=priority, updated_at=now)
-    )
-
-
 # --- messages --------------------------------------------------------------------------
 
 
@@ -360,34 +314,6 @@ def insert_inbound(
             "created_at": now,
         },
     ).scalar_one_or_none()
-
-
-def record_decision(
-    conn: Connection,
-    *,
-    conversation_id: int,
-    message_id: int | None,
-    action: str,
-    intent: str | None,
-    confidence: float | None,
-    triggers: list[dict[str, Any]],
-    policy_version: str,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
-    conn.execute(
-        decisions.insert().values(
-            conversation_id=conversation_id,
-            message_id=message_id,
-            action=action,
-            intent=intent,
-            confidence=confidence,
-            triggers=triggers,
-            policy_version=policy_version,
-            detail=detail,
-            created_at=now,
-        )
-    )
 
 
 def record_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -426,53 +352,6 @@ def insert_outbox_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Many outbox rows in one round trip (columns of the `outbox` table)."""
     if rows:
         conn.execute(outbox.insert(), rows)
-
-
-def enqueue_outbound(
-    conn: Connection,
-    *,
-    conversation_id: int,
-    phone_number_id: str,
-    recipient: Recipient,
-    kind: str,
-    text: str | None,
-    content: dict[str, Any],
-    reply_to: str | None,
-    now: datetime,
-) -> int:
-    """Store an outbound message and its outbox row in the caller's transaction."""
-    message_id = conn.execute(
-        messages.insert()
-        .values(
-            conversation_id=conversation_id,
-            direction="out",
-            type=kind,
-            text=text,
-            payload=content,
-            status=int(DeliveryStatus.PENDING),
-            sent_at=now,
-            created_at=now,
-        )
-        .returning(messages.c.id)
-    ).scalar_one()
-    return int(
-        conn.execute(
-            outbox.insert()
-            .values(
-                message_id=message_id,
-                conversation_id=conversation_id,
-                phone_number_id=phone_number_id,
-                recipient_wa_id=recipient.wa_id,
-                recipient_user_id=recipient.user_id,
-                content=content,
-                reply_to=reply_to,
-                state="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
-            .returning(outbox.c.id)
-        ).scalar_one()
-    )
 
 
 # --- statuses --------------------------------------------------------------------------
@@ -530,14 +409,6 @@ def advance_message(
         update(messages)
         .where(messages.c.id == row.id, or_(messages.c.status.is_(None), messages.c.status < 9))
         .values(**values)
-    )
-
-
-def statuses_for(conn: Connection, wamid: str) -> list[Any]:
-    return list(
-        conn.execute(
-            select(status_events).where(status_events.c.wamid == wamid).order_by(status_events.c.id)
-        )
     )
 
 

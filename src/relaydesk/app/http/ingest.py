@@ -1,6 +1,7 @@
-"""Group commit for webhooks: one writer thread commits whatever arrived meanwhile in one
+"""Group commit for webhooks: a writer thread commits whatever arrived meanwhile in one
 transaction, then answers each request. Under load this turns N commits into one; when
-quiet, a webhook is committed alone, at once."""
+quiet, a webhook is committed alone, at once. SQLite has one writer; on PostgreSQL several
+writer threads keep the database busy while each waits on its round trips."""
 
 from __future__ import annotations
 
@@ -26,26 +27,35 @@ class _Job:
 
 
 class BatchIngestor:
-    def __init__(self, inbound: InboundService, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, inbound: InboundService, *, writers: int = 1, max_batch: int = MAX_BATCH
+    ) -> None:
+        if writers < 1:
+            raise ValueError(f"writers={writers}; at least one writer thread is needed")
         self._inbound = inbound
+        self._writers = writers
         self._max_batch = max_batch
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-            self._thread.start()
+        if self._threads:
+            return
+        for number in range(self._writers):
+            thread = threading.Thread(target=self._run, name=f"ingest-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
-        if self._thread is not None:
+        for _ in self._threads:
             self._jobs.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     async def submit(self, webhook: Webhook) -> IngestResult:
         """Commit `webhook` (with whatever else is waiting); raises what the commit raised."""
-        if self._thread is None:
+        if not self._threads:
             raise RuntimeError("BatchIngestor.start() was not called")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()

@@ -46,7 +46,9 @@ def create_app(
             webhook_url=f"{container.base_url}/webhooks/whatsapp",
         )
 
-    ingestor = BatchIngestor(container.inbound)
+    ingestor = BatchIngestor(
+        container.inbound, writers=1 if container.db.is_sqlite else settings.ingest_writers
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
