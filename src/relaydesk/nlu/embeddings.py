@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from relaydesk.nlu.calibration import Floats, Temperature
-from relaydesk.nlu.intent import OOS, Prediction, split_labels
+from relaydesk.nlu.intent import OOS, Prediction, rank_predictions, split_labels
 from relaydesk.nlu.tfidf import normalise
 
 if TYPE_CHECKING:
@@ -187,19 +187,7 @@ class EmbeddingIntentClassifier:
         scores, similarity = self._scores(texts)
         probabilities = self.temperature.probabilities(scores)
         accepted = probabilities.max(axis=1) + self.similarity_weight * similarity >= self.threshold
-        order = np.argsort(-probabilities, axis=1)[:, : self.top]
-        predictions = []
-        for row, best in enumerate(order):
-            ranking = tuple((str(self.classes[i]), float(probabilities[row, i])) for i in best)
-            predictions.append(
-                Prediction(
-                    intent=ranking[0][0],
-                    confidence=ranking[0][1],
-                    ranking=ranking,
-                    out_of_scope=not accepted[row],
-                )
-            )
-        return predictions
+        return rank_predictions(self.classes, probabilities, ~accepted, self.top)
 
     def _new_model(self) -> LogisticRegression:
         return LogisticRegression(C=self.c, max_iter=2000)

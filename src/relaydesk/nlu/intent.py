@@ -61,5 +61,28 @@ def split_labels(
     return [t for t, _ in in_scope], classes, targets, oos_texts
 
 
+def rank_predictions(
+    classes: npt.NDArray[np.str_],
+    probabilities: npt.NDArray[np.float64],
+    rejected: npt.NDArray[np.bool_],
+    top: int,
+) -> list[Prediction]:
+    """One Prediction per row of calibrated `probabilities`: the `top` intents, best first;
+    `rejected` marks rows the backend's out-of-scope detector turned down."""
+    order = np.argsort(-probabilities, axis=1)[:, :top]
+    predictions = []
+    for row, best in enumerate(order):
+        ranking = tuple((str(classes[i]), float(probabilities[row, i])) for i in best)
+        predictions.append(
+            Prediction(
+                intent=ranking[0][0],
+                confidence=ranking[0][1],
+                ranking=ranking,
+                out_of_scope=bool(rejected[row]),
+            )
+        )
+    return predictions
+
+
 #: name -> factory; built-ins register here, the CLI and the brief pick by name.
 BACKENDS: dict[str, Callable[[], IntentClassifier]] = {}

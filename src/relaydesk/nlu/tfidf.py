@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from relaydesk.nlu.calibration import Floats, Temperature
-from relaydesk.nlu.intent import OOS, Prediction, split_labels
+from relaydesk.nlu.intent import OOS, Prediction, rank_predictions, split_labels
 
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -144,19 +144,8 @@ class TfidfIntentClassifier:
         x = hstack([words, self._chars.transform(texts)], format="csr")
         probabilities = self.temperature.probabilities(_class_scores(self._model, x))
         known = np.diff(words.indptr) > 0  # rows with at least one word seen in training
-        order = np.argsort(-probabilities, axis=1)[:, : self.top]
-        predictions = []
-        for row, best in enumerate(order):
-            ranking = tuple((str(self.classes[i]), float(probabilities[row, i])) for i in best)
-            predictions.append(
-                Prediction(
-                    intent=ranking[0][0],
-                    confidence=ranking[0][1],
-                    ranking=ranking,
-                    out_of_scope=bool(ranking[0][1] < self.threshold or not known[row]),
-                )
-            )
-        return predictions
+        rejected = (probabilities.max(axis=1) < self.threshold) | ~known
+        return rank_predictions(self.classes, probabilities, rejected, self.top)
 
     def _held_out_scores(self, x: csr_matrix, targets: np.ndarray) -> tuple[Floats, np.ndarray]:
         """Scores of each training example by a model that did not see it (k-fold); above
