@@ -16,7 +16,6 @@ import click
 from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
 from relaydesk.config import ConfigError, Settings, load_settings
-from relaydesk.nlu.cli import nlu
 from relaydesk.observability import configure_logging
 
 
@@ -32,7 +31,22 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-@click.group()
+class _Commands(click.Group):
+    """`nlu` is loaded when used: it imports scikit-learn, which the other commands
+    (and `--help`) should not wait for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "nlu"])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "nlu":
+            from relaydesk.nlu.cli import nlu
+
+            return nlu
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="relaydesk")
 def cli() -> None:
     """Relaydesk: customer support on WhatsApp with an explainable escalation model.
@@ -235,9 +249,6 @@ def _database() -> Database:
     except StartupError as exc:
         _fail(str(exc))
     return database
-
-
-cli.add_command(nlu)
 
 
 def main() -> None:
