@@ -15,6 +15,7 @@ from relaydesk.brief.loader import load_brief
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
+from relaydesk.nlu.datasets import DatasetError
 from relaydesk.observability import Metrics
 from relaydesk.services.decider import BriefDecider
 from relaydesk.services.inbound import InboundService
@@ -41,9 +42,13 @@ class Container:
         """The webhook path, with the brief's trained classifier (built on first use, so a
         process that only works the outbox never trains one)."""
         if self._inbound is None:
+            try:
+                decider = BriefDecider.from_brief(self.brief, self.settings.nlu_history)
+            except DatasetError as exc:
+                raise StartupError(f"RELAYDESK_NLU_HISTORY: {exc}") from None
             self._inbound = InboundService(
                 self.db,
-                BriefDecider.from_brief(self.brief),
+                decider,
                 self.metrics,
                 backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
                 on_outbound=self.worker.wake.set,

@@ -93,7 +93,10 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
         container = build(settings, base_url=base_url)
     except StartupError as exc:
         _fail(str(exc))
-    app = create_app(container, run_worker=run_worker)
+    try:
+        app = create_app(container, run_worker=run_worker)
+    except StartupError as exc:
+        _fail(str(exc))
     # What start-up built (the brief, the trained model, the app) lives as long as the
     # process: keep it out of the garbage collector's full scans, which stall requests.
     gc.collect()

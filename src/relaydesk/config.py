@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db in production.",
     )
     brief: Path = Field(default=EXAMPLE_BRIEF, description="Path of the operating brief (YAML).")
+    nlu_history: Path | None = Field(
+        default=None,
+        description="CSV (text,label) of past customer messages labelled with the brief's "
+        "intents (or oos), added to the brief's examples when the classifier is trained.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET_KEY),
         description="Signs console sessions and hashes API tokens. Required outside sandbox mode.",

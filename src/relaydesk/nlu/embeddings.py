@@ -78,12 +78,14 @@ class EmbeddingIntentClassifier:
     Confidence is the max of softmax(scores / T), T fitted on held-out scores (the
     validation set when given, otherwise cross-validation folds of the training data).
     A message is out of scope when confidence + `similarity_weight` x cosine similarity to
-    the nearest training example falls below `threshold`. With out-of-scope examples (label
-    `oos`, in training or validation data) the threshold maximises held-out accuracy over
-    the intents plus `oos` (Larson et al. 2019); without them it rejects
-    `fallback_rejection` of held-out in-scope messages. With `min_in_scope_accuracy` set, it
-    is instead the highest threshold that keeps held-out in-scope accuracy (a rejected
-    message counts as wrong) at or above that level: an explicit operating point.
+    the nearest training example falls below `threshold`. By default the threshold is the
+    highest one that keeps held-out in-scope accuracy (a rejected message counts as wrong)
+    within `accuracy_budget` of the accuracy without rejection: reject as much as possible
+    for at most that loss. It needs no out-of-scope examples. `min_in_scope_accuracy` sets
+    the accuracy floor directly instead. With `accuracy_budget=None`, out-of-scope examples
+    (label `oos`, in training or validation data) give the threshold that maximises held-out
+    accuracy over the intents plus `oos` (Larson et al. 2019); without them it rejects
+    `fallback_rejection` of held-out in-scope messages.
     Defaults were chosen on BANKING77 train (cross-validation) and CLINC150 validation
     data: docs/nlu-embeddings.md. `threads` sets torch's (process-wide) thread count: one
     thread keeps single-message latency steady when the CPUs are shared."""
@@ -102,6 +104,7 @@ class EmbeddingIntentClassifier:
         similarity_weight: float = 2.0,
         folds: int = 5,
         fallback_rejection: float = 0.01,
+        accuracy_budget: float | None = 0.01,
         min_in_scope_accuracy: float | None = None,
         top: int = 5,
         seed: int = 0,
@@ -117,6 +120,7 @@ class EmbeddingIntentClassifier:
         self.similarity_weight = similarity_weight
         self.folds = folds
         self.fallback_rejection = fallback_rejection
+        self.accuracy_budget = accuracy_budget
         self.min_in_scope_accuracy = min_in_scope_accuracy
         self.top = top
         self.seed = seed
@@ -171,6 +175,9 @@ class EmbeddingIntentClassifier:
         hits = probabilities.argmax(axis=1) == held_targets
         if self.min_in_scope_accuracy is not None:
             self.threshold = _accuracy_threshold(in_score, hits, self.min_in_scope_accuracy)
+        elif self.accuracy_budget is not None:
+            floor = float(hits.mean()) - self.accuracy_budget
+            self.threshold = _accuracy_threshold(in_score, hits, floor)
         elif oos_texts:
             oos_scores, oos_similarity = self._scores(oos_texts)
             oos_score = (

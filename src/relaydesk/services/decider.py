@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import policy
@@ -11,9 +12,10 @@ from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import ConversationState
 from relaydesk.domain.decision import Understanding
 from relaydesk.nlu.backends import BACKENDS
+from relaydesk.nlu.datasets import load_csv
 from relaydesk.services.understanding import Understander
 
-_TRAINED: dict[tuple[str, str], Understander] = {}
+_TRAINED: dict[tuple[str, str, str], Understander] = {}
 
 
 class BriefDecider:
@@ -24,14 +26,17 @@ class BriefDecider:
         self._understander = understander
 
     @classmethod
-    def from_brief(cls, brief: Brief) -> BriefDecider:
-        """Train the brief's intent classifier on its examples (about a second), once per
-        brief version in a process: a trained model is never changed afterwards."""
-        key = (brief.version, brief.nlu.backend)
+    def from_brief(cls, brief: Brief, history: Path | None = None) -> BriefDecider:
+        """Train the brief's intent classifier on its examples and the labelled history
+        (about a second), once per brief version and history file in a process: a trained
+        model is never changed afterwards."""
+        key = (brief.version, brief.nlu.backend, str(history or ""))
         understander = _TRAINED.get(key)
         if understander is None:
             classifier = BACKENDS[brief.nlu.backend]()
-            understander = _TRAINED[key] = Understander.trained(brief, classifier)
+            labelled = load_csv(history) if history is not None else None
+            understander = Understander.trained(brief, classifier, labelled)
+            _TRAINED[key] = understander
         return cls(brief, understander)
 
     def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]:

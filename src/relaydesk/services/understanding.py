@@ -16,11 +16,23 @@ from relaydesk.domain.policy import READABLE
 from relaydesk.nlu import entities as entity_extraction
 from relaydesk.nlu import sentiment
 from relaydesk.nlu.cancel import CancelDetector
+from relaydesk.nlu.datasets import DatasetError, Labelled
 from relaydesk.nlu.human_request import HumanRequestDetector
-from relaydesk.nlu.intent import IntentClassifier
+from relaydesk.nlu.intent import OOS, IntentClassifier
 
 log = structlog.get_logger(__name__)
 NOTHING = Understanding(None, 0.0)
+
+
+def check_history(brief: Brief, history: Labelled) -> None:
+    """Every history label must be one of the brief's intents or `oos`."""
+    unknown = sorted(set(history.labels) - set(brief.intents) - {OOS})
+    if unknown:
+        raise DatasetError(
+            f"labelled history uses {len(unknown)} label(s) the brief does not define: "
+            f"{', '.join(unknown[:10])}; use the brief's intent names "
+            f"({', '.join(sorted(brief.intents))}) or `{OOS}`"
+        )
 
 
 class Understander:
@@ -45,10 +57,17 @@ class Understander:
             self._buttons.update({option.reply_id: pricing.intent for option in pricing.options})
 
     @classmethod
-    def trained(cls, brief: Brief, classifier: IntentClassifier) -> Understander:
-        """Train `classifier` on the brief's examples (history can be added later)."""
+    def trained(
+        cls, brief: Brief, classifier: IntentClassifier, history: Labelled | None = None
+    ) -> Understander:
+        """Train `classifier` on the brief's examples plus labelled history, if any (past
+        messages labelled with the brief's intents, or `oos` for out of scope)."""
         texts = [text for intent in brief.intents.values() for text in intent.examples]
         labels = [name for name, intent in brief.intents.items() for _ in intent.examples]
+        if history is not None:
+            check_history(brief, history)
+            texts += history.texts
+            labels += history.labels
         classifier.fit(texts, labels)
         return cls(brief, classifier)
 
