@@ -17,6 +17,7 @@ from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
 from relaydesk.nlu.datasets import DatasetError
 from relaydesk.observability import Metrics
+from relaydesk.services.agents import AgentDesk
 from relaydesk.services.decider import BriefDecider
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
@@ -35,6 +36,7 @@ class Container:
     metrics: Metrics
     graph: GraphClient
     worker: OutboxWorker
+    desk: AgentDesk
     _inbound: InboundService | None = None
 
     @property
@@ -137,7 +139,9 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
             return repo.outbox_depth(conn, datetime.now(UTC))
 
     metrics.watch_outbox(read_outbox)
-    return Container(settings, base_url, db, brief, metrics, graph, worker)
+    desk = AgentDesk(db, brief)
+    worker.every_second(desk.assign_waiting)
+    return Container(settings, base_url, db, brief, metrics, graph, worker, desk)
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

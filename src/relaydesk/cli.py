@@ -202,7 +202,24 @@ def users() -> None:
     default=None,
     help="Console password (at least 12 characters); or set RELAYDESK_NEW_USER_PASSWORD.",
 )
-def users_create(email: str, name: str, role: str, password: str | None) -> None:
+@click.option("--skills", default="", help="Comma-separated skills, matched to queues' skills.")
+@click.option("--languages", default="", help="Comma-separated language codes, e.g. en,es.")
+@click.option(
+    "--capacity",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Conversations the person can hold at once.",
+)
+def users_create(
+    email: str,
+    name: str,
+    role: str,
+    password: str | None,
+    skills: str,
+    languages: str,
+    capacity: int,
+) -> None:
     """Create an operator account."""
     from relaydesk.services.accounts import AccountError, create_user
 
@@ -210,7 +227,15 @@ def users_create(email: str, name: str, role: str, password: str | None) -> None
     try:
         with database.write() as conn:
             user = create_user(
-                conn, email=email, name=name, role=role, password=password, now=datetime.now(UTC)
+                conn,
+                email=email,
+                name=name,
+                role=role,
+                password=password,
+                now=datetime.now(UTC),
+                skills=skills.split(","),
+                languages=languages.split(","),
+                capacity=capacity,
             )
     except AccountError as exc:
         _fail(str(exc))

@@ -16,6 +16,7 @@ from relaydesk.nlu.embeddings import (
     MODEL_ENV,
     EmbeddingIntentClassifier,
     EmbeddingsUnavailableError,
+    _label_text,
     default_model_path,
 )
 from relaydesk.nlu.intent import BACKENDS, OOS
@@ -134,3 +135,23 @@ def test_names_the_fix_when_the_model_directory_is_wrong(
     monkeypatch.setenv(MODEL_ENV, str(tmp_path))
     with pytest.raises(EmbeddingsUnavailableError, match=MODEL_ENV):
         EmbeddingIntentClassifier()
+
+
+def test_reads_intent_names_as_words() -> None:
+    assert _label_text("card_lost") == "card lost"
+    assert _label_text("faq.opening-hours") == "faq opening hours"
+
+
+def test_trains_without_label_examples_with_larsons_rule(model_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        plain = EmbeddingIntentClassifier(model_path, label_examples=False, accuracy_budget=None)
+        texts = [text for texts in TRAINING.values() for text in texts]
+        labels = [label for label, texts in TRAINING.items() for _ in texts]
+        plain.fit(texts, labels)
+    predictions = plain.predict(
+        ["my bank card has been stolen", "what is the boiling point of water"]
+    )
+    assert predictions[0].intent == "card_lost"
+    assert predictions[1].out_of_scope

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -42,6 +43,9 @@ def create_user(
     role: str,
     password: str | None,
     now: datetime,
+    skills: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    capacity: int = 5,
 ) -> User:
     email = email.strip().lower()
     if not _EMAIL.match(email):
@@ -50,6 +54,8 @@ def create_user(
         raise AccountError("name is empty; give the person's display name")
     if role not in ROLES:
         raise AccountError(f"role {role!r} is not one of: {', '.join(ROLES)}")
+    if not 0 <= capacity <= 100:
+        raise AccountError(f"capacity {capacity} is not 0 to 100 concurrent conversations")
     if password is not None and len(password) < 12:
         raise AccountError("password is shorter than 12 characters; choose a longer one")
     try:
@@ -60,6 +66,9 @@ def create_user(
                 name=name.strip(),
                 role=role,
                 password_hash=_hasher.hash(password) if password else None,
+                skills=sorted({s.strip() for s in skills if s.strip()}),
+                languages=sorted({lang.strip().lower() for lang in languages if lang.strip()}),
+                capacity=capacity,
                 created_at=now,
             )
             .returning(users.c.id)

@@ -24,7 +24,7 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
 from relaydesk.domain.channel import IdentityChange, Ignored, InboundMessage, StatusUpdate
-from relaydesk.domain.conversation import ConversationState
+from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
 from relaydesk.domain.policy import Outcome
@@ -249,6 +249,7 @@ class InboundService:
             tier=route.tier if route else state.tier,
             priority=route.priority if route else state.priority,
             now=now,
+            queued_at=now if decision.status_after is ConversationStatus.QUEUED else None,
         )
         batch.actions.append(decision.action.value)
         batch.decisions.append(

@@ -107,12 +107,18 @@ class OutboxWorker:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
         self._paused_until: dict[str, datetime] = {}
         self._raw_retention = raw_retention
+        self._periodic: list[Callable[[datetime], object]] = []
+        #: Status webhooks cannot reach a process that is down, so after a restart the
+        #: reconcile window for unknown outcomes counts from when this worker came up.
+        self._up_since: datetime | None = None
+        self._next_periodic: datetime | None = None
         self._lease = lease
         self._next_purge: datetime | None = None
         self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
         """Work the outbox until `stop` is set; wakes early when `wake` is set."""
+        self._up_since = self._clock()
         log.info("outbox_worker_started")
         while not stop.is_set():
             try:
@@ -131,9 +137,19 @@ class OutboxWorker:
                 waiter.cancel()
         log.info("outbox_worker_stopped")
 
+    def every_second(self, job: Callable[[datetime], object]) -> None:
+        """Run `job(now)` (blocking, in a thread) about once a second beside the outbox,
+        e.g. the assignment of waiting conversations to agents."""
+        self._periodic.append(job)
+
     async def housekeep(self) -> None:
-        """Delete raw webhook bodies past their retention, at most every ten minutes."""
+        """Periodic jobs (about every second); raw webhook bodies past their retention are
+        deleted at most every ten minutes."""
         now = self._clock()
+        if self._periodic and (self._next_periodic is None or now >= self._next_periodic):
+            self._next_periodic = now + timedelta(seconds=1)
+            for job in self._periodic:
+                await anyio.to_thread.run_sync(job, now)
         if self._raw_retention is None or (self._next_purge and now < self._next_purge):
             return
         self._next_purge = now + timedelta(minutes=10)
@@ -288,6 +304,8 @@ class OutboxWorker:
         if last is None or last.outcome not in (None, "ambiguous"):
             return None
         started: datetime = last.started_at
+        if self._up_since is not None and self._up_since > started:
+            started = self._up_since  # a crash: Meta's statuses could not arrive meanwhile
         return started + self._reconcile_after
 
     # --- sending ----------------------------------------------------------------------------

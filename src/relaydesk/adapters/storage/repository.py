@@ -62,6 +62,9 @@ _FINISH_INBOUND = (
         last_inbound_at=_B("k_last"),
         updated_at=_B("k_now"),
         dialogue=_B("k_dialogue", type_=conversations.c.dialogue.type),
+        queued_at=func.coalesce(
+            _B("k_queued", type_=conversations.c.queued_at.type), conversations.c.queued_at
+        ),
         status=_B("k_status"),
         queue=_B("k_queue"),
         tier=_B("k_tier"),
@@ -276,9 +279,11 @@ def finish_inbound(
     tier: int | None,
     priority: str | None,
     now: datetime,
+    queued_at: datetime | None = None,
 ) -> None:
     """One UPDATE after a message: the window (already moved forward by the caller), the
-    bot's memory, the status and the route (unchanged values passed as they were)."""
+    bot's memory, the status and the route (unchanged values passed as they were), and
+    `queued_at` when the conversation has just started waiting for a person."""
     conn.execute(
         _FINISH_INBOUND,
         {
@@ -290,6 +295,7 @@ def finish_inbound(
             "k_queue": queue,
             "k_tier": tier,
             "k_priority": priority,
+            "k_queued": queued_at,
         },
     )
 

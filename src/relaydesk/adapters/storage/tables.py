@@ -69,6 +69,12 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("password_hash", Text),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # Routing: what the person can take (domain.routing.Agent)
+    Column("skills", Json),
+    Column("languages", Json),
+    Column("capacity", Integer, nullable=False, server_default=text("5")),
+    Column("presence", String(10), nullable=False, server_default="offline"),
+    Column("last_assigned_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -126,9 +132,12 @@ conversations = Table(
     Column("assignee_id", ForeignKey("users.id", ondelete="SET NULL")),
     Column("last_inbound_at", UtcDateTime),
     Column("dialogue", Json),  # the bot's memory of the conversation (domain.dialogue)
+    Column("queued_at", UtcDateTime),  # when it last started waiting for a person
+    Column("assigned_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     # One open conversation per customer: concurrent first messages cannot open two.
     Index(
         "uq_conversations_open_customer",
