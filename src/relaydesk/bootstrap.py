@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
@@ -61,14 +61,9 @@ class Container:
     def inbound(self, service: InboundService) -> None:
         self._inbound = service
 
-    @property
-    def graph_url(self) -> str:
-        if self.settings.sandbox:
-            return f"{self.base_url}/sandbox/graph"
-        return self.settings.whatsapp_graph_url
-
 
 def graph_url_for(settings: Settings, base_url: str) -> str:
+    """Where replies go: the built-in fake Graph endpoint in sandbox mode, else Meta's."""
     return f"{base_url}/sandbox/graph" if settings.sandbox else settings.whatsapp_graph_url
 
 
@@ -133,8 +128,6 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     )
 
     def read_outbox() -> tuple[int, float]:
-        from datetime import UTC, datetime
-
         with db.read() as conn:
             return repo.outbox_depth(conn, datetime.now(UTC))
 
