@@ -134,10 +134,23 @@ conversations = Table(
     Column("dialogue", Json),  # the bot's memory of the conversation (domain.dialogue)
     Column("queued_at", UtcDateTime),  # when it last started waiting for a person
     Column("assigned_at", UtcDateTime),
+    Column("language", String(16)),  # the customer's language, for routing
+    Column("escalated_at", UtcDateTime),  # when people took over: the SLA clocks start
+    Column("entered_queue_at", UtcDateTime),  # when it entered `queue` (the ladder timeout)
+    Column("timer_at", UtcDateTime),  # when the worker must look at it again (SLA, ladder)
+    Column("sla_handled", Json),  # SlaStatus keys whose warning or breach was acted on
+    Column("csat_state", String(10)),  # NULL | pending | sent | answered | skipped
+    Column("csat_rating", Integer),  # 1..5
+    Column("csat_at", UtcDateTime),
+    Column("feedback", String(24)),  # the agent's verdict on the escalation
+    Column("failure_tags", Json),  # what the bot did wrong, as agents tagged it
+    Column("feedback_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("feedback_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
+    Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     # One open conversation per customer: concurrent first messages cannot open two.
     Index(
         "uq_conversations_open_customer",
@@ -162,6 +175,8 @@ messages = Table(
     Column("error_code", Integer),
     Column("error_detail", Text),
     Column("sent_at", UtcDateTime, nullable=False),  # the customer's timestamp, or enqueue time
+    Column("author_id", ForeignKey("users.id", ondelete="SET NULL")),  # an agent's reply
+    Column("draft", Text),  # the suggested draft the agent started from (the rewrite rate)
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_messages_conversation_id_id", "conversation_id", "id"),
 )
@@ -240,4 +255,41 @@ raw_webhooks = Table(
     Column("received_at", UtcDateTime, nullable=False, index=True),
     Column("body", LargeBinary, nullable=False),
     Column("events", Integer, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("author_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_notes_conversation_id", "conversation_id"),
+)
+
+#: What happened to conversations, in order, for the console's live updates and the audit
+#: trail: written in the same transaction as the change it describes.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE")),
+    Column("kind", String(32), nullable=False),
+    Column("actor_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("detail", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_events_conversation_id", "conversation_id"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
 )
