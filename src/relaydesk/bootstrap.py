@@ -19,6 +19,7 @@ from relaydesk.nlu.datasets import DatasetError
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.decider import BriefDecider
+from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
 
@@ -37,6 +38,7 @@ class Container:
     graph: GraphClient
     worker: OutboxWorker
     desk: AgentDesk
+    hub: EventHub  #: live updates for the console's and the API's event streams
     _inbound: InboundService | None = None
 
     @property
@@ -134,7 +136,10 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     metrics.watch_outbox(read_outbox)
     desk = AgentDesk(db, brief)
     worker.every_second(desk.assign_waiting)
-    return Container(settings, base_url, db, brief, metrics, graph, worker, desk)
+    # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
+    # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
+    hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
+    return Container(settings, base_url, db, brief, metrics, graph, worker, desk, hub)
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

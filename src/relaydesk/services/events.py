@@ -12,13 +12,23 @@ learns of it at once (`EventHub` listens). On SQLite the hub polls the table.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+import anyio.to_thread
+import psycopg
+import structlog
+from sqlalchemy import Connection, func, select, text
 
+from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.tables import events
+
+log = structlog.get_logger(__name__)
 
 CHANNEL = "relaydesk_events"
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
@@ -70,3 +80,200 @@ def record(
     )
     if conn.dialect.name == "postgresql":
         conn.execute(_NOTIFY)
+
+
+# -- fan-out --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    kind: str
+    conversation_id: int | None
+    actor_id: int | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "conversation_id": self.conversation_id,
+            "actor_id": self.actor_id,
+            "detail": self.detail,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def read_after(conn: Connection, after: int, limit: int = 500) -> list[Event]:
+    rows = conn.execute(
+        select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+    )
+    return [
+        Event(
+            id=row.id,
+            kind=row.kind,
+            conversation_id=row.conversation_id,
+            actor_id=row.actor_id,
+            detail=row.detail or {},
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+def last_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+
+class EventHub:
+    """Delivers new events to this process's subscribers (the console's SSE streams).
+
+    One pump task reads the table after the last id it delivered and hands each event to
+    every subscriber. It reads when woken: by `wake()` after a write in this process, by
+    PostgreSQL's NOTIFY from any process (a LISTEN connection), and every
+    `poll_interval` regardless, which is how SQLite and a lost notification are covered.
+    A subscriber that falls `max_backlog` events behind is dropped; its browser
+    reconnects with Last-Event-ID and catches up from the table.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        poll_interval: float = 1.0,
+        max_backlog: int = 1000,
+    ) -> None:
+        self._db = db
+        self._poll_interval = poll_interval
+        self._max_backlog = max_backlog
+        self._subscribers: set[asyncio.Queue[Event | None]] = set()
+        self._cursor = 0
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.notifications = 0  #: NOTIFYs received (tests and metrics)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._cursor = await anyio.to_thread.run_sync(self._last_id)
+        self._tasks.append(asyncio.create_task(self._pump(), name="event-hub-pump"))
+        if not self._db.is_sqlite:
+            self._tasks.append(asyncio.create_task(self._listen(), name="event-hub-listen"))
+        log.info("event_hub_started", cursor=self._cursor, listen=not self._db.is_sqlite)
+
+    async def stop(self) -> None:
+        # The pump finishes its read (a thread holding a pooled connection) before it
+        # stops; only the LISTEN task is cancelled.
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+        for task in self._tasks[1:]:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        self._tasks.clear()
+        self._stopping = False
+        for queue in list(self._subscribers):
+            self._offer(queue, None)
+
+    def wake(self) -> None:
+        """Read the table now (safe to call from any thread)."""
+        if self._loop is None or self._wake is None:
+            return
+        wake = self._wake
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            self._loop.call_soon_threadsafe(wake.set)
+
+    async def subscribe(self, after: int | None = None) -> AsyncIterator[Event]:
+        """Events after `after` (a Last-Event-ID; None: from now on), then live ones."""
+        await self.start()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._subscribers.add(queue)
+        try:
+            seen = self._cursor if after is None else after
+            if after is not None and after < self._cursor:
+                backlog = await anyio.to_thread.run_sync(self._read, after, self._cursor)
+                for event in backlog:
+                    seen = event.id
+                    yield event
+            while True:
+                live = await queue.get()
+                if live is None:
+                    return
+                if live.id > seen:
+                    seen = live.id
+                    yield live
+        finally:
+            self._subscribers.discard(queue)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _last_id(self) -> int:
+        with self._db.read() as conn:
+            return last_id(conn)
+
+    def _read(self, after: int, until: int | None = None) -> list[Event]:
+        with self._db.read() as conn:
+            found = read_after(conn, after)
+        return [e for e in found if until is None or e.id <= until]
+
+    async def _pump(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                while True:
+                    batch = await anyio.to_thread.run_sync(self._read, self._cursor)
+                    for event in batch:
+                        self._cursor = event.id
+                        for queue in list(self._subscribers):
+                            self._offer(queue, event)
+                    if len(batch) < 500:
+                        break
+            except Exception as exc:  # storage down: keep the streams open, try again
+                log.warning("event_hub_read_failed", error=type(exc).__name__)
+                await asyncio.sleep(self._poll_interval)
+
+    def _offer(self, queue: asyncio.Queue[Event | None], event: Event | None) -> None:
+        if event is not None and queue.qsize() >= self._max_backlog:
+            self._subscribers.discard(queue)
+            queue.put_nowait(None)  # ends that stream; the client resumes by Last-Event-ID
+            log.warning("event_subscriber_dropped", backlog=queue.qsize())
+            return
+        queue.put_nowait(event)
+
+    async def _listen(self) -> None:
+        """LISTEN on PostgreSQL; reconnects after a failure, with the poll as a safety net."""
+        url = self._db.engine.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    log.info("event_hub_listening", channel=CHANNEL)
+                    async for _ in conn.notifies():
+                        self.notifications += 1
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event_hub_listen_failed", error=type(exc).__name__)
+                await asyncio.sleep(max(self._poll_interval, 1.0))

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from relaydesk import __version__
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
-from relaydesk.app.http.routes import api, ops, webhooks
+from relaydesk.app.http.routes import api, events, ops, webhooks
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 
@@ -67,6 +67,7 @@ def create_app(
             yield
         finally:
             stop.set()
+            await container.hub.stop()
             if task is not None:
                 await task
             ingestor.stop()
@@ -89,6 +90,7 @@ def create_app(
     app.state.ingestor = ingestor
     app.include_router(webhooks.router)
     app.include_router(api.router)
+    app.include_router(events.router)
     app.include_router(ops.router)
     if sandbox is not None:
         app.include_router(sandbox.router)

@@ -1,0 +1,80 @@
+"""Server-sent events from the `EventHub`: the console's and the API's live updates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from relaydesk.services.events import Event, EventHub
+
+HEARTBEAT_SECONDS = 15.0
+
+
+def last_event_id(request: Request) -> int | None:
+    """The id a reconnecting browser resumes after (header, or `?after=` for curl)."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("after")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def format_event(event: Event) -> str:
+    data = json.dumps(event.as_dict(), separators=(",", ":"))
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+async def _stream(
+    hub: EventHub,
+    after: int | None,
+    visible: Callable[[Event], bool],
+    heartbeat: float,
+) -> AsyncIterator[str]:
+    # Tell the browser how long to wait before reconnecting, and open the stream at once
+    # so proxies and EventSource see a live connection.
+    yield "retry: 2000\n: connected\n\n"
+    events = hub.subscribe(after).__aiter__()
+    pending: asyncio.Task[Event] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(events.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=heartbeat)
+            if not done:
+                yield ": heartbeat\n\n"
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            finally:
+                pending = None
+            if visible(event):
+                yield format_event(event)
+    finally:
+        if pending is not None:
+            pending.cancel()
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+def event_stream(
+    request: Request,
+    hub: EventHub,
+    visible: Callable[[Event], bool] = lambda _event: True,
+    *,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> StreamingResponse:
+    """A `text/event-stream` response: events the caller may see, heartbeats meanwhile;
+    it ends when the client goes away (Starlette cancels the generator)."""
+    return StreamingResponse(
+        _stream(hub, last_event_id(request), visible, heartbeat),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,110 @@
+"""`GET /api/v1/events` over a real socket (uvicorn): bearer tokens, live delivery of
+events committed by any process, resume by Last-Event-ID, and supervisor-only alerts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from relaydesk.app.http.main import create_app
+from relaydesk.bootstrap import Container, build
+from relaydesk.config import Settings
+from relaydesk.services import accounts
+from relaydesk.services.events import EventKind, record
+from relaydesk.testing import GraphServer, ServerThread
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def served(
+    make_settings: Callable[..., Settings], graph: GraphServer
+) -> Iterator[tuple[Container, str]]:
+    container = build(
+        make_settings(whatsapp_graph_url=graph.url), base_url="http://testserver", migrate=True
+    )
+    with ServerThread(create_app(container, run_worker=False)) as server:
+        yield container, server.url
+
+
+def token_for(container: Container, email: str, role: str) -> str:
+    with container.db.write() as conn:
+        accounts.create_user(conn, email=email, name=role, role=role, password=None, now=NOW)
+        return accounts.create_token(conn, email=email, label="tests", now=NOW)
+
+
+def emit(container: Container, kind: EventKind, **detail: Any) -> None:
+    with container.db.write() as conn:
+        record(conn, kind, now=NOW, detail=detail)
+
+
+def read_events(
+    url: str, token: str, count: int, *, headers: dict[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield parsed `data:` payloads of the first `count` events of the stream."""
+    with httpx.stream(
+        "GET",
+        f"{url}/api/v1/events",
+        headers={"Authorization": f"Bearer {token}", **(headers or {})},
+        timeout=httpx.Timeout(10.0),
+    ) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        seen = 0
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                yield json.loads(line.removeprefix("data: "))
+                seen += 1
+                if seen == count:
+                    return
+
+
+def in_background(action: Callable[[], None], delay: float = 0.5) -> threading.Timer:
+    timer = threading.Timer(delay, action)
+    timer.start()
+    return timer
+
+
+def test_the_stream_needs_a_token(served: tuple[Container, str]) -> None:
+    _, url = served
+    response = httpx.get(f"{url}/api/v1/events", timeout=5)
+    assert response.status_code == 401
+    assert "bearer token" in response.json()["detail"]
+
+
+def test_events_arrive_live_and_resume_after_the_last_one(
+    served: tuple[Container, str],
+) -> None:
+    container, url = served
+    token = token_for(container, "lead@example.com", "supervisor")
+    timer = in_background(
+        lambda: [emit(container, k, queue="orders") for k in (EventKind.ESCALATED, EventKind.NOTE)]
+    )
+    first = list(read_events(url, token, 2))
+    timer.join()
+    assert [e["kind"] for e in first] == ["escalated", "note"]
+    assert first[0]["detail"] == {"queue": "orders"}
+
+    emit(container, EventKind.RESOLVED)  # while nobody is connected
+    resumed = list(read_events(url, token, 1, headers={"Last-Event-ID": str(first[0]["id"])}))
+    assert [e["kind"] for e in resumed] == ["note"]
+
+
+def test_supervisor_alerts_reach_supervisors_only(served: tuple[Container, str]) -> None:
+    container, url = served
+    agent = token_for(container, "ana@example.com", "agent")
+    timer = in_background(
+        lambda: [
+            emit(container, EventKind.SUPERVISOR_ALERT, reason="first response breached"),
+            emit(container, EventKind.ASSIGNED),
+        ]
+    )
+    events = list(read_events(url, agent, 1))
+    timer.join()
+    assert [e["kind"] for e in events] == ["assigned"]
