@@ -30,6 +30,7 @@ POSITIVES: list[tuple[str, str]] = [
     ("i demand a manager", "en"),  # demand
     ("is there a human I can talk to?", "en"),  # indirect
     ("can someone help me", "en"),  # indirect, common on WhatsApp
+    ("is there anyone there who can actually help me", "en"),  # indirect
     ("stop the bot", "en"),  # bot rejection
     ("I don't want a bot, I want a human", "en"),  # negation in the other clause
     ("no more bots", "en"),  # bot rejection
@@ -135,6 +136,7 @@ NEGATIVES: list[str] = [
     "what's the agent's name?",  # possessive
     "can I speak to human resources about a job",  # human resources
     "is there an agent fee?",  # noun used as modifier
+    "is there anyone who can tell me the price",  # a question for the bot, not a person
     "my agent number is 4432",  # agent number
     "are you human?",  # question about the bot, not a request
     "thanks, the agent was very helpful",  # praise

@@ -232,6 +232,9 @@ _INDIRECT: tuple[tuple[str, tuple[str, ...], str], ...] = (
         r"\bany (?:real |live )?(?:humans?|agents?|people|persons?|operators?) "
         r"(?:here|there|around|available|online)\b|\b(?:is|are) there (?:anyone|someone|anybody|"
         r"somebody) (?:i|we) (?:can|could) (?:talk|speak|chat)"
+        r"|\b(?:is|are) there (?:anyone|someone|anybody|somebody)(?: (?:there|here|around|"
+        r"real|at all))? (?:who|that) (?:can|could|will|would)(?: actually| really| please)? "
+        r"(?:help|assist|talk|speak|answer|respond)"
         r"|\b(?:is|are) there (?:a |an |any |some )?(?:real |live |actual )?"
         r"(?:human|person|agent|operator|representative|rep)s?\b"
         r"(?=\s*(?:[?.!,]|$|i\b|we\b|available|here|there|online|who|that|to\b))",
