@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from relaydesk.brief import EXAMPLE_BRIEF, Brief, load_brief
+from relaydesk.brief.loader import BriefError
 from relaydesk.brief.schema import (
     Answers,
     Holiday,
@@ -251,3 +253,117 @@ class TestVersion:
         assert Brief.model_validate(example_data).version == first.version
         example_data["business"]["name"] = "Southwind Goods"
         assert Brief.model_validate(example_data).version != first.version
+
+
+class TestSlaBreachActionsAndCsat:
+    def test_example_brief_has_csat_and_a_breach_list(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        assert brief.slas["P4"].on_breach == ["raise_priority", "notify_supervisors"]
+        assert brief.slas["P3"].on_breach is None  # the per-clock defaults
+        assert brief.csat.enabled
+        assert [(b.title, b.rating) for b in brief.csat.buttons] == [
+            ("Great", 5),
+            ("OK", 3),
+            ("Poor", 1),
+        ]
+        template = brief.templates[brief.csat.template or ""]
+        assert template.quick_replies == ["Great", "OK", "Poor"]
+
+    def test_csat_defaults_when_the_section_is_left_out(self, example_data: dict[str, Any]) -> None:
+        del example_data["csat"]
+        csat = Brief.model_validate(example_data).csat
+        assert csat.enabled and csat.template is None and len(csat.buttons) == 3
+
+    @pytest.mark.parametrize(
+        ("actions", "message"),
+        [
+            (["raise_priority", "page_someone"], "'raise_priority', 'move_up_tier' or"),
+            (["notify_supervisors", "notify_supervisors"], "notify_supervisors more than once"),
+            ("raise_priority", "valid list"),
+        ],
+    )
+    def test_bad_on_breach(
+        self, example_data: dict[str, Any], actions: object, message: str
+    ) -> None:
+        example_data["slas"]["P2"]["on_breach"] = actions
+        with pytest.raises(ValidationError, match=message):
+            Brief.model_validate(example_data)
+
+    def test_an_empty_on_breach_is_allowed(self, example_data: dict[str, Any]) -> None:
+        example_data["slas"]["P2"]["on_breach"] = []
+        assert Brief.model_validate(example_data).slas["P2"].on_breach == []
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"buttons": []}, "at least 1 item"),
+            (
+                {"buttons": [{"title": f"B{i}", "rating": i} for i in range(1, 5)]},
+                "at most 3 items",
+            ),
+            ({"buttons": [{"title": "An extremely good job!", "rating": 5}]}, "at most 20"),
+            ({"buttons": [{"title": "Top", "rating": 6}]}, "less than or equal to 5"),
+            ({"buttons": [{"title": "Top", "rating": 0}]}, "greater than or equal to 1"),
+            ({"buttons": [{"title": "Top"}]}, "rating"),
+            ({"question": ""}, "at least 1 character"),
+            ({"question": "x" * 1025}, "at most 1024"),
+            ({"thanks": None}, "valid string"),
+            ({"enabled": "sometimes"}, "valid boolean"),
+            ({"template": "Csat Request"}, "pattern"),
+            ({"thanks": "Thanks {name}!"}, r"\{name\}, which is not filled here"),
+            ({"question": "Rate {business"}, "unmatched"),
+            ({"stars": 5}, "Extra inputs"),
+        ],
+    )
+    def test_bad_csat_values(
+        self, example_data: dict[str, Any], change: dict[str, Any], message: str
+    ) -> None:
+        example_data["csat"].update(change)
+        with pytest.raises(ValidationError, match=message):
+            Brief.model_validate(example_data)
+
+    def test_csat_template_must_exist(self, example_data: dict[str, Any]) -> None:
+        example_data["csat"]["template"] = "csat_reqest"
+        assert consistency_issues(example_data) == [
+            (
+                ("csat", "template"),
+                "template 'csat_reqest' is not defined under templates. Did you mean "
+                "'csat_request'? Defined: csat_request, support_followup, support_followup_es.",
+            )
+        ]
+
+    def test_csat_template_needs_a_quick_reply_per_button(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        example_data["templates"]["csat_request"]["quick_replies"] = ["Great", "Poor"]
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("templates", "csat_request", "quick_replies")
+        assert "lists 2 quick reply button(s) but csat has 3" in message
+
+    def test_csat_buttons_need_distinct_titles_and_ratings(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        example_data["csat"]["buttons"] = [
+            {"title": "Good", "rating": 5},
+            {"title": "good", "rating": 4},
+            {"title": "Fine", "rating": 5},
+        ]
+        example_data["templates"]["csat_request"]["quick_replies"] = ["a", "b", "c"]
+        issues = dict(consistency_issues(example_data))
+        assert "is used twice" in issues[("csat", "buttons", 1, "title")]
+        assert "given by an earlier button" in issues[("csat", "buttons", 2, "rating")]
+
+    def test_banned_phrase_in_csat_copy(self, example_data: dict[str, Any]) -> None:
+        example_data["csat"]["thanks"] = "Kindly rate us again."
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("csat", "thanks")
+        assert "banned phrase 'kindly'" in message
+
+    def test_errors_point_at_the_yaml_line(self, tmp_path: Path) -> None:
+        text = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+        bad = tmp_path / "shop.yaml"
+        bad.write_text(text.replace("  template: csat_request", "  template: csat_reqest"))
+        line = 1 + text.splitlines().index("  template: csat_request")
+        with pytest.raises(BriefError) as caught:
+            load_brief(bad)
+        assert f"shop.yaml:{line}: csat.template: template 'csat_reqest'" in str(caught.value)

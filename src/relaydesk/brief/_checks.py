@@ -30,8 +30,52 @@ def cross_check(brief: Brief) -> list[Issue]:
         *_check_tone(brief),
         *_check_templates(brief),
         *_check_playbooks(brief),
+        *_check_csat(brief),
         *_check_nlu(brief),
     ]
+
+
+def _check_csat(brief: Brief) -> list[Issue]:
+    issues: list[Issue] = []
+    csat = brief.csat
+    titles: set[str] = set()
+    ratings: set[int] = set()
+    for i, button in enumerate(csat.buttons):
+        loc: Loc = ("csat", "buttons", i)
+        if button.title.casefold() in titles:
+            issues.append(
+                ((*loc, "title"), f"{button.title!r} is used twice; button titles must differ.")
+            )
+        if button.rating in ratings:
+            issues.append(
+                (
+                    (*loc, "rating"),
+                    f"{button.rating} is given by an earlier button too; each button needs "
+                    "its own rating (it names the button's reply id).",
+                )
+            )
+        titles.add(button.title.casefold())
+        ratings.add(button.rating)
+    if csat.template is None:
+        return issues
+    template = brief.templates.get(csat.template)
+    if template is None:
+        issues.append(
+            (
+                ("csat", "template"),
+                _unknown("template", csat.template, brief.templates, "templates"),
+            )
+        )
+    elif len(template.quick_replies) != len(csat.buttons):
+        issues.append(
+            (
+                ("templates", csat.template, "quick_replies"),
+                f"lists {len(template.quick_replies)} quick reply button(s) but csat has "
+                f"{len(csat.buttons)}; the CSAT template needs one quick reply per csat "
+                "button, in the same order (a tap answers with that button's rating).",
+            )
+        )
+    return issues
 
 
 def _check_playbooks(brief: Brief) -> list[Issue]:
@@ -281,6 +325,7 @@ def _check_tone(brief: Brief) -> list[Issue]:
                 )
     copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
     copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items()]
+    copy += [(("csat", "question"), brief.csat.question), (("csat", "thanks"), brief.csat.thanks)]
     copy += [
         (("tone", "approved_examples", i, "reply"), example.reply)
         for i, example in enumerate(brief.tone.approved_examples)

@@ -67,6 +67,10 @@ MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_BODY = 1024
 MAX_TEXT_BODY = 4096
+# Templates as WhatsApp Manager approves them: button text up to 25 characters, at most
+# 10 buttons (Meta's template docs; whatsapp-cloud-api.md does not list these limits).
+MAX_TEMPLATE_BUTTON = 25
+MAX_TEMPLATE_QUICK_REPLIES = 10
 
 
 def brief_error(kind: str, message: str) -> PydanticCustomError:

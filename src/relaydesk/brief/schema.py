@@ -37,6 +37,8 @@ from relaydesk.brief._types import (
     MAX_BUTTON_BODY,
     MAX_BUTTON_TITLE,
     MAX_BUTTONS,
+    MAX_TEMPLATE_BUTTON,
+    MAX_TEMPLATE_QUICK_REPLIES,
     MAX_TEXT_BODY,
     NAME_PATTERN,
     PATTERN_HINTS,
@@ -300,12 +302,25 @@ class LadderStep(_Model):
     skip_if_unavailable: bool = True
 
 
+BreachActionName = Literal["raise_priority", "move_up_tier", "notify_supervisors"]
+BREACH_ACTIONS: tuple[BreachActionName, ...] = (
+    "raise_priority",
+    "move_up_tier",
+    "notify_supervisors",
+)
+
+
 class Sla(_Model):
     first_response: Duration
     next_response: Duration
     resolution: Duration
     business_hours: bool = True
     warn_at: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
+    on_breach: list[BreachActionName] | None = Field(
+        default=None,
+        description="what a breach of any clock does: raise_priority, move_up_tier, "
+        "notify_supervisors; [] only records it; left out: the built-in defaults per clock",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Sla:
@@ -314,6 +329,12 @@ class Sla(_Model):
                 "sla",
                 f"first_response ({format_duration(self.first_response)}) is longer than "
                 f"resolution ({format_duration(self.resolution)}); shorten first_response.",
+            )
+        if self.on_breach is not None and len(set(self.on_breach)) < len(self.on_breach):
+            twice = sorted({a for a in self.on_breach if self.on_breach.count(a) > 1})
+            raise brief_error(
+                "sla",
+                f"on_breach lists {', '.join(twice)} more than once; list each action once.",
             )
         return self
 
@@ -414,6 +435,13 @@ class TemplateSpec(_Model):
     body_params: list[Name] = Field(
         default_factory=list, description="what fills {{1}}, {{2}}, ... in order"
     )
+    quick_replies: list[
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEMPLATE_BUTTON)]
+    ] = Field(
+        default_factory=list,
+        max_length=MAX_TEMPLATE_QUICK_REPLIES,
+        description="the quick-reply button texts as approved, in order",
+    )
     description: str = ""
 
 
@@ -424,6 +452,42 @@ class HandoffCopy(_Model):
     message: Annotated[Text, placeholder_check(_COMMON | {"team", "wait"})]
     out_of_hours: Annotated[Text, placeholder_check(_COMMON | {"team", "opens"})]
     cancelled: Annotated[Text, placeholder_check(_COMMON | {"team"})]
+
+
+class CsatButton(_Model):
+    """One reply button of the satisfaction question and the rating a tap gives."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)]
+    rating: Annotated[int, Field(ge=1, le=5)]
+
+
+def _default_csat_buttons() -> list[CsatButton]:
+    return [
+        CsatButton(title="Great", rating=5),
+        CsatButton(title="OK", rating=3),
+        CsatButton(title="Poor", rating=1),
+    ]
+
+
+class Csat(_Model):
+    """The satisfaction question sent after a person resolves a conversation: reply
+    buttons inside the 24-hour window, the `template` (quick replies) after it."""
+
+    enabled: bool = True
+    question: Annotated[
+        Text, StringConstraints(max_length=MAX_BUTTON_BODY), placeholder_check(_COMMON)
+    ] = "How did we do today? Tap one to rate the help you got."
+    buttons: list[CsatButton] = Field(
+        default_factory=_default_csat_buttons, min_length=1, max_length=MAX_BUTTONS
+    )
+    thanks: Annotated[Text, placeholder_check(_COMMON)] = (
+        "Thanks for telling us. It helps us get better."
+    )
+    template: Name | None = Field(
+        default=None,
+        description="a key under templates, with one quick reply per button, for customers "
+        "whose 24-hour window has closed; without it they are not asked",
+    )
 
 
 class FallbackCopy(_Model):
@@ -519,6 +583,7 @@ class Brief(_Model):
     tone: Tone = Field(default_factory=Tone)
     templates: dict[Name, TemplateSpec]
     handoff: HandoffCopy
+    csat: Csat = Field(default_factory=Csat)
     fallback: FallbackCopy
     owners: Owners
     kpi_targets: KpiTargets = Field(default_factory=KpiTargets)
@@ -577,6 +642,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 __all__ = [
     "ANSWER_LENGTHS",
+    "BREACH_ACTIONS",
     "LANGUAGE_PATTERN",
     "MAX_BUTTONS",
     "MAX_BUTTON_BODY",
@@ -593,11 +659,14 @@ __all__ = [
     "AntiPattern",
     "AttributeRule",
     "BotLoopTrigger",
+    "BreachActionName",
     "Brief",
     "Business",
     "BusinessHours",
     "Button",
     "CancelTrigger",
+    "Csat",
+    "CsatButton",
     "Duration",
     "FallbackCopy",
     "HandoffCopy",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,8 @@ class Assignment:
 
 class MoveReason(enum.StrEnum):
     TIMEOUT = "timeout"  #: nobody picked it up within the step's timeout
+    SLA_BREACH = "sla_breach"  #: an SLA breach whose brief action is move_up_tier
+    AGENT = "agent"  #: a person moved it up (escalate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,66 @@ def ladder_step(
         to_step=to_step,
         tier=_queue(queues, target).tier,
         reason=MoveReason.TIMEOUT,
+        waited=waited,
+        skipped=skipped,
+    )
+
+
+def ladder_due_at(
+    waiting: Waiting,
+    ladder: Sequence[LadderStep],
+    *,
+    add_open_time: Callable[[datetime, timedelta], datetime] = operator.add,
+) -> datetime | None:
+    """When `waiting` will have sat out its step's timeout (`ladder_step` moves it from
+    then on), or None when it never moves by timeout (off the ladder, or on the last step).
+
+    `add_open_time(start, timeout)` must agree with `ladder_step`'s `open_time`: pass the
+    business calendar's `add_business_time` with its `business_time`.
+    """
+    index = ladder_index(waiting.queue, ladder)
+    if index is None or index == len(ladder) - 1:
+        return None
+    timeout = ladder[index].timeout
+    return None if timeout is None else add_open_time(waiting.in_target_since, timeout)
+
+
+def move_up(
+    waiting: Waiting,
+    ladder: Sequence[LadderStep],
+    queues: Mapping[str, Queue],
+    agents_available: Callable[[str], bool],
+    reason: MoveReason = MoveReason.SLA_BREACH,
+    *,
+    waited: timedelta = timedelta(0),
+) -> LadderMove | None:
+    """The next ladder target now, whatever the timeout: for a breach action, or a person
+    escalating. Skips like `ladder_step`. None when there is no higher step.
+
+    A queue off the ladder goes to the first step above its tier, so a conversation in a
+    side queue can still be escalated.
+    """
+    index = ladder_index(waiting.queue, ladder)
+    if index is None:
+        tier = _queue(queues, waiting.queue).tier
+        above = [
+            i
+            for i, step in enumerate(ladder)
+            if min(_queue(queues, name).tier for name in step.queue) > tier
+        ]
+        if not above:
+            return None
+        index = above[0] - 1
+    if index >= len(ladder) - 1:
+        return None
+    to_step, target, skipped = _next_target(index, ladder, waiting, queues, agents_available)
+    return LadderMove(
+        conversation_id=waiting.conversation_id,
+        from_queue=waiting.queue,
+        to_queue=target,
+        to_step=to_step,
+        tier=_queue(queues, target).tier,
+        reason=reason,
         waited=waited,
         skipped=skipped,
     )

@@ -235,6 +235,34 @@ def breach_actions(
     return tuple(action for action in BreachAction if action in wanted)
 
 
+#: Marks a warning in `sla_handled`, beside the bare keys of breaches acted on.
+WARNING_MARK = "warning:"
+
+
+def warning_key(status: SlaStatus) -> str:
+    """Names the warning of a clock's cycle (the breach is named by `status.key`)."""
+    return WARNING_MARK + status.key
+
+
+def new_warnings(report: SlaReport, handled: Collection[str] = ()) -> tuple[SlaStatus, ...]:
+    """Clocks past their warning threshold whose warning was not acted on yet. A clock
+    already breached gets no warning: the breach says more."""
+    return tuple(
+        s for s in report.statuses if s.state is SlaState.WARNING and warning_key(s) not in handled
+    )
+
+
+def new_breaches(report: SlaReport, handled: Collection[str] = ()) -> tuple[SlaStatus, ...]:
+    """Breached clocks not acted on yet (`handled` holds the keys of those that were)."""
+    return tuple(s for s in report.breached if s.key not in handled)
+
+
+def configured_on_breach(brief: Brief, priority: Priority) -> tuple[BreachAction, ...] | None:
+    """The brief's `on_breach` for a priority, or None for the per-clock defaults."""
+    actions = brief.slas[priority].on_breach
+    return None if actions is None else tuple(BreachAction(a) for a in actions)
+
+
 def raised_priority(priority: Priority) -> Priority:
     """One step more urgent (P3 -> P2); P1 stays P1."""
     return PRIORITIES[max(PRIORITIES.index(priority) - 1, 0)]

@@ -151,6 +151,13 @@ conversations = Table(
     Column("resolved_at", UtcDateTime),
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
+    Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
+    Index(  # resolved conversations whose CSAT question is still to be sent
+        "ix_conversations_csat_pending",
+        "id",
+        sqlite_where=text("csat_state = 'pending'"),
+        postgresql_where=text("csat_state = 'pending'"),
+    ),
     # One open conversation per customer: concurrent first messages cannot open two.
     Index(
         "uq_conversations_open_customer",

@@ -173,6 +173,16 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index("ix_conversations_timer_at", ["timer_at"], unique=False)
+        batch_op.create_index(
+            "ix_conversations_queue_resolved_at", ["queue", "resolved_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_conversations_csat_pending",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("csat_state = 'pending'"),
+            postgresql_where=sa.text("csat_state = 'pending'"),
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_conversations_feedback_by_users"),
             "users",
@@ -208,6 +218,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_conversations_feedback_by_users"), type_="foreignkey"
         )
+        batch_op.drop_index("ix_conversations_csat_pending")
+        batch_op.drop_index("ix_conversations_queue_resolved_at")
         batch_op.drop_index("ix_conversations_timer_at")
         batch_op.drop_column("feedback_at")
         batch_op.drop_column("feedback_by")

@@ -1,0 +1,619 @@
+"""Durable timers, run by the worker about once a second: SLA warnings and breaches (and
+the brief's breach actions), the tier ladder, and the CSAT question after a resolution.
+
+Nothing is kept in memory. Each conversation people own or wait on carries `timer_at`,
+the next instant anything can happen to it (a warning, a breach, a ladder timeout);
+`run(now)` looks only at conversations whose instant has come, so idle ones cost
+nothing. What was acted on is stored in `sla_handled` (a breach by its `SlaStatus.key`,
+a warning by `sla.warning_key`), so each fires once, across restarts and workers.
+
+Whoever changes what the clocks see sets `timer_at = now` in the same transaction: an
+escalation, a customer message in a queued or assigned conversation, a transfer or an
+escalation by a person, a resolution with a CSAT question pending. A conversation
+never looked at (`timer_at` and `sla_handled` both NULL) is due at once as well.
+
+Concurrency: on PostgreSQL the due rows are claimed with `FOR UPDATE SKIP LOCKED`, so
+two workers never act on one conversation; SQLite serialises writers itself. Each batch
+is one short transaction, and every change is recorded as an event beside it.
+
+Breach actions on a conversation an agent already holds: `raise_priority` and
+`notify_supervisors` apply as written; `move_up_tier` does not take the conversation
+away from the person talking to the customer (the customer would start over), it
+alerts supervisors instead, who can transfer it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, and_, or_, select, update
+
+from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.tables import conversations, customers, messages, outbox, users
+from relaydesk.adapters.whatsapp.codec import Recipient
+from relaydesk.brief.schema import PRIORITIES, Brief, Priority
+from relaydesk.domain import routing, sla
+from relaydesk.domain.calendar import BusinessCalendar
+from relaydesk.domain.conversation import ConversationStatus, window_expires_at, window_open
+from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
+from relaydesk.services.events import EventKind, record
+from relaydesk.services.inbound import outbox_row
+
+log = structlog.get_logger(__name__)
+
+QUEUED = ConversationStatus.QUEUED.value
+ASSIGNED = ConversationStatus.ASSIGNED.value
+RESOLVED = ConversationStatus.RESOLVED.value
+#: The CSAT question goes as reply buttons only if the window stays open this long
+#: after enqueueing (the outbox would otherwise swap it for the re-engagement template).
+CSAT_WINDOW_MARGIN = timedelta(minutes=5)
+#: When a conversation failed to process, it is tried again this much later.
+RETRY_AFTER = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class TimerReport:
+    """What one `Timers.run` did (counted as it goes)."""
+
+    moves: int = 0  #: ladder moves, by timeout or by a breach's move_up_tier
+    warnings: int = 0
+    breaches: int = 0
+    csat_sent: int = 0
+    priority_raised: int = 0
+    alerts: int = 0  #: supervisor alerts
+    csat_skipped: int = 0  #: CSAT off, or the window closed and the brief has no template
+    conversations: int = 0  #: conversations looked at (their timer was due)
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """One due conversation while it is worked on (changes are written at the end)."""
+
+    id: int
+    status: str
+    queue: str
+    priority: Priority
+    language: str | None
+    queued_at: datetime
+    entered_queue_at: datetime | None
+    last_inbound_at: datetime | None
+    timeline: sla.SlaTimeline
+    handled: set[str]
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def waiting(self) -> routing.Waiting:
+        return routing.Waiting(
+            conversation_id=self.id,
+            queue=self.queue,
+            priority=self.priority,
+            queued_at=self.queued_at,
+            language=self.language,
+            window_closes_at=window_expires_at(self.last_inbound_at),
+            entered_target_at=self.entered_queue_at,
+        )
+
+
+class Timers:
+    """The worker's timers: `run(now)` about once a second (`worker.every_second`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        brief: Brief,
+        *,
+        on_outbound: Callable[[], None] = lambda: None,
+        batch_size: int = 25,
+    ) -> None:
+        self._db = db
+        self._brief = brief
+        self._calendar = BusinessCalendar.from_brief(brief)
+        self._on_outbound = on_outbound
+        self._batch_size = batch_size
+
+    def run(self, now: datetime) -> TimerReport:
+        """Act on every timer due at `now`: SLA warnings and breaches, ladder timeouts,
+        pending CSAT questions. Safe to run from several workers at once."""
+        counts = TimerReport()
+        after = 0
+        while (ids := self._due(now, after)) is not None:
+            with self._db.write() as conn:
+                self._work(conn, ids, now, counts)
+            after = ids[-1]
+        after = 0
+        while (ids := self._csat_due(after)) is not None:
+            with self._db.write() as conn:
+                self._send_csat(conn, ids, now, counts)
+            after = ids[-1]
+        if counts.csat_sent:
+            self._on_outbound()
+        return counts
+
+    # --- which conversations are due -----------------------------------------------------
+
+    def _due(self, now: datetime, after: int) -> list[int] | None:
+        return self._next_ids(_is_due(now), after)
+
+    def _csat_due(self, after: int) -> list[int] | None:
+        return self._next_ids(_csat_pending(), after)
+
+    def _next_ids(self, condition: Any, after: int) -> list[int] | None:
+        """The next batch of ids above `after` that meet `condition` (a read, so an idle
+        second never takes the write lock), or None when there are none."""
+        with self._db.read() as conn:
+            ids = conn.execute(
+                select(conversations.c.id)
+                .where(condition, conversations.c.id > after)
+                .order_by(conversations.c.id)
+                .limit(self._batch_size)
+            ).scalars()
+            return [int(i) for i in ids] or None
+
+    # --- SLA clocks and the ladder -------------------------------------------------------
+
+    def _work(
+        self, conn: Connection, ids: Sequence[int], now: datetime, counts: TimerReport
+    ) -> None:
+        query = (
+            select(conversations)
+            .where(conversations.c.id.in_(ids), _is_due(now))
+            .order_by(conversations.c.id)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        timelines = _timelines(conn, rows)
+        agents = _online_agents(conn)
+        for row in rows:
+            counts.conversations += 1
+            try:
+                with conn.begin_nested():
+                    self._one(conn, row, timelines.get(row.id), agents, now, counts)
+            except Exception:  # one bad conversation must not stop the others (or the outbox)
+                log.exception("timer_failed", conversation_id=row.id)
+                _save(conn, row.id, {"timer_at": now + RETRY_AFTER})
+
+    def _one(
+        self,
+        conn: Connection,
+        row: Any,
+        timeline: sla.SlaTimeline | None,
+        agents: Sequence[routing.Agent],
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        if timeline is None:  # never escalated: nothing to time
+            _save(conn, row.id, {"timer_at": None, "sla_handled": row.sla_handled or []})
+            return
+        item = self._conversation(row, timeline)
+        if timeline.opened_at > now:  # opened in the future: look again then
+            _save(conn, row.id, {"timer_at": timeline.opened_at})
+            return
+        self._clocks(conn, item, agents, now, counts)
+        if item.status == QUEUED:
+            self._ladder(conn, item, agents, now, counts)
+        item.changes["timer_at"] = self._next_timer(item, now)
+        item.changes["sla_handled"] = sorted(item.handled)
+        _save(conn, item.id, item.changes)
+
+    def _conversation(self, row: Any, timeline: sla.SlaTimeline) -> _Conversation:
+        known = self._brief.queues
+        priority = row.priority if row.priority in PRIORITIES else None
+        return _Conversation(
+            id=row.id,
+            status=row.status,
+            queue=row.queue if row.queue in known else self._brief.policy.default_queue,
+            priority=priority or self._brief.policy.default_priority,
+            language=row.language,
+            queued_at=row.queued_at or timeline.opened_at,
+            entered_queue_at=row.entered_queue_at,
+            last_inbound_at=row.last_inbound_at,
+            timeline=timeline,
+            handled=set(row.sla_handled or ()),
+        )
+
+    def _clocks(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        agents: Sequence[routing.Agent],
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        report = sla.evaluate(item.timeline, item.priority, self._brief, now)
+        for status in sla.new_warnings(report, item.handled):
+            item.handled.add(sla.warning_key(status))
+            counts.warnings += 1
+            self._event(conn, item, EventKind.SLA_WARNING, now, _clock_detail(status, item))
+        breaches = sla.new_breaches(report, item.handled)
+        if not breaches:
+            return
+        actions = sla.breach_actions(
+            report, sla.configured_on_breach(self._brief, item.priority), item.handled
+        )
+        for status in breaches:
+            item.handled.update((status.key, sla.warning_key(status)))
+            counts.breaches += 1
+            detail = _clock_detail(status, item) | {"actions": [str(a) for a in actions]}
+            self._event(conn, item, EventKind.SLA_BREACH, now, detail)
+        clocks = [str(s.clock) for s in breaches]
+        for action in actions:
+            if action is sla.BreachAction.RAISE_PRIORITY:
+                self._raise_priority(conn, item, clocks, now, counts)
+            elif action is sla.BreachAction.MOVE_UP_TIER:
+                if item.status == QUEUED:
+                    self._move_up(conn, item, agents, now, counts)
+                elif sla.BreachAction.NOTIFY_SUPERVISORS not in actions:
+                    self._alert(conn, item, clocks, "agent_holds_it", now, counts)
+            else:
+                self._alert(conn, item, clocks, "sla_breach", now, counts)
+
+    def _raise_priority(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        clocks: list[str],
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        raised = sla.raised_priority(item.priority)
+        if raised == item.priority:
+            return
+        detail = {"from": item.priority, "to": raised, "reason": "sla_breach", "clocks": clocks}
+        item.priority = raised
+        item.changes.update(priority=raised, updated_at=now)
+        counts.priority_raised += 1
+        self._event(conn, item, EventKind.PRIORITY_RAISED, now, detail)
+
+    def _move_up(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        agents: Sequence[routing.Agent],
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        move = routing.move_up(
+            item.waiting(),
+            self._brief.ladder,
+            self._brief.queues,
+            self._available(agents, item.language),
+        )
+        if move is None:
+            log.info("sla_breach_top_of_ladder", conversation_id=item.id, queue=item.queue)
+            return
+        self._apply_move(conn, item, move, now, counts)
+
+    def _ladder(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        agents: Sequence[routing.Agent],
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        move = routing.ladder_step(
+            item.waiting(),
+            self._brief.ladder,
+            self._brief.queues,
+            self._available(agents, item.language),
+            now,
+            open_time=self._calendar.business_time,
+        )
+        if move is not None:
+            self._apply_move(conn, item, move, now, counts)
+
+    def _apply_move(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        move: routing.LadderMove,
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        item.queue = move.to_queue
+        item.entered_queue_at = now
+        item.changes.update(
+            queue=move.to_queue, tier=move.tier, entered_queue_at=now, updated_at=now
+        )
+        counts.moves += 1
+        detail = {  # the keys of an agent's transfer or escalation, so they show alike
+            "from_queue": move.from_queue,
+            "to_queue": move.to_queue,
+            "tier": move.tier,
+            "skipped": list(move.skipped),
+            "reason": str(move.reason),
+            "waited_seconds": int(move.waited.total_seconds()),
+        }
+        self._event(conn, item, EventKind.MOVED, now, detail)
+
+    def _alert(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        clocks: list[str],
+        reason: str,
+        now: datetime,
+        counts: TimerReport,
+    ) -> None:
+        counts.alerts += 1
+        detail = {
+            "reason": reason,
+            "clocks": clocks,
+            "priority": item.priority,
+            "queue": item.queue,
+        }
+        self._event(conn, item, EventKind.SUPERVISOR_ALERT, now, detail)
+
+    def _available(
+        self, agents: Sequence[routing.Agent], language: str | None
+    ) -> Callable[[str], bool]:
+        def available(queue: str) -> bool:
+            return routing.staffed(queue, agents, self._brief.queues, language)
+
+        return available
+
+    def _next_timer(self, item: _Conversation, now: datetime) -> datetime | None:
+        """The earliest instant anything can next happen to `item`, or None. A raised
+        priority has shorter targets: a warning or breach they make due at once is
+        acted on at the next run."""
+        report = sla.evaluate(item.timeline, item.priority, self._brief, now)
+        if sla.new_warnings(report, item.handled) or sla.new_breaches(report, item.handled):
+            return now
+        instants = [sla.next_timer(report)]
+        if item.status == QUEUED:
+            instants.append(
+                routing.ladder_due_at(
+                    item.waiting(),
+                    self._brief.ladder,
+                    add_open_time=self._calendar.add_business_time,
+                )
+            )
+        return next_instant(instants, now)
+
+    def _event(
+        self,
+        conn: Connection,
+        item: _Conversation,
+        kind: EventKind,
+        now: datetime,
+        detail: dict[str, Any],
+    ) -> None:
+        record(conn, kind, now=now, conversation_id=item.id, detail=detail)
+        log.info(
+            "timer_" + kind.value,
+            conversation_id=item.id,
+            **{k: v for k, v in detail.items() if k in _LOGGED},
+        )
+
+    # --- CSAT ----------------------------------------------------------------------------
+
+    def _send_csat(
+        self, conn: Connection, ids: Sequence[int], now: datetime, counts: TimerReport
+    ) -> None:
+        query = (
+            select(
+                conversations.c.id,
+                conversations.c.phone_number_id,
+                conversations.c.last_inbound_at,
+                conversations.c.language,
+                customers.c.wa_id,
+                customers.c.user_id,
+                customers.c.profile_name,
+            )
+            .join(customers, customers.c.id == conversations.c.customer_id)
+            .where(conversations.c.id.in_(ids), _csat_pending())
+            .order_by(conversations.c.id)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=conversations, skip_locked=True)
+        for row in conn.execute(query).all():
+            content = None
+            if row.wa_id or row.user_id:
+                content = csat_content(
+                    self._brief,
+                    row.id,
+                    window_open=window_open(row.last_inbound_at, now + CSAT_WINDOW_MARGIN),
+                    customer_name=row.profile_name,
+                    language=row.language,
+                )
+            if content is None:
+                counts.csat_skipped += 1
+                _save(conn, row.id, {"csat_state": "skipped", "timer_at": None})
+                reason = "disabled" if not self._brief.csat.enabled else "no_template"
+                log.info("csat_skipped", conversation_id=row.id, reason=reason)
+                continue
+            entry = outbox_row(
+                conn,
+                conversation_id=row.id,
+                phone_number_id=row.phone_number_id,
+                recipient=Recipient(row.wa_id, row.user_id),
+                content=content,
+                reply_to=None,
+                now=now,
+            )
+            conn.execute(outbox.insert(), entry)
+            _save(conn, row.id, {"csat_state": "sent", "timer_at": None})
+            via = "template" if isinstance(content, Template) else "buttons"
+            record(conn, EventKind.CSAT_SENT, now=now, conversation_id=row.id, detail={"via": via})
+            counts.csat_sent += 1
+            log.info("csat_sent", conversation_id=row.id, via=via)
+
+
+_LOGGED = frozenset(
+    {"clock", "priority", "queue", "from", "to", "from_queue", "to_queue", "reason", "actions"}
+)
+
+
+def next_instant(instants: Iterable[datetime | None], now: datetime) -> datetime | None:
+    """The earliest of `instants` after `now`; None when none is (nothing is pending)."""
+    return min((at for at in instants if at is not None and at > now), default=None)
+
+
+def csat_content(
+    brief: Brief,
+    conversation_id: int,
+    *,
+    window_open: bool,
+    customer_name: str | None = None,
+    language: str | None = None,
+) -> OutboundContent | None:
+    """The CSAT question for a resolved conversation: reply buttons while the 24-hour
+    window is open, else the brief's CSAT template with one quick-reply payload per
+    button. None when CSAT is off, or the window has closed and there is no template.
+    Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
+    csat = brief.csat
+    if not csat.enabled:
+        return None
+    ids = [f"csat:{conversation_id}:{button.rating}" for button in csat.buttons]
+    values = {"customer_name": customer_name or "there", "business": brief.business.name}
+    if window_open:
+        return Buttons(
+            body=csat.question.format_map(values),
+            buttons=tuple(Button(id, b.title) for id, b in zip(ids, csat.buttons, strict=True)),
+        )
+    if csat.template is None:
+        return None
+    spec = brief.templates[csat.template]
+    spec = next(
+        (
+            t
+            for t in brief.templates.values()
+            if language and t.name == spec.name and _base(t.language) == _base(language)
+        ),
+        spec,
+    )
+    return Template(
+        name=spec.name,
+        language=spec.language,
+        body_params=tuple(values.get(name, name) for name in spec.body_params),
+        components=tuple(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": index,
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+            for index, payload in enumerate(ids)
+        ),
+    )
+
+
+def sla_reports(
+    conn: Connection,
+    brief: Brief,
+    now: datetime,
+    conversation_ids: Collection[int] | None = None,
+) -> dict[int, sla.SlaReport]:
+    """The SLA clocks at `now` of every queued or assigned conversation, or of the
+    conversations named (those ever escalated; resolved ones with stopped clocks), by id.
+    For read models: the queue overview, the SLA risk list, a conversation's page."""
+    query = select(conversations)
+    if conversation_ids is None:
+        query = query.where(conversations.c.status.in_((QUEUED, ASSIGNED)))
+    elif not conversation_ids:
+        return {}
+    else:
+        query = query.where(
+            conversations.c.id.in_(list(conversation_ids)),
+            conversations.c.status.in_((QUEUED, ASSIGNED, RESOLVED)),
+        )
+    rows = conn.execute(query).all()
+    timelines = _timelines(conn, rows)
+    reports: dict[int, sla.SlaReport] = {}
+    for row in rows:
+        timeline = timelines.get(row.id)
+        if timeline is None or timeline.opened_at > now:
+            continue
+        priority = row.priority if row.priority in PRIORITIES else brief.policy.default_priority
+        reports[row.id] = sla.evaluate(timeline, priority, brief, now)
+    return reports
+
+
+# --- storage helpers ---------------------------------------------------------------------
+
+
+def _is_due(now: datetime) -> Any:
+    """Queued or assigned, and its timer has come (or it was never looked at)."""
+    return and_(
+        conversations.c.status.in_((QUEUED, ASSIGNED)),
+        or_(
+            conversations.c.timer_at <= now,
+            and_(conversations.c.timer_at.is_(None), conversations.c.sla_handled.is_(None)),
+        ),
+    )
+
+
+def _csat_pending() -> Any:
+    return and_(conversations.c.status == RESOLVED, conversations.c.csat_state == "pending")
+
+
+def _save(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(values))
+
+
+def _timelines(conn: Connection, rows: Sequence[Any]) -> dict[int, sla.SlaTimeline]:
+    """The SLA timeline of each conversation that was escalated: opened when escalated
+    (else when queued), with the customer's messages and the agents' replies (an
+    outbound with an author; the bot's own messages do not count)."""
+    opened = {row.id: at for row in rows if (at := row.escalated_at or row.queued_at) is not None}
+    if not opened:
+        return {}
+    found: dict[int, list[sla.TimelineMessage]] = defaultdict(list)
+    query = select(messages.c.conversation_id, messages.c.direction, messages.c.created_at).where(
+        messages.c.conversation_id.in_(list(opened)),
+        messages.c.created_at >= min(opened.values()),
+        or_(messages.c.direction == "in", messages.c.author_id.is_not(None)),
+    )
+    for message in conn.execute(query):
+        party = sla.Party.CUSTOMER if message.direction == "in" else sla.Party.AGENT
+        found[message.conversation_id].append(sla.TimelineMessage(message.created_at, party))
+    resolved = {row.id: row.resolved_at for row in rows if row.status == RESOLVED}
+    return {
+        cid: sla.SlaTimeline(
+            opened_at=at,
+            messages=tuple(found.get(cid, ())),
+            resolved_at=resolved.get(cid),
+        )
+        for cid, at in opened.items()
+        if resolved.get(cid) is None or resolved[cid] >= at
+    }
+
+
+def _online_agents(conn: Connection) -> list[routing.Agent]:
+    """Online agents as the ladder's skip rule needs them (load does not matter there)."""
+    rows = conn.execute(
+        select(users.c.id, users.c.skills, users.c.languages, users.c.capacity).where(
+            users.c.active.is_(True), users.c.presence == routing.Presence.ONLINE.value
+        )
+    )
+    return [
+        routing.Agent(
+            id=row.id,
+            skills=frozenset(row.skills or ()),
+            languages=frozenset(row.languages or ()),
+            capacity=row.capacity,
+            presence=routing.Presence.ONLINE,
+        )
+        for row in rows
+    ]
+
+
+def _clock_detail(status: sla.SlaStatus, item: _Conversation) -> dict[str, Any]:
+    return {
+        "clock": str(status.clock),
+        "priority": item.priority,
+        "queue": item.queue,
+        "due_at": status.due_at.isoformat() if status.due_at else None,
+        "remaining_seconds": int(status.remaining.total_seconds()),
+    }
+
+
+def _base(language: str) -> str:
+    return language.replace("-", "_").split("_")[0].lower()
