@@ -22,6 +22,7 @@ from relaydesk.services.decider import BriefDecider
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
+from relaydesk.services.timers import Timers
 
 
 class StartupError(RuntimeError):
@@ -39,6 +40,7 @@ class Container:
     worker: OutboxWorker
     desk: AgentDesk
     hub: EventHub  #: live updates for the console's and the API's event streams
+    timers: Timers  #: SLA clocks, the ladder and CSAT; run by the worker every second
     _inbound: InboundService | None = None
 
     @property
@@ -56,6 +58,7 @@ class Container:
                 self.metrics,
                 backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
                 on_outbound=self.worker.wake.set,
+                on_event=self.hub.wake,
             )
         return self._inbound
 
@@ -136,10 +139,12 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     metrics.watch_outbox(read_outbox)
     desk = AgentDesk(db, brief)
     worker.every_second(desk.assign_waiting)
+    timers = Timers(db, brief, on_outbound=worker.wake.set)
+    worker.every_second(timers.run)  # after assignment: the ladder moves only the unassigned
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
-    return Container(settings, base_url, db, brief, metrics, graph, worker, desk, hub)
+    return Container(settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers)
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

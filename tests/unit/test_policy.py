@@ -234,3 +234,36 @@ def test_talk_to_a_person_button_escalates(brief: Brief) -> None:
     )
     assert decision.action is Action.ESCALATE
     assert decision.triggers[0].type == "human_request"
+
+
+def test_asking_again_while_queued_gets_no_second_handoff_message(brief: Brief) -> None:
+    for kind, text, reply_id in (
+        ("text", "talk to a human!!", None),
+        ("interactive", "Talk to a person", "human"),
+    ):
+        outcome = step(
+            state(ConversationStatus.QUEUED, "general"),
+            view(kind, text, reply_id),
+            Understanding(None, 0.0, human_request=0.95, sentiment=-0.9),
+            brief,
+            NOW,
+            DialogueState(),
+        )
+        assert outcome.decision.action is Action.SILENT
+        assert outcome.decision.replies == ()
+        assert outcome.handoff is None
+
+
+def test_escalation_records_its_wait_basis_and_keeps_the_language(brief: Brief) -> None:
+    outcome = step(
+        state(),
+        view(text="quiero hablar con un agente"),
+        Understanding(None, 0.0, human_request=0.9, language="es"),
+        brief,
+        NOW,
+        DialogueState(),
+    )
+    assert outcome.decision.detail["wait_basis"] == "sla_first_response"
+    assert outcome.handoff is not None
+    assert outcome.handoff.language == "es"
+    assert outcome.handoff.queue == outcome.decision.route.queue  # type: ignore[union-attr]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from relaydesk.brief.schema import Brief, Intent, PricingPlaybook
+from relaydesk.domain import handoff
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
@@ -37,11 +38,24 @@ class MessageView:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoffDraft:
+    """What an escalation's handoff message is made of, so that the service can word the
+    wait from the live queue (`with_wait`) without deciding again."""
+
+    queue: str
+    priority: str
+    preface: tuple[str, ...]  #: said before the handoff copy (the frustrated playbook)
+    dialogue: DialogueState  #: the dialogue before the handoff message
+    language: str | None = None  #: the customer's language, when the message showed it
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """A decision and the dialogue state it leaves behind."""
 
     decision: Decision
     dialogue: DialogueState
+    handoff: HandoffDraft | None = None  #: set when the decision escalates
 
 
 def decide(
@@ -337,6 +351,9 @@ def _escalate(
     after: DialogueState,
     now: datetime,
 ) -> Outcome:
+    """Queue for a person, with the one handoff message. Without live figures the wait is
+    the SLA's first-response target; the service re-renders it from the live queue with
+    `with_wait` (the policy stays a pure function)."""
     frustrated_playbook = brief.playbooks.frustrated
     extra = (
         (frustrated_playbook.priority,)
@@ -344,24 +361,17 @@ def _escalate(
         else ()
     )
     route = _route(brief, understanding, triggers, extra)
-    wait = brief.slas[route.priority].first_response if route.priority in brief.slas else None
-    team = route.queue.replace("_", " ")
-    handoff = _fill(
-        brief.handoff.message, brief, team=team, wait=_humanise(wait) if wait else "shortly"
-    )
     frustrated = any(t.type in ("negative_sentiment", "frustration_trend") for t in triggers)
-    body = _frustrated_reply(brief, understanding, handoff) if frustrated else handoff
+    preface = _frustrated_preface(brief, understanding) if frustrated else ()
     decision = Decision(
         Action.ESCALATE,
         brief.version,
         intent=understanding.intent,
         confidence=understanding.confidence,
         triggers=triggers,
-        replies=(Text(body),),
         route=route,
         status_after=ConversationStatus.QUEUED,
         detail={
-            "wait_basis": "sla_first_response",
             "playbook": "frustrated_customer" if frustrated else None,
             "sentiment": understanding.sentiment,
             "frustration": understanding.frustration,
@@ -369,23 +379,41 @@ def _escalate(
             "at": now.isoformat(),
         },
     )
-    return Outcome(decision, replace(after.with_reply(body, tried="escalated"), clarifications=0))
+    draft = HandoffDraft(route.queue, route.priority, preface, after, understanding.language)
+    return with_wait(Outcome(decision, after, draft), brief, None, now)
 
 
-def _frustrated_reply(brief: Brief, understanding: Understanding, handoff: str) -> str:
-    """Acknowledge, offer one troubleshooting step if the brief has one, then the handoff."""
-    playbook = getattr(brief, "playbooks", None)
-    frustrated = getattr(playbook, "frustrated", None) if playbook else None
+def with_wait(
+    outcome: Outcome, brief: Brief, snapshot: handoff.QueueSnapshot | None, now: datetime
+) -> Outcome:
+    """An escalation's outcome with its handoff message worded from `snapshot` (the live
+    queue it joins; None: no live figures) and the figures in the decision's detail.
+    Anything but an escalation is returned as it is."""
+    draft = outcome.handoff
+    if draft is None:
+        return outcome
+    estimate = handoff.estimate_wait(brief, draft.priority, snapshot, now)
+    text = handoff.handoff_text(brief, draft.queue, estimate, now)
+    body = "\n\n".join((*draft.preface, text))
+    decision = replace(
+        outcome.decision,
+        replies=(Text(body),),
+        detail={**outcome.decision.detail, **estimate.as_detail()},
+    )
+    dialogue = replace(draft.dialogue.with_reply(body, tried="escalated"), clarifications=0)
+    return Outcome(decision, dialogue, draft)
+
+
+def _frustrated_preface(brief: Brief, understanding: Understanding) -> tuple[str, ...]:
+    """Acknowledge, and offer one troubleshooting step if the brief has one for the intent
+    (the handoff message follows)."""
+    frustrated = brief.playbooks.frustrated
     if frustrated is None:
-        return handoff
-    parts = [_fill(frustrated.acknowledge, brief)]
+        return ()
     step_text = (
         frustrated.troubleshooting.get(understanding.intent or "") if understanding.intent else None
     )
-    if step_text:
-        parts.append(step_text)
-    parts.append(handoff)
-    return "\n\n".join(parts)
+    return (_fill(frustrated.acknowledge, brief), *((step_text,) if step_text else ()))
 
 
 def _route(
@@ -431,19 +459,4 @@ def _queue_at_tier(brief: Brief, queue: str, min_tier: int) -> str:
 
 
 def _fill(copy: str, brief: Brief, **values: str) -> str:
-    return copy.format_map(_Copy(business=brief.business.name, customer_name="", **values))
-
-
-class _Copy(dict[str, str]):
-    """Placeholders the copy may use; an unknown one is left as written."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _humanise(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} minutes"
-    hours = minutes // 60
-    return f"{hours} hour" + ("s" if hours != 1 else "")
+    return handoff.fill(copy, brief, **values)

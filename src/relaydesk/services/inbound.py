@@ -23,12 +23,15 @@ from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
+from relaydesk.brief.schema import Brief
+from relaydesk.domain import handoff
 from relaydesk.domain.channel import IdentityChange, Ignored, InboundMessage, StatusUpdate
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
-from relaydesk.domain.policy import Outcome
+from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
+from relaydesk.services.handoff import LiveQueue, csat_reply, record_events
 
 log = structlog.get_logger(__name__)
 _NOTHING = Understanding(None, 0.0)
@@ -36,6 +39,8 @@ _NOTHING = Understanding(None, 0.0)
 
 class DecisionMaker(Protocol):
     """Understanding (model inference, batched, outside the transaction) and policy."""
+
+    brief: Brief
 
     def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]: ...
 
@@ -77,6 +82,7 @@ class _Batch:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     statuses: list[tuple[str, bool]] = field(default_factory=list)
+    events: int = 0  #: rows written to the events table (the console wants to know)
 
 
 class InboundService:
@@ -88,12 +94,15 @@ class InboundService:
         *,
         backlog_max_age: timedelta,
         on_outbound: Callable[[], None] = lambda: None,
+        on_event: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._decider = decider
         self._metrics = metrics
         self._backlog_max_age = backlog_max_age
         self._on_outbound = on_outbound
+        self._on_event = on_event
+        self._queue = LiveQueue(decider.brief)
 
     def ingest(self, body: bytes, parsed: ParsedWebhook, now: datetime) -> IngestResult:
         """Commit one webhook. Raises on database errors (the caller answers 5xx so that
@@ -155,7 +164,8 @@ class InboundService:
     def _committed(
         self, batch: _Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
     ) -> None:
-        """Metrics and logs once the data is safe; then wake the outbox worker."""
+        """Metrics and logs once the data is safe; then wake the outbox worker, and the
+        event hub when there are events (`on_event`, e.g. `EventHub.wake`)."""
         for webhook in webhooks:
             for warning in webhook.parsed.warnings:
                 log.info("webhook_warning", warning=warning)
@@ -167,6 +177,8 @@ class InboundService:
             self._metrics.statuses.labels(status, "applied" if applied else "duplicate").inc()
         if batch.outbox:
             self._on_outbound()
+        if batch.events:
+            self._on_event()
 
     def _webhook(self, conn: Connection, batch: _Batch, webhook: Webhook) -> IngestResult:
         now = webhook.received_at
@@ -207,6 +219,8 @@ class InboundService:
     ) -> int | None:
         """Store one message and act on it; None for a duplicate, else replies enqueued."""
         customer = repo.lock_customer(conn, message.sender, now)
+        if handoff.is_csat(message.reply_id):
+            return self._csat_reply(conn, batch, customer.id, message, now)
         state = repo.open_conversation(conn, customer.id, message.phone_number_id, now)
         message_id = repo.insert_inbound(conn, state.id, message, now)
         if message_id is None:
@@ -237,8 +251,13 @@ class InboundService:
         else:
             understanding = batch.understood.get(message.wamid, _NOTHING)
             outcome = self._decider.decide(state, message, understanding, customer.attributes, now)
+        draft = outcome.handoff
+        if draft is not None:  # escalating: word the wait from the live queue it joins
+            snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)
+            outcome = with_wait(outcome, self._decider.brief, snapshot, now)
         decision = outcome.decision
         route = decision.route
+        cancelled = any(t.type == "handoff_cancelled" for t in decision.triggers)
         repo.finish_inbound(
             conn,
             state.id,
@@ -250,34 +269,39 @@ class InboundService:
             priority=route.priority if route else state.priority,
             now=now,
             queued_at=now if decision.status_after is ConversationStatus.QUEUED else None,
+            escalated=draft is not None,
+            cancelled=cancelled,
+            language=draft.language if draft else None,
         )
+        batch.events += record_events(conn, state, decision, message_id, message.type, now)
         batch.actions.append(decision.action.value)
-        batch.decisions.append(
-            {
-                "conversation_id": state.id,
-                "message_id": message_id,
-                "action": decision.action.value,
-                "intent": decision.intent,
-                "confidence": decision.confidence,
-                "triggers": [t.as_dict() for t in decision.triggers],
-                "policy_version": decision.policy_version,
-                "detail": decision.detail,
-                "created_at": now,
-            }
-        )
+        batch.decisions.append(_decision_row(state.id, message_id, decision, now))
         if decision.action is Action.ESCALATE:
             log.info(
                 "conversation_escalated",
                 conversation_id=state.id,
                 queue=route.queue if route else None,
                 triggers=[t.type for t in decision.triggers],
+                wait_basis=decision.detail.get("wait_basis"),
             )
+        self._reply(conn, batch, state.id, message, decision.replies, now)
+        return len(decision.replies)
+
+    def _reply(
+        self,
+        conn: Connection,
+        batch: _Batch,
+        conversation_id: int,
+        message: InboundMessage,
+        replies: Sequence[OutboundContent],
+        now: datetime,
+    ) -> None:
         recipient = Recipient(wa_id=message.sender.wa_id, user_id=message.sender.user_id)
-        for reply in decision.replies:
+        for reply in replies:
             batch.outbox.append(
                 outbox_row(
                     conn,
-                    conversation_id=state.id,
+                    conversation_id=conversation_id,
                     phone_number_id=message.phone_number_id,
                     recipient=recipient,
                     content=reply,
@@ -285,7 +309,44 @@ class InboundService:
                     now=now,
                 )
             )
+
+    def _csat_reply(
+        self,
+        conn: Connection,
+        batch: _Batch,
+        customer_id: int,
+        message: InboundMessage,
+        now: datetime,
+    ) -> int | None:
+        """A tap on a CSAT button (see `services.handoff.csat_reply`); None: a duplicate."""
+        answer = csat_reply(conn, self._decider.brief, customer_id, message, now)
+        if answer is None:
+            log.info("inbound_duplicate", wamid=message.wamid)
+            return None
+        decision = answer.decision
+        batch.events += answer.events
+        batch.actions.append(decision.action.value)
+        batch.decisions.append(
+            _decision_row(answer.conversation_id, answer.message_id, decision, now)
+        )
+        self._reply(conn, batch, answer.conversation_id, message, decision.replies, now)
         return len(decision.replies)
+
+
+def _decision_row(
+    conversation_id: int, message_id: int, decision: Decision, now: datetime
+) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "action": decision.action.value,
+        "intent": decision.intent,
+        "confidence": decision.confidence,
+        "triggers": [t.as_dict() for t in decision.triggers],
+        "policy_version": decision.policy_version,
+        "detail": decision.detail,
+        "created_at": now,
+    }
 
 
 #: A webhook that lost a deadlock or serialisation race is simply run again.

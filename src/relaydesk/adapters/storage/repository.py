@@ -71,6 +71,25 @@ _FINISH_INBOUND = (
         priority=_B("k_priority"),
     )
 )
+# The same UPDATE when the message escalates: a new SLA cycle starts (a conversation
+# handed back to the bot and escalated again is a new handoff, so what was acted on
+# before is forgotten), the ladder timeout counts from now, the worker looks again now,
+# and the customer's language is kept when this message showed it.
+_AT = conversations.c.escalated_at.type
+_FINISH_ESCALATED = _FINISH_INBOUND.values(
+    escalated_at=_B("k_at", type_=_AT),
+    sla_handled=None,
+    entered_queue_at=_B("k_at", type_=_AT),
+    timer_at=_B("k_at", type_=_AT),
+    language=func.coalesce(
+        _B("k_language", type_=conversations.c.language.type), conversations.c.language
+    ),
+)
+# ... and when the customer calls a pending handoff off: no timer is due any more.
+_FINISH_CANCELLED = _FINISH_INBOUND.values(timer_at=None)
+# ... and a customer message to people waiting or working on it: the next-response and
+# resolution clocks run again, so the worker must look at it now.
+_FINISH_OWNED = _FINISH_INBOUND.values(timer_at=_B("k_at", type_=_AT))
 _INSERT_OUTBOUND = messages.insert().returning(messages.c.id)
 _INSERT_CUSTOMER = {
     dialect.name: insert_(customers).on_conflict_do_nothing().returning(customers.c.id)
@@ -280,24 +299,38 @@ def finish_inbound(
     priority: str | None,
     now: datetime,
     queued_at: datetime | None = None,
+    escalated: bool = False,
+    cancelled: bool = False,
+    language: str | None = None,
 ) -> None:
     """One UPDATE after a message: the window (already moved forward by the caller), the
     bot's memory, the status and the route (unchanged values passed as they were), and
-    `queued_at` when the conversation has just started waiting for a person."""
-    conn.execute(
-        _FINISH_INBOUND,
-        {
-            "k_id": conversation_id,
-            "k_last": last_inbound_at,
-            "k_now": now,
-            "k_dialogue": dialogue.as_json(),
-            "k_status": status.value,
-            "k_queue": queue,
-            "k_tier": tier,
-            "k_priority": priority,
-            "k_queued": queued_at,
-        },
-    )
+    `queued_at` when the conversation has just started waiting for a person. With
+    `escalated` also the handoff's clocks: `escalated_at`, `entered_queue_at` and
+    `timer_at` now (a new SLA cycle), and `language` when known. With `cancelled` (the
+    customer called the handoff off) the timer is cleared; a message to a queued or
+    assigned conversation makes its timer due now."""
+    params: dict[str, Any] = {
+        "k_id": conversation_id,
+        "k_last": last_inbound_at,
+        "k_now": now,
+        "k_dialogue": dialogue.as_json(),
+        "k_status": status.value,
+        "k_queue": queue,
+        "k_tier": tier,
+        "k_priority": priority,
+        "k_queued": queued_at,
+    }
+    statement = _FINISH_INBOUND
+    if escalated:
+        statement = _FINISH_ESCALATED
+        params.update(k_at=now, k_language=language)
+    elif cancelled:
+        statement = _FINISH_CANCELLED
+    elif status in (ConversationStatus.QUEUED, ConversationStatus.ASSIGNED):
+        statement = _FINISH_OWNED
+        params["k_at"] = now
+    conn.execute(statement, params)
 
 
 # --- messages --------------------------------------------------------------------------
