@@ -106,6 +106,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     click.echo(f"Relaydesk {__version__} — {mode}, database {database}")
     if settings.sandbox:
         click.echo(f"  Sandbox:  {base_url}/sandbox")
+    click.echo(f"  Console:  {base_url}/console")
     click.echo(f"  API:      {base_url}/api/v1  (docs {base_url}/docs)")
     click.echo(f"  Webhook:  {base_url}/webhooks/whatsapp")
     click.echo(f"  Metrics:  {base_url}/metrics")
@@ -242,6 +243,119 @@ def users_create(
     finally:
         database.dispose()
     click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List operator accounts: role, skills, languages, capacity, presence, status."""
+    from relaydesk.services.accounts import list_users
+
+    database = _database()
+    try:
+        with database.read() as conn:
+            found = list_users(conn)
+    finally:
+        database.dispose()
+    if not found:
+        click.echo("no users yet; create one with `relaydesk users create`")
+        return
+    header = (
+        "ID",
+        "EMAIL",
+        "NAME",
+        "ROLE",
+        "SKILLS",
+        "LANGUAGES",
+        "CAPACITY",
+        "PRESENCE",
+        "STATUS",
+    )
+    rows = [
+        (
+            str(u.id),
+            u.email,
+            u.name,
+            u.role,
+            ",".join(u.skills) or "-",
+            ",".join(u.languages) or "-",
+            str(u.capacity),
+            u.presence,
+            "active" if u.active else "inactive",
+        )
+        for u in found
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@users.command("update")
+@click.argument("email")
+@click.option("--name", default=None, help="New display name.")
+@click.option(
+    "--role", default=None, type=click.Choice(["agent", "supervisor", "admin"]), help="New role."
+)
+@click.option("--skills", default=None, help="Comma-separated skills (replaces the list).")
+@click.option("--languages", default=None, help="Comma-separated language codes (replaces).")
+@click.option(
+    "--capacity", default=None, type=click.IntRange(0, 100), help="Conversations held at once."
+)
+@click.option(
+    "--active/--inactive",
+    default=None,
+    help="Reactivate, or deactivate (the person is taken offline and cannot log in).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read a new console password (at least 12 characters) from standard input.",
+)
+def users_update(
+    email: str,
+    name: str | None,
+    role: str | None,
+    skills: str | None,
+    languages: str | None,
+    capacity: int | None,
+    active: bool | None,
+    password_stdin: bool,
+) -> None:
+    """Change an operator account; options left out stay as they are."""
+    from relaydesk.services.accounts import AccountError, find_user, update_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("--password-stdin read an empty line; pipe the password in")
+    if all(v is None for v in (name, role, skills, languages, capacity, active, password)):
+        _fail("nothing to change; give at least one option (see `relaydesk users update --help`)")
+    database = _database()
+    try:
+        with database.write() as conn:
+            user = update_user(
+                conn,
+                find_user(conn, email).id,
+                name=name,
+                role=role,
+                skills=None if skills is None else skills.split(","),
+                languages=None if languages is None else languages.split(","),
+                capacity=capacity,
+                active=active,
+                password=password,
+                now=datetime.now(UTC),
+            )
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    state = "active" if user.active else "inactive"
+    click.echo(
+        f"updated {user.role} {user.email} (id {user.id}): {state}, capacity {user.capacity}, "
+        f"skills {','.join(user.skills) or '-'}, languages {','.join(user.languages) or '-'}"
+    )
 
 
 @cli.group()

@@ -83,3 +83,99 @@ def test_bad_settings_stop_the_command_with_the_variable_named() -> None:
     code, output = run(["db", "upgrade"], {"RELAYDESK_DATABSE_URL": "x"})
     assert code == 1
     assert "RELAYDESK_DATABASE_URL" in output
+
+
+def _with_two_users(env: dict[str, str]) -> None:
+    assert run(["db", "upgrade"], env)[0] == 0
+    create = ["users", "create", "--name", "Ana", "--role", "agent", "--skills", "orders"]
+    assert run([*create, "--email", "ana@example.com", "--languages", "en"], env)[0] == 0
+    assert run(["users", "create", "--email", "root@example.com", "--name", "Root", "--role",
+                "admin"], env)[0] == 0  # fmt: skip
+
+
+def test_users_list_shows_every_account(env: dict[str, str]) -> None:
+    _with_two_users(env)
+    code, output = run(["users", "list"], env)
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0].split() == [
+        "ID", "EMAIL", "NAME", "ROLE", "SKILLS", "LANGUAGES", "CAPACITY", "PRESENCE", "STATUS",
+    ]  # fmt: skip
+    assert lines[1].split() == ["1", "ana@example.com", "Ana", "agent", "orders", "en", "5",
+                                "offline", "active"]  # fmt: skip
+
+
+def test_users_list_when_there_are_none(env: dict[str, str]) -> None:
+    run(["db", "upgrade"], env)
+    code, output = run(["users", "list"], env)
+    assert code == 0
+    assert "relaydesk users create" in output
+
+
+def test_users_update_changes_only_what_is_given(env: dict[str, str]) -> None:
+    _with_two_users(env)
+    code, output = run(
+        ["users", "update", "Ana@Example.com", "--skills", "orders,refunds", "--capacity", "3",
+         "--inactive"],
+        env,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "inactive, capacity 3, skills orders,refunds, languages en" in output
+    code, output = run(["users", "update", "ana@example.com", "--active", "--role", "supervisor"],
+                       env)  # fmt: skip
+    assert code == 0, output
+    assert "updated supervisor ana@example.com (id 1): active, capacity 3" in output
+
+
+def test_users_update_reads_the_password_from_stdin(env: dict[str, str]) -> None:
+    from datetime import UTC, datetime
+
+    from relaydesk.adapters.storage.db import Database
+    from relaydesk.services.accounts import verify_password
+
+    _with_two_users(env)
+    result = CliRunner().invoke(
+        cli,
+        ["users", "update", "ana@example.com", "--password-stdin"],
+        env=env,
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    database = Database(env["RELAYDESK_DATABASE_URL"])
+    try:
+        with database.write() as conn:
+            user = verify_password(conn, "ana@example.com", "a long enough password",
+                                   datetime.now(UTC))  # fmt: skip
+    finally:
+        database.dispose()
+    assert user is not None
+    assert user.email == "ana@example.com"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "update", "ghost@example.com", "--capacity", "1"], "no user with email"),
+        (["users", "update", "ana@example.com"], "nothing to change"),
+        (["users", "update", "ana@example.com", "--capacity", "101"], "101"),
+        (["users", "update", "ana@example.com", "--role", "boss"], "boss"),
+        (["users", "update", "root@example.com", "--inactive"], "last active admin"),
+        (["users", "update", "ana@example.com", "--name", " "], "name is empty"),
+    ],
+)
+def test_users_update_refusals_say_what_to_fix(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    _with_two_users(env)
+    code, output = run(args, env)
+    assert code != 0
+    assert message in output
+
+
+def test_users_update_refuses_a_short_password(env: dict[str, str]) -> None:
+    _with_two_users(env)
+    result = CliRunner().invoke(
+        cli, ["users", "update", "ana@example.com", "--password-stdin"], env=env, input="short\n"
+    )
+    assert result.exit_code == 1
+    assert "shorter than 12 characters" in result.output

@@ -1,8 +1,17 @@
-"""What happens after an escalation: assignment to agents, and the agents' actions
-(reply, resolve, hand back, presence). Routing decisions come from `domain.routing`."""
+"""What happens after an escalation: assignment to agents, and what agents and
+supervisors do with a conversation (take, reply, note, transfer, escalate, resolve, hand
+back, feedback, presence). Routing decisions come from `domain.routing`.
+
+Every action is one transaction that also writes its `services.events` event, and
+refuses with an `ActionError` carrying the HTTP status: 404 no such conversation, 403 not
+yours or not your role, 409 not in a state that allows it, 422 a bad value. A refusal
+changes nothing. Agents act on the conversations assigned to them; supervisors and
+admins on any.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,17 +20,25 @@ import structlog
 from sqlalchemy import Connection, func, select, update
 
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations, customers, outbox, users
+from relaydesk.adapters.storage.tables import conversations, customers, messages, notes, outbox
+from relaydesk.adapters.storage.tables import users as users_table
 from relaydesk.adapters.whatsapp.codec import Recipient
-from relaydesk.brief.schema import Brief
+from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
+from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.domain.outbound import Text
 from relaydesk.services.accounts import User
+from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
 
 log = structlog.get_logger(__name__)
 MAX_REPLY = 4096
+MAX_DRAFT = 2 * MAX_REPLY
+MAX_NOTE = 4000
+QUEUED = ConversationStatus.QUEUED.value
+ASSIGNED = ConversationStatus.ASSIGNED.value
+OPEN = (QUEUED, ASSIGNED)
 
 
 class ActionError(ValueError):
@@ -53,26 +70,11 @@ class AgentDesk:
             waiting = self._waiting(conn)
             if not waiting:
                 return []
-            agents = self._agents(conn)
+            agents = self._agents(conn, online_only=True)
             made = routing.assign(waiting, agents, self._brief.queues, now)
             for assignment in made:
-                conn.execute(
-                    update(conversations)
-                    .where(
-                        conversations.c.id == assignment.conversation_id,
-                        conversations.c.status == ConversationStatus.QUEUED.value,
-                    )
-                    .values(
-                        status=ConversationStatus.ASSIGNED.value,
-                        assignee_id=assignment.agent_id,
-                        assigned_at=now,
-                        updated_at=now,
-                    )
-                )
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == assignment.agent_id)
-                    .values(last_assigned_at=now)
+                self._assign(
+                    conn, assignment.conversation_id, assignment.agent_id, assignment.queue, now
                 )
         for assignment in made:
             log.info(
@@ -83,41 +85,83 @@ class AgentDesk:
             )
         return [Assigned(a.conversation_id, a.agent_id, a.queue) for a in made]
 
+    def _assign(
+        self,
+        conn: Connection,
+        conversation_id: int,
+        agent_id: int,
+        queue: str,
+        now: datetime,
+        *,
+        actor_id: int | None = None,
+        how: str = "routing",
+    ) -> None:
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(
+                status=ASSIGNED,
+                assignee_id=agent_id,
+                assigned_at=now,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            update(users_table).where(users_table.c.id == agent_id).values(last_assigned_at=now)
+        )
+        record(
+            conn,
+            EventKind.ASSIGNED,
+            now=now,
+            conversation_id=conversation_id,
+            actor_id=actor_id,
+            detail={"agent_id": agent_id, "queue": queue, "how": how},
+        )
+
     def _waiting(self, conn: Connection) -> list[routing.Waiting]:
         query = select(
             conversations.c.id,
             conversations.c.queue,
             conversations.c.priority,
+            conversations.c.language,
             conversations.c.queued_at,
+            conversations.c.entered_queue_at,
             conversations.c.created_at,
             conversations.c.last_inbound_at,
-        ).where(conversations.c.status == ConversationStatus.QUEUED.value)
+        ).where(conversations.c.status == QUEUED)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        known = self._brief.queues
         return [
             routing.Waiting(
                 conversation_id=row.id,
-                queue=row.queue if row.queue in known else self._brief.policy.default_queue,
+                queue=self._queue_name(row.queue),
                 priority=row.priority or self._brief.policy.default_priority,
                 queued_at=row.queued_at or row.created_at,
+                language=row.language,
                 window_closes_at=window_expires_at(row.last_inbound_at),
+                entered_target_at=row.entered_queue_at,
             )
             for row in conn.execute(query)
         ]
 
-    def _agents(self, conn: Connection) -> list[routing.Agent]:
+    def _agents(
+        self, conn: Connection, *, online_only: bool = False, user_id: int | None = None
+    ) -> list[routing.Agent]:
         active = (
             select(conversations.c.assignee_id, func.count().label("active"))
-            .where(conversations.c.status == ConversationStatus.ASSIGNED.value)
+            .where(conversations.c.status == ASSIGNED)
             .group_by(conversations.c.assignee_id)
             .subquery()
         )
-        rows = conn.execute(
-            select(users, func.coalesce(active.c.active, 0).label("active_count"))
-            .outerjoin(active, active.c.assignee_id == users.c.id)
-            .where(users.c.active.is_(True), users.c.presence == routing.Presence.ONLINE.value)
+        query = (
+            select(users_table, func.coalesce(active.c.active, 0).label("active_count"))
+            .outerjoin(active, active.c.assignee_id == users_table.c.id)
+            .where(users_table.c.active.is_(True))
         )
+        if online_only:
+            query = query.where(users_table.c.presence == routing.Presence.ONLINE.value)
+        if user_id is not None:
+            query = query.where(users_table.c.id == user_id)
         return [
             routing.Agent(
                 id=row.id,
@@ -128,10 +172,55 @@ class AgentDesk:
                 active_conversations=row.active_count,
                 last_assigned_at=row.last_assigned_at,
             )
-            for row in rows
+            for row in conn.execute(query)
         ]
 
-    # --- agents' actions ----------------------------------------------------------------------
+    # --- taking and presence --------------------------------------------------------------
+
+    def take(self, user: User, conversation_id: int, now: datetime) -> None:
+        """The user takes a waiting conversation. An agent must be qualified for its queue
+        (a skill, the customer's language) and have room; supervisors may take any."""
+        with self._db.write() as conn:
+            row = self._conversation(conn, conversation_id)
+            if row.status != QUEUED:
+                raise ActionError(
+                    f"conversation {conversation_id} is {row.status}; only a queued "
+                    "conversation can be taken"
+                    + ("" if row.status != ASSIGNED else " (a supervisor can transfer it)"),
+                    409,
+                )
+            queue_name = self._queue_name(row.queue)
+            if user.role == "agent":
+                self._check_can_take(conn, user, queue_name, row.language)
+            self._assign(
+                conn, conversation_id, user.id, queue_name, now, actor_id=user.id, how="take"
+            )
+        log.info("conversation_taken", conversation_id=conversation_id, agent_id=user.id)
+
+    def _check_can_take(
+        self, conn: Connection, user: User, queue_name: str, language: str | None
+    ) -> None:
+        # Lock the person's row: two takes at once must not both fit in the last free slot.
+        conn.execute(select(users_table.c.id).where(users_table.c.id == user.id).with_for_update())
+        found = self._agents(conn, user_id=user.id)
+        if not found:
+            raise ActionError(f"user {user.email} is deactivated", 403)
+        agent = found[0]
+        queue = self._brief.queues[queue_name]
+        if not routing.qualified(agent, queue, language):
+            raise ActionError(
+                f"the {queue_name} queue needs one of the skills {', '.join(queue.skills)}"
+                + (f" and the language {_language(queue, language)}" if queue.languages else "")
+                + f"; you have skills {', '.join(sorted(agent.skills)) or 'none'} and languages "
+                f"{', '.join(sorted(agent.languages)) or 'none'}. Ask a supervisor to assign it",
+                403,
+            )
+        if not agent.has_capacity:
+            raise ActionError(
+                f"you already hold {agent.active_conversations} conversation(s), your capacity "
+                f"is {agent.capacity}; resolve or hand one back first",
+                409,
+            )
 
     def set_presence(self, user: User, presence: str, now: datetime) -> None:
         try:
@@ -140,19 +229,38 @@ class AgentDesk:
             choices = ", ".join(p.value for p in routing.Presence)
             raise ActionError(f"presence {presence!r} is not one of: {choices}", 422) from None
         with self._db.write() as conn:
-            conn.execute(update(users).where(users.c.id == user.id).values(presence=value.value))
+            conn.execute(
+                update(users_table).where(users_table.c.id == user.id).values(presence=value.value)
+            )
+            record(
+                conn,
+                EventKind.PRESENCE,
+                now=now,
+                actor_id=user.id,
+                detail={"presence": value.value},
+            )
         log.info("agent_presence", agent_id=user.id, presence=value.value)
 
-    def reply(self, user: User, conversation_id: int, text: str, now: datetime) -> int:
+    # --- talking to the customer ----------------------------------------------------------
+
+    def reply(
+        self, user: User, conversation_id: int, text: str, now: datetime, draft: str | None = None
+    ) -> int:
         """Queue an agent's reply; after the 24-hour window the worker sends the brief's
-        template instead. Returns the outbox row id."""
+        template instead. `draft` is the suggested text the agent started from (kept for
+        the rewrite rate). Returns the outbox row id."""
         body = text.strip()
         if not body or len(body) > MAX_REPLY:
             raise ActionError(
                 f"the reply is {len(body)} characters; WhatsApp takes 1 to {MAX_REPLY}", 422
             )
+        started_from = (draft or "").strip() or None
+        if started_from is not None and len(started_from) > MAX_DRAFT:
+            raise ActionError(
+                f"the draft is {len(started_from)} characters; at most {MAX_DRAFT} are kept", 422
+            )
         with self._db.write() as conn:
-            row = self._owned(conn, user, conversation_id)
+            row = self._owned(conn, user, conversation_id, OPEN)
             customer = conn.execute(
                 select(customers.c.wa_id, customers.c.user_id).where(
                     customers.c.id == row.customer_id
@@ -167,51 +275,345 @@ class AgentDesk:
                 reply_to=None,
                 now=now,
             )
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == entry["message_id"])
+                .values(author_id=user.id, draft=started_from)
+            )
             outbox_id = int(
                 conn.execute(outbox.insert().returning(outbox.c.id), entry).scalar_one()
+            )
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(updated_at=now)
+            )
+            record(
+                conn,
+                EventKind.MESSAGE_OUT,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail={"message_id": entry["message_id"], "drafted": started_from is not None},
             )
         log.info("agent_replied", conversation_id=conversation_id, agent_id=user.id)
         return outbox_id
 
+    def add_note(self, user: User, conversation_id: int, body: str, now: datetime) -> int:
+        """An internal note, for colleagues only (never sent). Returns its id."""
+        text = body.strip()
+        if not 1 <= len(text) <= MAX_NOTE:
+            raise ActionError(f"the note is {len(text)} characters; write 1 to {MAX_NOTE}", 422)
+        with self._db.write() as conn:
+            self._owned(conn, user, conversation_id)
+            note_id = int(
+                conn.execute(
+                    notes.insert()
+                    .values(
+                        conversation_id=conversation_id,
+                        author_id=user.id,
+                        body=text,
+                        created_at=now,
+                    )
+                    .returning(notes.c.id)
+                ).scalar_one()
+            )
+            record(
+                conn,
+                EventKind.NOTE,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail={"note_id": note_id},
+            )
+        log.info("note_added", conversation_id=conversation_id, agent_id=user.id)
+        return note_id
+
+    # --- moving it on ---------------------------------------------------------------------
+
+    def transfer(
+        self,
+        user: User,
+        conversation_id: int,
+        now: datetime,
+        queue: str | None = None,
+        agent_id: int | None = None,
+    ) -> None:
+        """Give the conversation to another queue (it waits there again) or to a named,
+        active person. Agents may transfer their own conversations; supervisors any."""
+        if (queue is None) == (agent_id is None):
+            raise ActionError("transfer to a queue or to an agent: give exactly one", 422)
+        if queue is not None and queue not in self._brief.queues:
+            known = ", ".join(self._brief.queues)
+            raise ActionError(f"queue {queue!r} is not in the brief; queues: {known}", 422)
+        with self._db.write() as conn:
+            row = self._owned(conn, user, conversation_id, OPEN)
+            if queue is not None:
+                self._requeue(conn, row, queue, now)
+                detail: dict[str, Any] = {"from_queue": row.queue, "to_queue": queue}
+            else:
+                target = conn.execute(
+                    select(users_table.c.id, users_table.c.name, users_table.c.active).where(
+                        users_table.c.id == agent_id
+                    )
+                ).first()
+                if target is None:
+                    raise ActionError(f"no user with id {agent_id}", 422)
+                if not target.active:
+                    raise ActionError(f"{target.name} (user {agent_id}) is deactivated", 422)
+                if row.status == ASSIGNED and row.assignee_id == agent_id:
+                    raise ActionError(
+                        f"conversation {conversation_id} is already assigned to {target.name}",
+                        409,
+                    )
+                self._assign(
+                    conn,
+                    conversation_id,
+                    target.id,
+                    self._queue_name(row.queue),
+                    now,
+                    actor_id=user.id,
+                    how="transfer",
+                )
+                detail = {"from_agent_id": row.assignee_id, "to_agent_id": target.id}
+            record(
+                conn,
+                EventKind.TRANSFERRED,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail=detail,
+            )
+        log.info("conversation_transferred", conversation_id=conversation_id, **detail)
+
+    def escalate(self, user: User, conversation_id: int, now: datetime) -> None:
+        """Move the conversation to the next step of the brief's tier ladder, where it
+        waits for someone there."""
+        with self._db.write() as conn:
+            row = self._owned(conn, user, conversation_id, OPEN)
+            current = self._queue_name(row.queue)
+            move = self._next_on_ladder(conn, row)
+            if move is None:
+                raise ActionError(
+                    f"conversation {conversation_id} is in {current}, the top of the ladder; "
+                    "transfer it to a person instead",
+                    409,
+                )
+            self._requeue(conn, row, move.to_queue, now)
+            record(
+                conn,
+                EventKind.MOVED,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail={
+                    "from_queue": current,
+                    "to_queue": move.to_queue,
+                    "tier": move.tier,
+                    "reason": move.reason.value,
+                    "skipped": list(move.skipped),
+                },
+            )
+        log.info(
+            "conversation_moved",
+            conversation_id=conversation_id,
+            to_queue=move.to_queue,
+            reason=move.reason.value,
+        )
+
+    def _next_on_ladder(self, conn: Connection, row: Any) -> routing.LadderMove | None:
+        """The next ladder step's queue, skipping steps nobody online could take."""
+        queues = self._brief.queues
+        waiting = routing.Waiting(
+            conversation_id=row.id,
+            queue=self._queue_name(row.queue),
+            priority=row.priority or self._brief.policy.default_priority,
+            queued_at=row.queued_at or row.created_at,
+            language=row.language,
+        )
+        online = self._agents(conn, online_only=True)
+        return routing.move_up(
+            waiting,
+            self._brief.ladder,
+            queues,
+            lambda queue: routing.staffed(queue, online, queues, row.language),
+            routing.MoveReason.AGENT,
+        )
+
+    def release(self, agent_id: int, now: datetime, actor_id: int | None = None) -> list[int]:
+        """Put every conversation this person holds back in its queue (they were
+        deactivated, say), keeping each one's place in line. Returns their ids."""
+        with self._db.write() as conn:
+            rows = conn.execute(
+                select(conversations)
+                .where(conversations.c.assignee_id == agent_id, conversations.c.status == ASSIGNED)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                queue = self._queue_name(row.queue)
+                self._requeue(conn, row, queue, now)
+                record(
+                    conn,
+                    EventKind.TRANSFERRED,
+                    now=now,
+                    conversation_id=row.id,
+                    actor_id=actor_id,
+                    detail={"from_agent_id": agent_id, "to_queue": queue, "reason": "released"},
+                )
+        if rows:
+            log.info("conversations_released", agent_id=agent_id, count=len(rows))
+        return [row.id for row in rows]
+
+    def _requeue(self, conn: Connection, row: Any, queue: str, now: datetime) -> None:
+        """Back to waiting, in `queue`; it keeps its place in line (`queued_at`) but the
+        ladder's timeout counts from now."""
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == row.id)
+            .values(
+                status=QUEUED,
+                queue=queue,
+                tier=self._brief.queues[queue].tier,
+                assignee_id=None,
+                assigned_at=None,
+                queued_at=row.queued_at or now,
+                entered_queue_at=now,
+                timer_at=now,
+                updated_at=now,
+            )
+        )
+
+    # --- closing --------------------------------------------------------------------------
+
     def resolve(self, user: User, conversation_id: int, now: datetime) -> None:
-        self._finish(user, conversation_id, ConversationStatus.RESOLVED, now)
+        """Close the conversation; the worker then asks the customer for a rating."""
+        with self._db.write() as conn:
+            self._owned(conn, user, conversation_id, OPEN)
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(
+                    status=ConversationStatus.RESOLVED.value,
+                    resolved_at=now,
+                    csat_state="pending",
+                    updated_at=now,
+                )
+            )
+            record(
+                conn, EventKind.RESOLVED, now=now, conversation_id=conversation_id, actor_id=user.id
+            )
+        log.info("conversation_resolved", conversation_id=conversation_id, agent_id=user.id)
 
     def hand_back(self, user: User, conversation_id: int, now: datetime) -> None:
         """The bot takes the conversation again."""
-        self._finish(user, conversation_id, ConversationStatus.BOT, now)
-
-    def _finish(
-        self, user: User, conversation_id: int, status: ConversationStatus, now: datetime
-    ) -> None:
         with self._db.write() as conn:
-            self._owned(conn, user, conversation_id)
-            values: dict[str, Any] = {"status": status.value, "updated_at": now}
-            if status is ConversationStatus.RESOLVED:
-                values["resolved_at"] = now
-            else:
-                values.update(assignee_id=None, queue=None, tier=None, priority=None)
+            row = self._owned(conn, user, conversation_id, OPEN)
             conn.execute(
-                update(conversations).where(conversations.c.id == conversation_id).values(values)
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(
+                    status=ConversationStatus.BOT.value,
+                    assignee_id=None,
+                    queue=None,
+                    tier=None,
+                    priority=None,
+                    entered_queue_at=None,
+                    timer_at=None,
+                    updated_at=now,
+                )
             )
-        log.info("conversation_" + status.value, conversation_id=conversation_id, agent_id=user.id)
+            record(
+                conn,
+                EventKind.HANDED_BACK,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail={"queue": row.queue},
+            )
+        log.info("conversation_bot", conversation_id=conversation_id, agent_id=user.id)
 
-    def _owned(self, conn: Connection, user: User, conversation_id: int) -> Any:
-        """The conversation, if this user may act on it: its assignee, or a supervisor or
-        admin (who may act on any conversation a person owns or is waiting for)."""
+    def feedback(
+        self,
+        user: User,
+        conversation_id: int,
+        verdict: str,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """The agent's verdict on the escalation (needed, not needed, too late) and what
+        the bot did wrong; given again, it replaces the earlier one."""
+        if verdict not in VERDICTS:
+            raise ActionError(f"verdict {verdict!r} is not one of: {', '.join(VERDICTS)}", 422)
+        unknown = [t for t in tags if t not in FAILURE_TAGS]
+        if unknown:
+            raise ActionError(
+                f"failure tag(s) {', '.join(map(repr, unknown))} not known; use any of: "
+                f"{', '.join(FAILURE_TAGS)}",
+                422,
+            )
+        chosen = [t for t in FAILURE_TAGS if t in tags]
+        with self._db.write() as conn:
+            row = self._owned(conn, user, conversation_id)
+            if row.escalated_at is None and row.queued_at is None:
+                raise ActionError(
+                    f"conversation {conversation_id} was never escalated; feedback is about "
+                    "an escalation",
+                    409,
+                )
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(feedback=verdict, failure_tags=chosen, feedback_by=user.id, feedback_at=now)
+            )
+            record(
+                conn,
+                EventKind.FEEDBACK,
+                now=now,
+                conversation_id=conversation_id,
+                actor_id=user.id,
+                detail={"verdict": verdict, "tags": chosen},
+            )
+        log.info("escalation_feedback", conversation_id=conversation_id, verdict=verdict)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _queue_name(self, queue: str | None) -> str:
+        return queue if queue in self._brief.queues else self._brief.policy.default_queue
+
+    def _conversation(self, conn: Connection, conversation_id: int) -> Any:
         row = conn.execute(
             select(conversations).where(conversations.c.id == conversation_id).with_for_update()
         ).first()
         if row is None:
             raise ActionError(f"no conversation {conversation_id}", 404)
-        if row.status not in (ConversationStatus.ASSIGNED.value, ConversationStatus.QUEUED.value):
+        return row
+
+    def _owned(
+        self,
+        conn: Connection,
+        user: User,
+        conversation_id: int,
+        states: Collection[str] | None = None,
+    ) -> Any:
+        """The conversation (locked), if this user may act on it in one of `states` (None:
+        any): its assignee, or a supervisor or admin."""
+        row = self._conversation(conn, conversation_id)
+        if states is not None and row.status not in states:
             raise ActionError(
-                f"conversation {conversation_id} is {row.status}; only a queued or assigned "
-                "conversation can be worked on"
+                f"conversation {conversation_id} is {row.status}; only a "
+                f"{' or '.join(states)} conversation can be worked on",
+                409,
             )
         if user.role == "agent" and row.assignee_id != user.id:
             raise ActionError(
-                f"conversation {conversation_id} is not assigned to you; ask a supervisor to "
-                "transfer it",
+                f"conversation {conversation_id} is not assigned to you; take it from the "
+                "queue or ask a supervisor to transfer it",
                 403,
             )
         return row
+
+
+def _language(queue: Queue, language: str | None) -> str:
+    served = [code.split("_")[0].lower() for code in queue.languages]
+    base = (language or "").replace("-", "_").split("_")[0].lower()
+    return base if base in served else served[0]

@@ -1,7 +1,12 @@
-"""Read models for the API: a conversation with its customer, messages and decisions."""
+"""Read models for the API and the console: a conversation with its customer, messages and
+decisions, and the handoff card. The lists (my conversations, the waiting queue, queue and
+SLA overviews, agents' load, the rewrite rate) live in `services.queues` and are
+re-exported here, so callers find every read model in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -11,10 +16,40 @@ from relaydesk.adapters.storage.tables import (
     customers,
     decisions,
     messages,
+    notes,
     users,
 )
+from relaydesk.brief.schema import Brief
+from relaydesk.domain import desk
 from relaydesk.domain.channel import DeliveryStatus
 from relaydesk.domain.conversation import window_expires_at
+from relaydesk.domain.decision import Action
+from relaydesk.domain.dialogue import DialogueState
+from relaydesk.nlu import entities
+from relaydesk.services.accounts import User
+from relaydesk.services.queues import (
+    agents_overview,
+    my_conversations,
+    queue_overview,
+    rewrite_stats,
+    sla_out,
+    sla_reports_for,
+    sla_risk,
+    waiting,
+)
+
+__all__ = [
+    "agents_overview",
+    "find_for_customer",
+    "get",
+    "handoff_card",
+    "may_see",
+    "my_conversations",
+    "queue_overview",
+    "rewrite_stats",
+    "sla_risk",
+    "waiting",
+]
 
 
 def find_for_customer(conn: Connection, customer: str) -> list[dict[str, Any]]:
@@ -119,3 +154,187 @@ def _decision(row: Any) -> dict[str, Any]:
         "detail": row.detail,
         "created_at": row.created_at,
     }
+
+
+# --- the handoff card ------------------------------------------------------------------
+
+
+def handoff_card(
+    conn: Connection, conversation_id: int, brief: Brief, now: datetime
+) -> dict[str, Any] | None:
+    """What an agent needs to pick a conversation up without asking the customer to
+    repeat themselves: why it escalated (triggers with scores and thresholds), the intent
+    and confidence, the sentiment trend, collected data, the transcript, what the bot
+    already tried, a suggested next step and first reply, notes, feedback and SLA clocks.
+    None when there is no such conversation."""
+    row = conn.execute(
+        select(
+            conversations,
+            customers.c.wa_id,
+            customers.c.user_id,
+            customers.c.profile_name,
+            customers.c.attributes,
+            users.c.name.label("assignee_name"),
+            users.c.email.label("assignee_email"),
+        )
+        .join(customers, customers.c.id == conversations.c.customer_id)
+        .outerjoin(users, users.c.id == conversations.c.assignee_id)
+        .where(conversations.c.id == conversation_id)
+    ).first()
+    if row is None:
+        return None
+    escalation = conn.execute(
+        select(decisions)
+        .where(
+            decisions.c.conversation_id == conversation_id,
+            decisions.c.action == Action.ESCALATE.value,
+        )
+        .order_by(decisions.c.id.desc())
+        .limit(1)
+    ).first()
+    transcript = _transcript(conn, conversation_id, row.profile_name)
+    triggers: list[dict[str, Any]] = list(escalation.triggers) if escalation else []
+    fired = [t for t in triggers if t.get("escalates", True)]
+    types = [str(t["type"]) for t in fired]
+    intent_name = escalation.intent if escalation else None
+    intent = _intent(brief, intent_name, escalation.confidence if escalation else None)
+    collected = _collected(transcript, brief)
+    dialogue = DialogueState.from_json(row.dialogue)
+    trend = desk.sentiment_trend([(t.sentiment, t.frustration) for t in dialogue.turns])
+    detail = dict(escalation.detail) if escalation else {}
+    tried = [str(t) for t in detail.get("tried", dialogue.tried) if t != "escalated"]
+    title = intent["title"] if intent else None
+    sla = sla_reports_for(conn, brief, now, [conversation_id]).get(conversation_id)
+    return {
+        "id": row.id,
+        "status": row.status,
+        "queue": row.queue,
+        "tier": row.tier,
+        "priority": row.priority,
+        "language": row.language,
+        "customer": {
+            "name": row.profile_name,
+            "wa_id": row.wa_id,
+            "user_id": row.user_id,
+            "attributes": dict(row.attributes or {}),
+        },
+        "assignee": (
+            {"id": row.assignee_id, "name": row.assignee_name, "email": row.assignee_email}
+            if row.assignee_id
+            else None
+        ),
+        "escalated_at": row.escalated_at or (escalation.created_at if escalation else None),
+        "window_expires_at": window_expires_at(row.last_inbound_at),
+        "reason": "; ".join(str(t["detail"]) for t in fired) or None,
+        "triggers": triggers,
+        "intent": intent,
+        "policy_version": escalation.policy_version if escalation else None,
+        "sentiment": {
+            "values": list(trend.values),
+            "current": trend.current,
+            "direction": trend.direction,
+            "frustration": trend.frustration,
+        },
+        "collected": collected,
+        "transcript": transcript,
+        "bot_tried": tried,
+        "next_step": desk.next_step(types, title, collected),
+        "suggested_reply": desk.suggested_reply(
+            row.profile_name,
+            brief.business.name,
+            types,
+            None if intent_name in desk.CONVERSATIONAL_INTENTS else title,
+            collected["order_numbers"],
+            row.language,
+        ),
+        "notes": _notes(conn, conversation_id),
+        "feedback": (
+            {
+                "verdict": row.feedback,
+                "tags": list(row.failure_tags or ()),
+                "by": row.feedback_by,
+                "at": row.feedback_at,
+            }
+            if row.feedback
+            else None
+        ),
+        "csat": {"state": row.csat_state, "rating": row.csat_rating, "at": row.csat_at},
+        "sla": sla_out(sla) if sla is not None else None,
+    }
+
+
+def _intent(brief: Brief, name: str | None, confidence: float | None) -> dict[str, Any] | None:
+    if name is None:
+        return None
+    known = brief.intents.get(name)
+    return {
+        "name": name,
+        "title": (known.title if known else None) or name.replace("_", " ").capitalize(),
+        "confidence": confidence,
+        "threshold": brief.confidence_threshold(name) if known else None,
+    }
+
+
+def _transcript(
+    conn: Connection, conversation_id: int, customer_name: str | None
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(messages, users.c.name.label("author_name"))
+        .outerjoin(users, users.c.id == messages.c.author_id)
+        .where(messages.c.conversation_id == conversation_id)
+        .order_by(messages.c.id)
+    )
+    out = []
+    for m in rows:
+        if m.direction == "in":
+            author, role = customer_name or "Customer", "customer"
+        elif m.author_id is not None or m.author_name:
+            author, role = m.author_name or "Agent", "agent"
+        else:
+            author, role = "Bot", "bot"
+        out.append({**_message(m), "author": author, "author_role": role})
+    return out
+
+
+def _collected(transcript: Sequence[Mapping[str, Any]], brief: Brief) -> dict[str, list[str]]:
+    """Entities the customer gave: order numbers, emails, amounts, phone numbers (masked)."""
+    found: dict[str, dict[str, None]] = {k: {} for k in ("order_numbers", "emails", "amounts")}
+    phones: dict[str, None] = {}
+    patterns = tuple(brief.nlu.order_patterns) or entities.DEFAULT_ORDER_PATTERNS
+    for message in transcript:
+        if message["direction"] != "in" or not message["text"]:
+            continue
+        got = entities.extract(message["text"], patterns)
+        found["order_numbers"].update(dict.fromkeys(got.order_numbers))
+        found["emails"].update(dict.fromkeys(got.emails))
+        found["amounts"].update(dict.fromkeys(m.text for m in got.money))
+        phones.update(dict.fromkeys(desk.mask_phone(p) for p in got.phones))
+    return {**{k: list(v) for k, v in found.items()}, "phones": list(phones)}
+
+
+def _notes(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(notes, users.c.name.label("author_name"))
+        .outerjoin(users, users.c.id == notes.c.author_id)
+        .where(notes.c.conversation_id == conversation_id)
+        .order_by(notes.c.id)
+    )
+    return [
+        {
+            "id": n.id,
+            "author_id": n.author_id,
+            "author": n.author_name,
+            "body": n.body,
+            "created_at": n.created_at,
+        }
+        for n in rows
+    ]
+
+
+def may_see(user: User, card: Mapping[str, Any]) -> bool:
+    """Agents see the conversations waiting in the queues and those assigned to them (now
+    or before); supervisors and admins see everything."""
+    if user.role != "agent" or card["status"] == "queued":
+        return True
+    assignee = card["assignee"]
+    return assignee is not None and assignee["id"] == user.id

@@ -66,3 +66,5 @@ def require_role(*roles: str) -> Callable[..., object]:
 
 
 Operator = Annotated[User, Depends(require_role("agent", "supervisor", "admin"))]
+Supervisor = Annotated[User, Depends(require_role("supervisor", "admin"))]
+Admin = Annotated[User, Depends(require_role("admin"))]

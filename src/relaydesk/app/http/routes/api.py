@@ -1,4 +1,6 @@
-"""`/api/v1`: JSON for operators and checks. Every route requires a bearer token."""
+"""`/api/v1`: JSON for operators and checks, with the same actions and authorization as
+the console. Every route requires a bearer token; agents act on their own conversations,
+supervisors and admins on any; admins manage users."""
 
 from __future__ import annotations
 
@@ -7,12 +9,32 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator
-from relaydesk.app.http.schemas import ConversationList, ConversationOut, Problem
+from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator, Supervisor
+from relaydesk.app.http.schemas import (
+    AgentList,
+    ConversationList,
+    ConversationOut,
+    ConversationSummaries,
+    Created,
+    Done,
+    FeedbackIn,
+    HandoffCardOut,
+    NoteIn,
+    PresenceIn,
+    Problem,
+    QueueList,
+    ReplyIn,
+    RewriteStatsOut,
+    TransferIn,
+    UserIn,
+    UserList,
+    UserOut,
+    UserPatch,
+)
 from relaydesk.bootstrap import Container
-from relaydesk.services import conversations
+from relaydesk.services import accounts, conversations
+from relaydesk.services.accounts import Account, AccountError
 from relaydesk.services.agents import ActionError
 
 router = APIRouter(
@@ -59,16 +81,12 @@ async def get_conversation(
     return found
 
 
-class PresenceIn(BaseModel):
-    presence: str = Field(description="online, away or offline")
-
-
-class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=4096, description="What the customer reads.")
-
-
-class Done(BaseModel):
-    status: str
+#: The refusals an action on a conversation can answer with.
+ACTION_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "no such conversation"},
+    409: {"model": Problem, "description": "the conversation is not in a state that allows it"},
+    422: {"model": Problem, "description": "a bad value; the detail names it and the fix"},
+}
 
 
 async def _act(container: Container, now: datetime, action: Any, *args: Any) -> Any:
@@ -82,7 +100,18 @@ async def _act(container: Container, now: datetime, action: Any, *args: Any) -> 
     return result
 
 
-@router.post("/me/presence", response_model=Done)
+async def _read(container: Container, read: Any, *args: Any) -> Any:
+    def load() -> Any:
+        with container.db.read() as conn:
+            return read(conn, *args)
+
+    return await anyio.to_thread.run_sync(load)
+
+
+# --- agents' actions -------------------------------------------------------------------
+
+
+@router.post("/me/presence", response_model=Done, responses={422: {"model": Problem}})
 async def set_presence(
     body: PresenceIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
@@ -92,36 +121,98 @@ async def set_presence(
 
 
 @router.post(
-    "/conversations/{conversation_id}/reply",
-    response_model=Done,
-    responses={404: {"model": Problem}, 409: {"model": Problem}},
+    "/conversations/{conversation_id}/take", response_model=Done, responses=ACTION_PROBLEMS
 )
-async def reply(
-    conversation_id: int, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
+async def take(
+    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
-    """Send the customer a message as the agent (a template after the 24-hour window)."""
-    await _act(container, clock(), container.desk.reply, user, conversation_id, body.text)
-    container.worker.wake.set()
-    return Done(status="queued for sending")
+    """Take a waiting conversation: an agent needs the queue's skill, the customer's
+    language and spare capacity (403 / 409 otherwise); supervisors may take any."""
+    await _act(container, clock(), container.desk.take, user, conversation_id)
+    return Done(status="assigned")
 
 
 @router.post(
-    "/conversations/{conversation_id}/resolve",
-    response_model=Done,
-    responses={404: {"model": Problem}, 409: {"model": Problem}},
+    "/conversations/{conversation_id}/reply", response_model=Created, responses=ACTION_PROBLEMS
+)
+async def reply(
+    conversation_id: int, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
+) -> Created:
+    """Send the customer a message as the agent (a template after the 24-hour window).
+    Answers the outbox id of the message."""
+
+    def run(now: datetime) -> int:
+        return container.desk.reply(user, conversation_id, body.text, now, draft=body.draft)
+
+    outbox_id = await _act(container, clock(), run)
+    container.worker.wake.set()
+    return Created(id=outbox_id, status="queued for sending")
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    response_model=Created,
+    status_code=status.HTTP_201_CREATED,
+    responses=ACTION_PROBLEMS,
+)
+async def add_note(
+    conversation_id: int, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
+) -> Created:
+    """Add an internal note for colleagues; the customer never sees it."""
+
+    def run(now: datetime) -> int:
+        return container.desk.add_note(user, conversation_id, body.body, now)
+
+    note_id = await _act(container, clock(), run)
+    return Created(id=note_id, status="noted")
+
+
+@router.post(
+    "/conversations/{conversation_id}/transfer", response_model=Done, responses=ACTION_PROBLEMS
+)
+async def transfer(
+    conversation_id: int,
+    body: TransferIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+) -> Done:
+    """Move the conversation to another queue (it waits there) or to a named person."""
+
+    def run(now: datetime) -> None:
+        container.desk.transfer(
+            user, conversation_id, now, queue=body.queue, agent_id=body.agent_id
+        )
+
+    await _act(container, clock(), run)
+    return Done(status="queued" if body.queue is not None else "assigned")
+
+
+@router.post(
+    "/conversations/{conversation_id}/escalate", response_model=Done, responses=ACTION_PROBLEMS
+)
+async def escalate(
+    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+) -> Done:
+    """Move the conversation up to the next step of the brief's tier ladder."""
+    await _act(container, clock(), container.desk.escalate, user, conversation_id)
+    return Done(status="queued")
+
+
+@router.post(
+    "/conversations/{conversation_id}/resolve", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def resolve(
     conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
-    """Close the conversation; the next customer message starts a new one."""
+    """Close the conversation (the customer is then asked for a rating); the next
+    customer message starts a new one."""
     await _act(container, clock(), container.desk.resolve, user, conversation_id)
     return Done(status="resolved")
 
 
 @router.post(
-    "/conversations/{conversation_id}/handback",
-    response_model=Done,
-    responses={404: {"model": Problem}, 409: {"model": Problem}},
+    "/conversations/{conversation_id}/handback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def hand_back(
     conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
@@ -129,3 +220,175 @@ async def hand_back(
     """Give the conversation back to the bot."""
     await _act(container, clock(), container.desk.hand_back, user, conversation_id)
     return Done(status="bot")
+
+
+@router.post(
+    "/conversations/{conversation_id}/feedback", response_model=Done, responses=ACTION_PROBLEMS
+)
+async def feedback(
+    conversation_id: int,
+    body: FeedbackIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+) -> Done:
+    """Say whether the escalation was needed (needed, not_needed, too_late) and tag what
+    the bot did wrong; sent again, it replaces the earlier verdict."""
+
+    def run(now: datetime) -> None:
+        container.desk.feedback(user, conversation_id, body.verdict, body.tags, now)
+
+    await _act(container, clock(), run)
+    return Done(status=body.verdict)
+
+
+# --- read models -----------------------------------------------------------------------
+
+
+@router.get(
+    "/conversations/{conversation_id}/card",
+    response_model=HandoffCardOut,
+    responses={404: {"model": Problem}},
+)
+async def handoff_card(
+    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+) -> dict[str, Any]:
+    """The handoff card: why it escalated, intent, sentiment, collected data, transcript,
+    what the bot tried, a suggested next step and reply, notes, feedback, SLA clocks.
+    Agents see waiting conversations and their own; supervisors and admins any."""
+    card: dict[str, Any] | None = await _read(
+        container, conversations.handoff_card, conversation_id, container.brief, clock()
+    )
+    if card is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {conversation_id}")
+    if not conversations.may_see(user, card):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"conversation {conversation_id} is {card['status']} and not yours; agents see "
+            "waiting conversations and their own (ask a supervisor to transfer it to you)",
+        )
+    return card
+
+
+@router.get("/me/conversations", response_model=ConversationSummaries)
+async def my_conversations(
+    container: ContainerDep, clock: ClockDep, user: Operator
+) -> dict[str, Any]:
+    """The conversations assigned to me, most urgent first."""
+    found = await _read(
+        container, conversations.my_conversations, user.id, container.brief, clock()
+    )
+    return {"conversations": found}
+
+
+@router.get("/queue", response_model=ConversationSummaries)
+async def waiting_queue(
+    container: ContainerDep, clock: ClockDep, _user: Operator
+) -> dict[str, Any]:
+    """Conversations waiting for a person, in the order they are given out."""
+    found = await _read(container, conversations.waiting, container.brief, clock())
+    return {"conversations": found}
+
+
+@router.get("/queues", response_model=QueueList)
+async def queues(container: ContainerDep, clock: ClockDep, _user: Operator) -> dict[str, Any]:
+    """Each queue's depth, oldest wait, load, online staff and SLA risk."""
+    found = await _read(container, conversations.queue_overview, container.brief, clock())
+    return {"queues": found}
+
+
+@router.get("/sla/risk", response_model=ConversationSummaries)
+async def sla_risk(container: ContainerDep, clock: ClockDep, _user: Supervisor) -> dict[str, Any]:
+    """Open conversations with an SLA clock in warning or breached, most urgent first."""
+    found = await _read(container, conversations.sla_risk, container.brief, clock())
+    return {"conversations": found}
+
+
+@router.get("/agents", response_model=AgentList)
+async def agents(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
+    """Every active person's presence and load against capacity."""
+    return {"agents": await _read(container, conversations.agents_overview)}
+
+
+@router.get("/stats/rewrites", response_model=RewriteStatsOut)
+async def rewrite_stats(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
+    """How often agents change the suggested draft before sending, and by how much
+    (mean normalised edit distance, 0 = sent as drafted)."""
+    result: dict[str, Any] = await _read(container, conversations.rewrite_stats)
+    return result
+
+
+# --- users (admins) --------------------------------------------------------------------
+
+
+@router.get("/users", response_model=UserList)
+async def list_users(container: ContainerDep, _user: Admin) -> dict[str, Any]:
+    """Every account, active first."""
+    found: list[Account] = await _read(container, accounts.list_users)
+    return {"users": [_user_out(a) for a in found]}
+
+
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": Problem}, 422: {"model": Problem}},
+)
+async def create_user(
+    body: UserIn, container: ContainerDep, clock: ClockDep, _user: Admin
+) -> UserOut:
+    """Create an account (a password lets the person log in to the console)."""
+
+    def run() -> Account:
+        with container.db.write() as conn:
+            user = accounts.create_user(
+                conn,
+                email=body.email,
+                name=body.name,
+                role=body.role,
+                password=body.password,
+                now=clock(),
+                skills=body.skills,
+                languages=body.languages,
+                capacity=body.capacity,
+            )
+            return accounts.get_user(conn, user.id)
+
+    return _user_out(await _accounts(run))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
+)
+async def update_user(
+    user_id: int, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
+) -> UserOut:
+    """Change a person's name, role, skills, languages, capacity, password or whether
+    the account is active; fields left out stay as they are. Deactivating someone puts
+    the conversations they hold back in their queues."""
+
+    def run() -> Account:
+        with container.db.write() as conn:
+            return accounts.update_user(
+                conn, user_id, **body.model_dump(exclude_unset=True), now=clock()
+            )
+
+    updated = await _accounts(run)
+    if not updated.active:
+        await anyio.to_thread.run_sync(container.desk.release, updated.id, clock(), admin.id)
+    await anyio.to_thread.run_sync(container.desk.assign_waiting, clock())
+    return _user_out(updated)
+
+
+async def _accounts(run: Any) -> Account:
+    try:
+        result: Account = await anyio.to_thread.run_sync(run)
+    except AccountError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return result
+
+
+def _user_out(account: Account) -> UserOut:
+    return UserOut.model_validate(account, from_attributes=True)
