@@ -1,4 +1,5 @@
-"""The ASGI application: webhooks, API, operations and (without credentials) the sandbox."""
+"""The ASGI application: webhooks, API, operations, the agent console and (without
+credentials) the sandbox."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 
 from relaydesk import __version__
+from relaydesk.app.console import install_console
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
 from relaydesk.app.http.routes import api, events, ops, webhooks
@@ -92,6 +94,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(ops.router)
+    install_console(app)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox

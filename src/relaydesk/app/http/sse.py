@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
@@ -59,9 +61,14 @@ async def _stream(
             if visible(event):
                 yield format_event(event)
     finally:
-        if pending is not None:
-            pending.cancel()
-        await events.aclose()  # type: ignore[attr-defined]
+        # The client went away (Starlette cancels us): stop the pending read before
+        # closing the subscription, shielded so the cleanup itself is not cancelled.
+        with anyio.CancelScope(shield=True):
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+            await events.aclose()  # type: ignore[attr-defined]
 
 
 def event_stream(

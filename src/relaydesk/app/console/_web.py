@@ -1,0 +1,327 @@
+"""What every console route shares: templates, the signed-in session, CSRF and role checks,
+and the pages that refuse (sign in again, 403, 404, 409, 422)."""
+
+# No `from __future__ import annotations` here: FastAPI must resolve the dependency
+# annotations of the closures below at definition time.
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import anyio.to_thread
+import structlog
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from relaydesk.app.http.deps import ClockDep, ContainerDep
+from relaydesk.bootstrap import Container
+from relaydesk.services import sessions
+from relaydesk.services.agents import ActionError
+from relaydesk.services.events import EventKind
+from relaydesk.services.sessions import ConsoleSession
+
+log = structlog.get_logger(__name__)
+
+HERE = Path(__file__).parent
+COOKIE = "relaydesk_session"
+LOGIN_CSRF_COOKIE = "relaydesk_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+PARTIAL_HEADER = "x-partial"
+EVENTS_PATH = "/console/events"
+SUPERVISORS = ("supervisor", "admin")
+EVERYONE = ("agent", "supervisor", "admin")
+
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def duration(seconds: float | None) -> str:
+    """A wait or a time left, as people say it: "45s", "12m", "3h 05m", "2d 4h"."""
+    if seconds is None:
+        return "—"
+    sign = "-" if seconds < 0 else ""
+    left = int(abs(seconds))
+    if left < 60:
+        return f"{sign}{left}s"
+    if left < 3600:
+        return f"{sign}{left // 60}m"
+    if left < 86400:
+        return f"{sign}{left // 3600}h {left % 3600 // 60:02d}m"
+    return f"{sign}{left // 86400}d {left % 86400 // 3600}h"
+
+
+def clock_time(value: datetime | None) -> str:
+    return value.strftime("%d %b %H:%M UTC") if value else "—"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+templates.env.filters.update(duration=duration, clock_time=clock_time, percent=percent)
+EVENT_KINDS = ",".join(kind.value for kind in EventKind)
+T = TypeVar("T")
+
+
+class LoginRequired(Exception):
+    """No usable session: the person is sent to the sign-in page with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Refusal(Exception):
+    """A console request that cannot be done: shown as a page with the status."""
+
+    def __init__(self, status: int, title: str, message: str, back: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+        self.back = back
+
+
+REFUSAL_TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    409: "That cannot be done now",
+    422: "Check what you entered",
+}
+
+
+def refusal_from(exc: ActionError, back: str) -> Refusal:
+    return Refusal(exc.status, REFUSAL_TITLES.get(exc.status, "Refused"), str(exc), back)
+
+
+def container_of(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(func, *args)
+
+
+# -- the session ----------------------------------------------------------------------------
+
+
+async def signed_in(request: Request, container: ContainerDep, clock: ClockDep) -> ConsoleSession:
+    """The session behind the cookie, kept alive; LoginRequired when there is none."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginRequired("required")
+    now = clock()
+
+    def load() -> ConsoleSession | sessions.Expired | None:
+        with container.db.read() as conn:
+            found = sessions.lookup(conn, token, now)
+        if found == sessions.EXPIRED:
+            with container.db.write() as conn:
+                sessions.forget(conn, token)
+        elif isinstance(found, ConsoleSession) and found.due_for_keep_alive(now):
+            with container.db.write() as conn:
+                sessions.keep_alive(conn, found, now)
+        return found
+
+    found = await in_thread(load)
+    if found == sessions.EXPIRED:
+        raise LoginRequired("expired")
+    if not isinstance(found, ConsoleSession):
+        raise LoginRequired("ended")
+    request.state.console_session = found
+    return found
+
+
+SignedIn = Annotated[ConsoleSession, Depends(signed_in)]
+
+
+def role(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
+    """A dependency: the signed-in session, if its user has one of these roles."""
+
+    async def check(session: SignedIn) -> ConsoleSession:
+        if session.user.role not in roles:
+            log.info(
+                "console_role_refused",
+                user_id=session.user.id,
+                role=session.user.role,
+                needs=",".join(roles),
+            )
+            raise Refusal(
+                403,
+                "Not for your role",
+                f"This page is for {_people(roles)}. You are signed in as "
+                f"{_article(session.user.role)} {session.user.role}; ask an admin if you need "
+                "access.",
+                "/console",
+            )
+        return session
+
+    return check
+
+
+def acting(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
+    """A dependency for POSTs: the role check, then the session's CSRF token, from the
+    form field `csrf_token` or the `X-CSRF-Token` header."""
+    has_role = role(*roles)
+
+    async def check(
+        request: Request, session: Annotated[ConsoleSession, Depends(has_role)]
+    ) -> ConsoleSession:
+        supplied = request.headers.get(CSRF_HEADER)
+        if supplied is None:
+            value = (await request.form()).get(CSRF_FIELD)
+            supplied = value if isinstance(value, str) else None
+        if not sessions.csrf_ok(session, supplied):
+            log.info(
+                "console_csrf_refused",
+                user_id=session.user.id,
+                path=request.url.path,
+                missing=not supplied,
+            )
+            raise Refusal(
+                403,
+                "Form expired or forged",
+                "This form's security token is missing or wrong, so nothing was changed. "
+                "Reload the page and try again.",
+                _same_site_back(request),
+            )
+        return session
+
+    return check
+
+
+Viewer = Annotated[ConsoleSession, Depends(role(*EVERYONE))]
+Supervisor = Annotated[ConsoleSession, Depends(role(*SUPERVISORS))]
+Admin = Annotated[ConsoleSession, Depends(role("admin"))]
+Actor = Annotated[ConsoleSession, Depends(acting(*EVERYONE))]
+SupervisorActor = Annotated[ConsoleSession, Depends(acting(*SUPERVISORS))]
+AdminActor = Annotated[ConsoleSession, Depends(acting("admin"))]
+
+
+def _people(roles: tuple[str, ...]) -> str:
+    names = [f"{r}s" for r in roles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _same_site_back(request: Request) -> str:
+    referer = request.headers.get("referer", "")
+    return safe_next(urlsplit(referer).path) if referer else "/console"
+
+
+def safe_next(path: str | None) -> str:
+    """A console path to return to, never another site (no open redirect)."""
+    if path and path.startswith("/console") and not path.startswith("//"):
+        return path
+    return "/console"
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def is_partial(request: Request) -> bool:
+    return request.headers.get(PARTIAL_HEADER) == "1"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """A page, or only its live regions when the page script asks (`X-Partial: 1`)."""
+    session: ConsoleSession | None = getattr(request.state, "console_session", None)
+    values: dict[str, Any] = {
+        "session": session,
+        "user": session.user if session else None,
+        "csrf_token": session.csrf_token if session else "",
+        "presence": session.presence if session else None,
+        "event_kinds": EVENT_KINDS,
+        "partial": is_partial(request),
+        "path": request.url.path,
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+    }
+    values.update(context or {})
+    response = templates.TemplateResponse(request, name, values, status_code=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+#: Every console page: never cached, never framed (clickjacking), scripts and styles only
+#: from the console's own static files.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Vary": "X-Partial, Cookie",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+#: What a redirect after a POST tells the person (`?done=<key>`): fixed text only, so a
+#: link cannot put words on the page.
+NOTICES = {
+    "taken": "The conversation is yours.",
+    "replied": "Reply queued for sending.",
+    "noted": "Note added.",
+    "transferred": "Conversation transferred.",
+    "escalated": "Conversation moved to the next tier.",
+    "resolved": "Conversation resolved; the customer gets the satisfaction question.",
+    "handed_back": "The bot has the conversation again.",
+    "feedback": "Thanks, feedback recorded.",
+    "presence": "Presence updated.",
+    "user_created": "User created.",
+    "user_saved": "User saved.",
+    "empty_queue": "Nobody is waiting in that queue that you can take.",
+}
+
+
+def done(path: str, key: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?done={key}", status_code=303)
+
+
+LOGIN_MESSAGES = {
+    "expired": "Your session expired. Sign in again.",
+    "ended": "Your session has ended. Sign in again.",
+    "required": "Sign in to use the console.",
+    "signed_out": "You signed out.",
+}
+
+
+def login_required_response(request: Request, exc: LoginRequired) -> Response:
+    target = "/console/login?reason=" + exc.reason
+    stream = request.url.path == EVENTS_PATH
+    if request.method == "GET" and not stream and request.url.path not in ("/console", "/console/"):
+        target += "&next=" + quote(request.url.path, safe="/")
+    if is_partial(request) or stream:
+        # The page script follows this itself (a fetch must not silently get a login form).
+        return Response(status_code=401, headers={"X-Console-Login": target})
+    response = RedirectResponse(target, status_code=303)
+    if exc.reason in ("expired", "ended"):
+        response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+def refusal_response(request: Request, exc: Refusal) -> HTMLResponse:
+    return render(
+        request,
+        "refused.html",
+        {"title": exc.title, "message": exc.message, "back": exc.back, "status": exc.status},
+        status=exc.status,
+    )
+
+
+def now_of(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()

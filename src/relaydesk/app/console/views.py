@@ -1,0 +1,304 @@
+"""The agent's pages: my conversations, the queues, one conversation with its handoff card,
+and every action on it. Actions go through `AgentDesk`; each is a form POST that redirects
+back to the page (or shows why it was refused), so the console works without JavaScript."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData
+
+from relaydesk.app.console._web import (
+    Actor,
+    Refusal,
+    Viewer,
+    container_of,
+    done,
+    in_thread,
+    now_of,
+    refusal_from,
+    render,
+    safe_next,
+)
+from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
+from relaydesk.services import conversations
+from relaydesk.services.agents import ActionError
+from relaydesk.services.sessions import ConsoleSession
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+VERDICT_LABELS = {
+    "needed": "Needed",
+    "not_needed": "Not needed",
+    "too_late": "Should have come sooner",
+}
+TAG_LABELS = {
+    "unclear_intent": "Unclear intent",
+    "repetitive_answer": "Repetitive answer",
+    "weak_follow_up": "Weak follow-up",
+}
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def my_conversations(request: Request, session: Viewer) -> HTMLResponse:
+    container = container_of(request)
+    now = now_of(request)
+
+    def load() -> list[dict[str, Any]]:
+        with container.db.read() as conn:
+            return conversations.my_conversations(conn, session.user.id, container.brief, now)
+
+    return render(request, "my.html", {"conversations": await in_thread(load)})
+
+
+@router.get("/queues", response_class=HTMLResponse)
+async def queues(request: Request, _session: Viewer) -> HTMLResponse:
+    container = container_of(request)
+    now = now_of(request)
+
+    def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with container.db.read() as conn:
+            return (
+                conversations.queue_overview(conn, container.brief, now),
+                conversations.waiting(conn, container.brief, now),
+            )
+
+    overview, waiting = await in_thread(load)
+    return render(request, "queues.html", {"queues": overview, "waiting": waiting})
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+async def conversation(request: Request, conversation_id: int, session: Viewer) -> HTMLResponse:
+    container = container_of(request)
+    now = now_of(request)
+
+    def load() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        with container.db.read() as conn:
+            card = conversations.handoff_card(conn, conversation_id, container.brief, now)
+            agents = conversations.agents_overview(conn) if card is not None else []
+            return card, agents
+
+    card, agents = await in_thread(load)
+    if card is None:
+        raise Refusal(
+            404,
+            "No such conversation",
+            f"There is no conversation {conversation_id}.",
+            "/console",
+        )
+    _check_may_see(session, card)
+    tone = container.brief.tone
+    canned = [{"label": e.customer, "text": e.reply} for e in tone.approved_examples]
+    mine = bool(card["assignee"]) and card["assignee"]["id"] == session.user.id
+    is_open = card["status"] in ("queued", "assigned")
+    return render(
+        request,
+        "conversation.html",
+        {
+            "c": card,
+            "agents": [a for a in agents if a["id"] != session.user.id],
+            "queue_names": list(container.brief.queues),
+            "canned": canned,
+            "verdicts": [(v, VERDICT_LABELS.get(v, v)) for v in VERDICTS],
+            "tags": [(t, TAG_LABELS.get(t, t)) for t in FAILURE_TAGS],
+            "mine": mine,
+            "is_open": is_open,
+            "can_work": is_open and (mine or session.user.role != "agent"),
+        },
+    )
+
+
+def _check_may_see(session: ConsoleSession, card: dict[str, Any]) -> None:
+    """Agents see what waits in the queues and what is (or was) theirs; supervisors and
+    admins see everything."""
+    if session.user.role != "agent" or card["status"] == "queued":
+        return
+    assignee = card["assignee"]
+    if assignee is not None and assignee["id"] == session.user.id:
+        return
+    holder = f"assigned to {assignee['name']}" if assignee else f"{card['status']}"
+    raise Refusal(
+        403,
+        "Not your conversation",
+        f"Conversation {card['id']} is {holder}. Agents see the conversations waiting in "
+        "the queues and their own; ask a supervisor to transfer it to you.",
+        "/console",
+    )
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+async def _act(
+    request: Request,
+    back: str,
+    action: Callable[..., Any],
+    *args: Any,
+    wake_outbox: bool = False,
+) -> Any:
+    """Run a desk action in a thread; a refusal becomes a page saying why. Then give
+    waiting conversations to whoever has room, and wake the live streams."""
+    container = container_of(request)
+    now = now_of(request)
+    try:
+        result = await in_thread(action, *args, now)
+    except ActionError as exc:
+        raise refusal_from(exc, back) from None
+    await in_thread(container.desk.assign_waiting, now)
+    if wake_outbox:
+        container.worker.wake.set()
+    container.hub.wake()
+    return result
+
+
+def _page(conversation_id: int) -> str:
+    return f"/console/conversations/{conversation_id}"
+
+
+@router.post("/queues/take")
+async def take_oldest(request: Request, session: Actor) -> RedirectResponse:
+    """Take the first conversation waiting in a queue (the routing order: window closing
+    soon, priority, then the oldest)."""
+    form = await request.form()
+    queue = _field(form, "queue")
+    container = container_of(request)
+    now = now_of(request)
+    if queue and queue not in container.brief.queues:
+        known = ", ".join(container.brief.queues)
+        raise Refusal(422, "No such queue", f"queue {queue!r} is not in the brief; queues: {known}")
+
+    def first() -> int | None:
+        with container.db.read() as conn:
+            line = conversations.waiting(conn, container.brief, now)
+        brief = container.brief
+        for item in line:
+            name = item["queue"] if item["queue"] in brief.queues else brief.policy.default_queue
+            if not queue or name == queue:
+                return int(item["id"])
+        return None
+
+    conversation_id = await in_thread(first)
+    if conversation_id is None:
+        return done("/console/queues", "empty_queue")
+    await _act(request, "/console/queues", container.desk.take, session.user, conversation_id)
+    return done(_page(conversation_id), "taken")
+
+
+@router.post("/conversations/{conversation_id}/take")
+async def take(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    desk = container_of(request).desk
+    await _act(request, _page(conversation_id), desk.take, session.user, conversation_id)
+    return done(_page(conversation_id), "taken")
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    form = await request.form()
+    text, draft = _field(form, "text"), _field(form, "draft") or None
+    desk = container_of(request).desk
+
+    def send(user: Any, cid: int, body: str, now: Any) -> int:
+        return desk.reply(user, cid, body, now, draft=draft)
+
+    back = _page(conversation_id)
+    await _act(request, back, send, session.user, conversation_id, text, wake_outbox=True)
+    return done(back, "replied")
+
+
+@router.post("/conversations/{conversation_id}/note")
+async def note(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    body = _field(await request.form(), "body")
+    desk = container_of(request).desk
+    back = _page(conversation_id)
+    await _act(request, back, desk.add_note, session.user, conversation_id, body)
+    return done(back, "noted")
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    """`target` is `queue:<name>` or `agent:<id>` (one select in the form)."""
+    target = _field(await request.form(), "target")
+    kind, _, value = target.partition(":")
+    back = _page(conversation_id)
+    queue: str | None = None
+    agent_id: int | None = None
+    if kind == "queue" and value:
+        queue = value
+    elif kind == "agent" and value.isdigit():
+        agent_id = int(value)
+    else:
+        raise Refusal(
+            422,
+            "Choose where to transfer",
+            f"transfer target {target!r} is not a queue or a person; pick one from the list",
+            back,
+        )
+    desk = container_of(request).desk
+
+    def move(user: Any, cid: int, now: Any) -> None:
+        desk.transfer(user, cid, now, queue=queue, agent_id=agent_id)
+
+    await _act(request, back, move, session.user, conversation_id)
+    # An agent who gave it away can no longer see it: back to their list.
+    still_visible = session.user.role != "agent" or agent_id == session.user.id
+    return done(back if still_visible else "/console", "transferred")
+
+
+@router.post("/conversations/{conversation_id}/escalate")
+async def escalate(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    desk = container_of(request).desk
+    back = _page(conversation_id)
+    await _act(request, back, desk.escalate, session.user, conversation_id)
+    return done(back, "escalated")
+
+
+@router.post("/conversations/{conversation_id}/resolve")
+async def resolve(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    desk = container_of(request).desk
+    back = _page(conversation_id)
+    await _act(request, back, desk.resolve, session.user, conversation_id)
+    return done(back, "resolved")
+
+
+@router.post("/conversations/{conversation_id}/handback")
+async def hand_back(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    desk = container_of(request).desk
+    back = _page(conversation_id)
+    await _act(request, back, desk.hand_back, session.user, conversation_id)
+    return done(back if session.user.role != "agent" else "/console", "handed_back")
+
+
+@router.post("/conversations/{conversation_id}/feedback")
+async def feedback(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+    form = await request.form()
+    verdict = _field(form, "verdict")
+    tags = [t for t in form.getlist("tags") if isinstance(t, str)]
+    desk = container_of(request).desk
+
+    def give(user: Any, cid: int, now: Any) -> None:
+        desk.feedback(user, cid, verdict, tags, now)
+
+    back = _page(conversation_id)
+    await _act(request, back, give, session.user, conversation_id)
+    return done(back, "feedback")
+
+
+@router.post("/presence")
+async def presence(request: Request, session: Actor) -> RedirectResponse:
+    form = await request.form()
+    desk = container_of(request).desk
+    back = safe_next(_field(form, "next"))
+    await _act(request, back, desk.set_presence, session.user, _field(form, "presence"))
+    return done(back, "presence")

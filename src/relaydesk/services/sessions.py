@@ -1,0 +1,185 @@
+"""Console sign-in: server-side sessions with a per-session CSRF token.
+
+The browser holds a random token in an HttpOnly cookie; the database holds only its
+SHA-256 (`console_sessions.token_hash`), so a leaked table does not sign anybody in.
+A session ends after `SESSION_IDLE` without a request, on sign-out, or when the user is
+deactivated. Every state-changing request must carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import structlog
+from sqlalchemy import Connection, delete, select, update
+
+from relaydesk.adapters.storage.tables import console_sessions, users
+from relaydesk.services import accounts
+from relaydesk.services.accounts import User
+
+log = structlog.get_logger(__name__)
+
+#: Idle time after which a console session ends and the person signs in again.
+SESSION_IDLE = timedelta(hours=8)
+#: A session's expiry is pushed forward at most this often (not on every request).
+_KEEP_ALIVE_EVERY = timedelta(minutes=1)
+
+Expired = Literal["expired"]
+EXPIRED: Expired = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    id: int
+    user: User
+    csrf_token: str
+    expires_at: datetime
+    last_seen_at: datetime
+    presence: str = "offline"  #: the user's, when the session was read
+
+    def due_for_keep_alive(self, now: datetime) -> bool:
+        return now - self.last_seen_at >= _KEEP_ALIVE_EVERY
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str  #: goes into the cookie; never stored
+    session: ConsoleSession
+
+
+def login(
+    conn: Connection,
+    email: str,
+    password: str,
+    now: datetime,
+    *,
+    idle: timedelta = SESSION_IDLE,
+) -> NewSession | None:
+    """A new session for the person with this email and password, or None when either
+    is wrong (the caller must not say which)."""
+    user = accounts.verify_password(conn, email, password, now)
+    if user is None:
+        log.info("console_login_failed")
+        return None
+    purge_expired(conn, now)
+    new = start(conn, user, now, idle=idle)
+    log.info("console_login", user_id=user.id, role=user.role, session_id=new.session.id)
+    return new
+
+
+def start(
+    conn: Connection, user: User, now: datetime, *, idle: timedelta = SESSION_IDLE
+) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + idle
+    session_id = conn.execute(
+        console_sessions.insert()
+        .values(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+            last_seen_at=now,
+        )
+        .returning(console_sessions.c.id)
+    ).scalar_one()
+    return NewSession(token, ConsoleSession(int(session_id), user, csrf, expires, now))
+
+
+def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expired | None:
+    """The session behind a cookie token, EXPIRED when it timed out, or None when there
+    is no such session or its user was deactivated. Reads only: see `keep_alive` and
+    `forget`."""
+    if not token:
+        return None
+    row = conn.execute(
+        select(
+            console_sessions.c.id,
+            console_sessions.c.csrf_token,
+            console_sessions.c.expires_at,
+            console_sessions.c.last_seen_at,
+            users.c.id.label("user_id"),
+            users.c.email,
+            users.c.name,
+            users.c.role,
+            users.c.active,
+            users.c.presence,
+        )
+        .join(users, users.c.id == console_sessions.c.user_id)
+        .where(console_sessions.c.token_hash == token_hash(token))
+    ).first()
+    if row is None or not row.active:
+        return None
+    if row.expires_at <= now:
+        return EXPIRED
+    user = User(row.user_id, row.email, row.name, row.role)
+    return ConsoleSession(
+        row.id, user, row.csrf_token, row.expires_at, row.last_seen_at, row.presence
+    )
+
+
+def keep_alive(
+    conn: Connection, session: ConsoleSession, now: datetime, *, idle: timedelta = SESSION_IDLE
+) -> None:
+    """Push the session's idle expiry forward from now."""
+    conn.execute(
+        update(console_sessions)
+        .where(console_sessions.c.id == session.id)
+        .values(last_seen_at=now, expires_at=now + idle)
+    )
+
+
+def forget(conn: Connection, token: str) -> None:
+    """Delete an expired session's row (the person is told it expired)."""
+    found = conn.execute(
+        delete(console_sessions)
+        .where(console_sessions.c.token_hash == token_hash(token))
+        .returning(console_sessions.c.id, console_sessions.c.user_id)
+    ).first()
+    if found is not None:
+        log.info("console_session_expired", user_id=found.user_id, session_id=found.id)
+
+
+def logout(conn: Connection, token: str) -> bool:
+    """End the session behind this cookie token; False when there was none."""
+    found = conn.execute(
+        delete(console_sessions)
+        .where(console_sessions.c.token_hash == token_hash(token))
+        .returning(console_sessions.c.id, console_sessions.c.user_id)
+    ).first()
+    if found is None:
+        return False
+    log.info("console_logout", user_id=found.user_id, session_id=found.id)
+    return True
+
+
+def end_all(conn: Connection, user_id: int) -> int:
+    """End every session of a user (after a password change or deactivation)."""
+    return conn.execute(
+        delete(console_sessions).where(console_sessions.c.user_id == user_id)
+    ).rowcount
+
+
+def purge_expired(conn: Connection, now: datetime) -> int:
+    return conn.execute(
+        delete(console_sessions).where(console_sessions.c.expires_at <= now)
+    ).rowcount
+
+
+def csrf_ok(session: ConsoleSession, supplied: str | None) -> bool:
+    """Whether a request carries this session's CSRF token (compared in constant time)."""
+    if not supplied:
+        return False
+    return hmac.compare_digest(session.csrf_token.encode(), supplied.encode())
+
+
+def token_hash(token: str) -> str:
+    # The token carries 256 random bits, so a fast hash is enough (argon2 is for passwords).
+    return hashlib.sha256(token.encode()).hexdigest()
