@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
+from relaydesk.adapters.storage.handoff import online_agents as _online_agents
 from relaydesk.adapters.storage.tables import conversations, customers, messages, users
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk, routing
@@ -261,24 +262,6 @@ def _as_waiting(row: Any, brief: Brief) -> routing.Waiting:
 
 def _queue_of(queue: str | None, brief: Brief) -> str:
     return queue if queue in brief.queues else brief.policy.default_queue
-
-
-def _online_agents(conn: Connection) -> list[routing.Agent]:
-    rows = conn.execute(
-        select(users.c.id, users.c.skills, users.c.languages, users.c.capacity).where(
-            users.c.active.is_(True), users.c.presence == routing.Presence.ONLINE.value
-        )
-    )
-    return [
-        routing.Agent(
-            id=r.id,
-            skills=frozenset(r.skills or ()),
-            languages=frozenset(r.languages or ()),
-            capacity=r.capacity,
-            presence=routing.Presence.ONLINE,
-        )
-        for r in rows
-    ]
 
 
 def _seconds(delta: timedelta) -> int:

@@ -34,7 +34,8 @@ import structlog
 from sqlalchemy import Connection, and_, or_, select, update
 
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations, customers, messages, outbox, users
+from relaydesk.adapters.storage.handoff import online_agents as _online_agents
+from relaydesk.adapters.storage.tables import conversations, customers, messages, outbox
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import PRIORITIES, Brief, Priority
 from relaydesk.domain import routing, sla
@@ -584,25 +585,6 @@ def _timelines(conn: Connection, rows: Sequence[Any]) -> dict[int, sla.SlaTimeli
         for cid, at in opened.items()
         if resolved.get(cid) is None or resolved[cid] >= at
     }
-
-
-def _online_agents(conn: Connection) -> list[routing.Agent]:
-    """Online agents as the ladder's skip rule needs them (load does not matter there)."""
-    rows = conn.execute(
-        select(users.c.id, users.c.skills, users.c.languages, users.c.capacity).where(
-            users.c.active.is_(True), users.c.presence == routing.Presence.ONLINE.value
-        )
-    )
-    return [
-        routing.Agent(
-            id=row.id,
-            skills=frozenset(row.skills or ()),
-            languages=frozenset(row.languages or ()),
-            capacity=row.capacity,
-            presence=routing.Presence.ONLINE,
-        )
-        for row in rows
-    ]
 
 
 def _clock_detail(status: sla.SlaStatus, item: _Conversation) -> dict[str, Any]:
