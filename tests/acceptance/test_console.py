@@ -360,6 +360,7 @@ async def test_take_the_oldest_read_the_card_reply_note_feedback_and_resolve(
     assert card["status"] == "assigned"
     suggested = str(card["suggested_reply"])
     assert suggested and suggested in html.unescape(page.text)  # the prefilled draft
+    assert ">Checking your order</button>" in page.text  # the brief's canned responses
 
     mine = await client.get("/console")
     assert f"/console/conversations/{first}" in mine.text

@@ -60,6 +60,9 @@ async def test_the_handoff_card_tells_the_whole_story(harness: Harness) -> None:
     assert "4455667" in card["next_step"]
     assert card["suggested_reply"].startswith("Hi Ana,")
     assert "order 4455667" in card["suggested_reply"]
+    canned = {c["name"]: c for c in card["canned_responses"]}
+    assert canned["checking_order"]["title"] == "Checking your order"
+    assert canned["checking_order"]["text"].startswith("Thanks, Ana.")  # filled in
     assert card["notes"] == []
     assert card["feedback"] is None
     assert card["sla"]["priority"] == card["priority"]

@@ -367,3 +367,31 @@ class TestSlaBreachActionsAndCsat:
         with pytest.raises(BriefError) as caught:
             load_brief(bad)
         assert f"shop.yaml:{line}: csat.template: template 'csat_reqest'" in str(caught.value)
+
+
+class TestCannedResponses:
+    def test_the_example_brief_has_canned_responses(self) -> None:
+        brief = load_brief(EXAMPLE_BRIEF)
+        assert brief.canned_responses["anything_else"].title == "Anything else?"
+        assert "{customer_name}" in brief.canned_responses["checking_order"].text
+
+    def test_they_are_optional(self, example_data: dict[str, Any]) -> None:
+        del example_data["canned_responses"]
+        assert Brief.model_validate(example_data).canned_responses == {}
+
+    def test_an_unknown_placeholder_is_refused(self, example_data: dict[str, Any]) -> None:
+        example_data["canned_responses"]["anything_else"]["text"] = "Bye {agent}!"
+        with pytest.raises(ValidationError, match="agent"):
+            Brief.model_validate(example_data)
+
+    def test_a_long_title_is_refused(self, example_data: dict[str, Any]) -> None:
+        example_data["canned_responses"]["anything_else"]["title"] = "x" * 41
+        with pytest.raises(ValidationError, match="at most 40 characters"):
+            Brief.model_validate(example_data)
+
+    def test_banned_phrases_apply(self, example_data: dict[str, Any]) -> None:
+        banned = example_data["tone"]["banned_phrases"][0]
+        example_data["canned_responses"]["anything_else"]["text"] = f"Sure. {banned}."
+        issues = consistency_issues(example_data)
+        assert issues[0][0] == ("canned_responses", "anything_else", "text")
+        assert "banned phrase" in issues[0][1]

@@ -327,6 +327,10 @@ def _check_tone(brief: Brief) -> list[Issue]:
     copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items()]
     copy += [(("csat", "question"), brief.csat.question), (("csat", "thanks"), brief.csat.thanks)]
     copy += [
+        (("canned_responses", name, "text"), canned.text)
+        for name, canned in brief.canned_responses.items()
+    ]
+    copy += [
         (("tone", "approved_examples", i, "reply"), example.reply)
         for i, example in enumerate(brief.tone.approved_examples)
     ]

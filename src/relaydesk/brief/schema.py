@@ -490,6 +490,15 @@ class Csat(_Model):
     )
 
 
+class CannedResponse(_Model):
+    """A reply agents insert with one click in the console (and edit before sending)."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    text: Annotated[
+        Text, StringConstraints(max_length=MAX_TEXT_BODY), placeholder_check(_COMMON)
+    ]
+
+
 class FallbackCopy(_Model):
     connecting: Annotated[Text, placeholder_check(_COMMON)]
     not_understood: Annotated[Text, placeholder_check(_COMMON)]
@@ -584,6 +593,11 @@ class Brief(_Model):
     templates: dict[Name, TemplateSpec]
     handoff: HandoffCopy
     csat: Csat = Field(default_factory=Csat)
+    canned_responses: dict[Name, CannedResponse] = Field(
+        default_factory=dict,
+        description="replies agents insert with one click; {customer_name} and {business} "
+        "are filled in",
+    )
     fallback: FallbackCopy
     owners: Owners
     kpi_targets: KpiTargets = Field(default_factory=KpiTargets)
@@ -665,6 +679,7 @@ __all__ = [
     "BusinessHours",
     "Button",
     "CancelTrigger",
+    "CannedResponse",
     "Csat",
     "CsatButton",
     "Duration",

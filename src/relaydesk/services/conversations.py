@@ -247,6 +247,7 @@ def handoff_card(
             collected["order_numbers"],
             row.language,
         ),
+        "canned_responses": canned_responses(brief, row.profile_name),
         "notes": _notes(conn, conversation_id),
         "feedback": (
             {
@@ -338,3 +339,14 @@ def may_see(user: User, card: Mapping[str, Any]) -> bool:
         return True
     assignee = card["assignee"]
     return assignee is not None and assignee["id"] == user.id
+
+
+def canned_responses(brief: Brief, customer_name: str | None) -> list[dict[str, str]]:
+    """The brief's canned responses, filled in for this customer (first name, as the
+    suggested reply greets them)."""
+    first_name = (customer_name or "").strip().split(" ")[0] or "there"
+    values = {"customer_name": first_name, "business": brief.business.name}
+    return [
+        {"name": name, "title": canned.title, "text": canned.text.format_map(values)}
+        for name, canned in brief.canned_responses.items()
+    ]

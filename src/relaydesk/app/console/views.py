@@ -99,8 +99,7 @@ async def conversation(request: Request, conversation_id: int, session: Viewer) 
             "/console",
         )
     _check_may_see(session, card)
-    tone = container.brief.tone
-    canned = [{"label": e.customer, "text": e.reply} for e in tone.approved_examples]
+    canned = [{"label": r["title"], "text": r["text"]} for r in card["canned_responses"]]
     mine = bool(card["assignee"]) and card["assignee"]["id"] == session.user.id
     is_open = card["status"] in ("queued", "assigned")
     return render(

@@ -226,6 +226,12 @@ class SlaOut(BaseModel):
     clocks: list[SlaClockOut]
 
 
+class CannedOut(BaseModel):
+    name: str
+    title: str
+    text: str = Field(description="with the customer's name and the business filled in")
+
+
 class HandoffCardOut(BaseModel):
     id: int
     status: str
@@ -247,6 +253,7 @@ class HandoffCardOut(BaseModel):
     bot_tried: list[str]
     next_step: str
     suggested_reply: str
+    canned_responses: list[CannedOut]
     notes: list[NoteOut]
     feedback: FeedbackOut | None
     csat: CsatOut
