@@ -494,9 +494,7 @@ class CannedResponse(_Model):
     """A reply agents insert with one click in the console (and edit before sending)."""
 
     title: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    text: Annotated[
-        Text, StringConstraints(max_length=MAX_TEXT_BODY), placeholder_check(_COMMON)
-    ]
+    text: Annotated[Text, StringConstraints(max_length=MAX_TEXT_BODY), placeholder_check(_COMMON)]
 
 
 class FallbackCopy(_Model):
