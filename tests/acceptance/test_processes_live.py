@@ -1,10 +1,11 @@
 """Two `relaydesk serve` processes and one `relaydesk worker` on PostgreSQL: a conversation
-escalated through one server appears live on the event stream of the other (LISTEN/NOTIFY),
-and the worker's assignment reaches it too."""
+escalated through one server appears live on the other's API event stream and in a console
+signed in there (LISTEN/NOTIFY), and the worker's assignment reaches both too."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -65,25 +66,20 @@ def worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], subprocess.Pop
 
 
 class Listener(threading.Thread):
-    """Reads one server's `/api/v1/events` stream into `events` until told to stop."""
+    """Reads one event stream (the API's with a token, or the console's with a signed-in
+    client) into `events` until the process ends."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, client: httpx.Client, path: str) -> None:
         super().__init__(daemon=True)
-        self.url = url
-        self.token = token
+        self.client = client
+        self.path = path
         self.events: list[dict[str, Any]] = []
         self.connected = threading.Event()
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            with httpx.stream(
-                "GET",
-                f"{self.url}/api/v1/events",
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=httpx.Timeout(60.0),
-                trust_env=False,
-            ) as response:
+            with self.client.stream("GET", self.path, timeout=httpx.Timeout(60.0)) as response:
                 response.raise_for_status()
                 for line in response.iter_lines():
                     self.connected.set()
@@ -97,8 +93,12 @@ class Listener(threading.Thread):
         return [event["kind"] for event in self.events]
 
 
+PASSWORD = "a long console passphrase"  # a test account
+
+
 def make_users(database_url: str) -> tuple[str, str]:
-    """A supervisor watching, and an agent who can take the escalation."""
+    """A supervisor watching (with a console password), and an agent who can take the
+    escalation; returns their API tokens."""
     now = datetime.now(UTC)
     db = Database(database_url)
     try:
@@ -108,7 +108,7 @@ def make_users(database_url: str) -> tuple[str, str]:
                 email="lead@example.com",
                 name="Lead",
                 role="supervisor",
-                password=None,
+                password=PASSWORD,
                 now=now,
             )
             accounts.create_user(
@@ -149,10 +149,16 @@ def test_an_escalation_through_one_server_appears_live_on_the_other(
     second.wait_ready(timeout=120)
     lead, agent = make_users(database_url)
 
-    watching = Listener(second.url, lead)
-    watching.start()
-    assert watching.connected.wait(10), "the event stream did not open"
-    assert watching.error is None, watching.error
+    api = httpx.Client(
+        base_url=second.url, headers={"Authorization": f"Bearer {lead}"}, trust_env=False
+    )
+    watching = Listener(api, "/api/v1/events")
+    console = signed_in_console(second.url)
+    on_console = Listener(console, "/console/events")
+    for listener in (watching, on_console):
+        listener.start()
+        assert listener.connected.wait(10), f"{listener.path} did not open"
+        assert listener.error is None, listener.error
 
     body = text_webhook(body="I want to talk to a real person", wa_id=CUSTOMER)
     started = time.monotonic()
@@ -163,6 +169,7 @@ def test_an_escalation_through_one_server_appears_live_on_the_other(
     wait_for(lambda: "escalated" in watching.kinds(), timeout=10, what="the escalation event")
     latency = time.monotonic() - started
     assert latency < 3, f"the escalation took {latency:.1f} s to reach the other server"
+    wait_for(lambda: "escalated" in on_console.kinds(), timeout=5, what="the console's live update")
 
     # The agent goes online through the second server; the worker process assigns.
     online = httpx.post(
@@ -176,6 +183,21 @@ def test_an_escalation_through_one_server_appears_live_on_the_other(
     escalated = next(e for e in watching.events if e["kind"] == "escalated")
     assigned = next(e for e in watching.events if e["kind"] == "assigned")
     assert assigned["conversation_id"] == escalated["conversation_id"]
+    wait_for(lambda: "assigned" in on_console.kinds(), timeout=5, what="the console's update")
     for event in watching.events:  # no bodies nor phone numbers in what is broadcast
         assert CUSTOMER not in json.dumps(event)
         assert "real person" not in json.dumps(event)
+
+
+def signed_in_console(url: str) -> httpx.Client:
+    """A browser-like client signed in to the console as the supervisor."""
+    client = httpx.Client(base_url=url, trust_env=False, timeout=10)
+    form = client.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+    assert token, form.text[:500]
+    signed = client.post(
+        "/console/login",
+        data={"email": "lead@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert signed.status_code == 303, signed.text[:500]
+    return client
