@@ -94,9 +94,27 @@ def test_k_shot_runs_report_mean_and_sd_over_seeds(csvs: tuple[Path, Path]) -> N
         (["--train", "missing.csv", "--test", "missing.csv"], "missing.csv: no such file"),
         (["--backend", "nope", "--clinc150", "x.json"], "unknown backend 'nope'; choose one of"),
         ([], "pass --train and --test CSVs, or --clinc150"),
+        (
+            ["--option", "colour=red", "--clinc150", "x.json"],
+            "unknown option 'colour' for backend 'tfidf'; valid options: c, calibrated,",
+        ),
+        (["--option", "c=high", "--clinc150", "x.json"], "option c='high' of backend 'tfidf'"),
+        (["--option", "semantic=maybe", "--clinc150", "x.json"], "expected true or false"),
+        (["--option", "semantic", "--clinc150", "x.json"], "write it as NAME=VALUE"),
     ],
 )
 def test_bad_input_exits_1_naming_the_value(args: list[str], message: str) -> None:
     result = CliRunner().invoke(nlu, ["eval", *args])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_backend_options_are_passed_and_recorded(csvs: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    args = ["eval", "--train", str(csvs[0]), "--test", str(csvs[1]), "--json", str(out)]
+    options = ["--option", "semantic=false", "--option", "c=none", "--option", "few_shot=2"]
+    result = CliRunner().invoke(nlu, [*args, *options])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["options"] == {"semantic": "false", "c": "none", "few_shot": "2"}
+    assert report["extra"]["embeddings"] is False

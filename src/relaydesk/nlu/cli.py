@@ -11,12 +11,10 @@ from typing import Any, NoReturn
 
 import click
 
-from relaydesk.nlu import backends as _backends  # registers the built-ins
+from relaydesk.nlu.backends import BackendOptionError, build, check_options
 from relaydesk.nlu.datasets import DatasetError, Labelled, k_shot, load_clinc150, load_csv
 from relaydesk.nlu.evaluate import Evaluation, evaluate
-from relaydesk.nlu.intent import BACKENDS, OOS
-
-del _backends
+from relaydesk.nlu.intent import OOS
 
 
 def _fail(message: str) -> NoReturn:
@@ -62,6 +60,13 @@ def nlu() -> None:
 @click.option(
     "--seeds", type=click.IntRange(1), default=1, show_default=True, help="K-shot samples (0..N-1)."
 )
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A backend constructor option, e.g. --option semantic=false (repeatable).",
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write results here.")
 def eval_command(
     train_path: Path | None,
@@ -72,12 +77,21 @@ def eval_command(
     backend: str,
     shots: int | None,
     seeds: int,
+    options: tuple[str, ...],
     json_path: Path | None,
 ) -> None:
     """Train a backend and report accuracy, macro-F1, calibration (ECE), accuracy and
     coverage at confidence thresholds, out-of-scope recall/precision and speed."""
-    if backend not in BACKENDS:
-        _fail(f"unknown backend {backend!r}; choose one of: {', '.join(sorted(BACKENDS))}")
+    settings: dict[str, str] = {}
+    for option in options:
+        key, equals, value = option.partition("=")
+        if not equals or not key.strip():
+            _fail(f"--option {option!r}: write it as NAME=VALUE, e.g. --option semantic=false")
+        settings[key.strip()] = value.strip()
+    try:
+        check_options(backend, settings)  # before loading any data
+    except BackendOptionError as exc:
+        _fail(str(exc))
     try:
         if clinc_path is not None:
             splits = load_clinc150(clinc_path)
@@ -108,7 +122,7 @@ def eval_command(
         _progress(f"training {backend} on {len(data)} examples" + (f", seed {seed}" * bool(shots)))
         try:
             result = evaluate(
-                BACKENDS[backend](),
+                build(backend, settings),
                 (data.texts, data.labels),
                 (test.texts, test.labels),
                 validation=(validation.texts, validation.labels) if validation else None,
@@ -119,6 +133,7 @@ def eval_command(
         runs.append(result)
 
     report = _report(runs, shots)
+    report["options"] = settings
     click.echo(_table(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -167,8 +182,21 @@ def _table(report: dict[str, Any]) -> str:
         ("train time", f"{report['train_seconds']:.2f} s"),
         ("messages/s one by one", f"{report['messages_per_second_single']:.0f}"),
         ("messages/s batched", f"{report['messages_per_second_batch']:.0f}"),
-        ("p50 latency (1 message)", f"{report['p50_latency_ms']:.3f} ms"),
+        (
+            "p50 / p90 latency (1 message)",
+            f"{report['p50_latency_ms']:.3f} / {report['p90_latency_ms']:.3f} ms",
+        ),
     ]
+    if "embeddings" in report["extra"]:
+        share = report["extra"]["encoded_share"]
+        rows.append(
+            (
+                "MiniLM embeddings",
+                f"used on {share * 100:.1f}% of test messages"
+                if report["extra"]["embeddings"]
+                else "not available (TF-IDF alone)",
+            )
+        )
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

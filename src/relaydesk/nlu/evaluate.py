@@ -49,6 +49,7 @@ class Evaluation:
     messages_per_second_single: float
     messages_per_second_batch: float
     p50_latency_ms: float
+    p90_latency_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,9 +70,11 @@ def evaluate(
     train_seconds = time.perf_counter() - started
 
     texts, gold = list(test[0]), list(test[1])
+    encoded_before = getattr(classifier, "encoded_messages", 0)
     started = time.perf_counter()
     predictions = classifier.predict(texts)
     batch_seconds = time.perf_counter() - started
+    encoded = getattr(classifier, "encoded_messages", 0) - encoded_before
     latencies = _single_latencies(classifier, texts[:latency_samples])
 
     figures = score(predictions, gold)
@@ -83,7 +86,8 @@ def evaluate(
         messages_per_second_single=round(len(latencies) / float(np.sum(latencies)), 1),
         messages_per_second_batch=round(len(texts) / batch_seconds, 1),
         p50_latency_ms=round(float(np.median(latencies)) * 1000, 3),
-        extra=_settings(classifier),
+        p90_latency_ms=round(float(np.quantile(latencies, 0.9)) * 1000, 3),
+        extra=_settings(classifier) | _embedding_use(classifier, encoded, len(texts)),
         **figures,
     )
 
@@ -138,12 +142,24 @@ def _settings(classifier: IntentClassifier) -> dict[str, Any]:
     found = {
         "threshold": getattr(classifier, "threshold", None),
         "temperature": getattr(getattr(classifier, "temperature", None), "t", None),
+        "semantic_temperature": getattr(
+            getattr(classifier, "semantic_temperature", None), "t", None
+        ),
     }
     return {
         key: round(float(value), 4)
         for key, value in found.items()
         if isinstance(value, int | float) and np.isfinite(value)
     }
+
+
+def _embedding_use(classifier: IntentClassifier, encoded: int, total: int) -> dict[str, Any]:
+    """For backends that run a sentence encoder only on some messages (the default
+    backend's cascade): whether it is used and the share of test messages it encoded."""
+    uses = getattr(classifier, "uses_embeddings", None)
+    if not isinstance(uses, bool):
+        return {}
+    return {"embeddings": uses, "encoded_share": round(encoded / total, 4) if uses else 0.0}
 
 
 def _single_latencies(classifier: IntentClassifier, texts: Sequence[str]) -> list[float]:
