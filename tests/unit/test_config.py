@@ -68,3 +68,11 @@ def test_secrets_are_not_echoed_in_errors() -> None:
     with pytest.raises(ConfigError) as error:
         load_settings({"RELAYDESK_SECRET_KEY": ""} | {"RELAYDESK_WHATSAPP_ACCESS_TOKEN": "t"})
     assert "t'" not in str(error.value)
+
+
+def test_variables_read_outside_settings_are_not_unknown() -> None:
+    """The NLU model directory and the CLI's variables are read elsewhere, not refused."""
+    settings = load_settings(
+        {"RELAYDESK_EMBEDDINGS_MODEL": "/models/minilm", "RELAYDESK_NEW_USER_PASSWORD": "x" * 12}
+    )
+    assert settings.sandbox
