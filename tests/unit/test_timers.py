@@ -17,7 +17,8 @@ from relaydesk.domain import sla
 from relaydesk.domain.calendar import BusinessCalendar
 from relaydesk.domain.outbound import Button, Buttons, Template
 from relaydesk.domain.routing import MoveReason, ladder_due_at, ladder_step, move_up
-from relaydesk.services.timers import csat_content, next_instant
+from relaydesk.services.csat import csat_content
+from relaydesk.services.timers import next_instant
 from tests.unit.test_routing import LADDERS, QUEUES, waiting
 
 BRIEF = load_brief(EXAMPLE_BRIEF)

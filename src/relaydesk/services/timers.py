@@ -35,24 +35,19 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.handoff import online_agents as _online_agents
-from relaydesk.adapters.storage.tables import conversations, customers, messages, outbox
-from relaydesk.adapters.whatsapp.codec import Recipient
+from relaydesk.adapters.storage.tables import conversations, messages
 from relaydesk.brief.schema import PRIORITIES, Brief, Priority
 from relaydesk.domain import routing, sla
 from relaydesk.domain.calendar import BusinessCalendar
-from relaydesk.domain.conversation import ConversationStatus, window_expires_at, window_open
-from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
+from relaydesk.domain.conversation import ConversationStatus, window_expires_at
+from relaydesk.services import csat
 from relaydesk.services.events import EventKind, record
-from relaydesk.services.inbound import outbox_row
 
 log = structlog.get_logger(__name__)
 
 QUEUED = ConversationStatus.QUEUED.value
 ASSIGNED = ConversationStatus.ASSIGNED.value
 RESOLVED = ConversationStatus.RESOLVED.value
-#: The CSAT question goes as reply buttons only if the window stays open this long
-#: after enqueueing (the outbox would otherwise swap it for the re-engagement template).
-CSAT_WINDOW_MARGIN = timedelta(minutes=5)
 #: When a conversation failed to process, it is tried again this much later.
 RETRY_AFTER = timedelta(minutes=1)
 
@@ -128,7 +123,9 @@ class Timers:
         after = 0
         while (ids := self._csat_due(after)) is not None:
             with self._db.write() as conn:
-                self._send_csat(conn, ids, now, counts)
+                sent, skipped = csat.send_pending(conn, ids, self._brief, now)
+            counts.csat_sent += sent
+            counts.csat_skipped += skipped
             after = ids[-1]
         if counts.csat_sent:
             self._on_outbound()
@@ -140,7 +137,7 @@ class Timers:
         return self._next_ids(_is_due(now), after)
 
     def _csat_due(self, after: int) -> list[int] | None:
-        return self._next_ids(_csat_pending(), after)
+        return self._next_ids(csat.pending(), after)
 
     def _next_ids(self, condition: Any, after: int) -> list[int] | None:
         """The next batch of ids above `after` that meet `condition` (a read, so an idle
@@ -393,59 +390,6 @@ class Timers:
             **{k: v for k, v in detail.items() if k in _LOGGED},
         )
 
-    # --- CSAT ----------------------------------------------------------------------------
-
-    def _send_csat(
-        self, conn: Connection, ids: Sequence[int], now: datetime, counts: TimerReport
-    ) -> None:
-        query = (
-            select(
-                conversations.c.id,
-                conversations.c.phone_number_id,
-                conversations.c.last_inbound_at,
-                conversations.c.language,
-                customers.c.wa_id,
-                customers.c.user_id,
-                customers.c.profile_name,
-            )
-            .join(customers, customers.c.id == conversations.c.customer_id)
-            .where(conversations.c.id.in_(ids), _csat_pending())
-            .order_by(conversations.c.id)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=conversations, skip_locked=True)
-        for row in conn.execute(query).all():
-            content = None
-            if row.wa_id or row.user_id:
-                content = csat_content(
-                    self._brief,
-                    row.id,
-                    window_open=window_open(row.last_inbound_at, now + CSAT_WINDOW_MARGIN),
-                    customer_name=row.profile_name,
-                    language=row.language,
-                )
-            if content is None:
-                counts.csat_skipped += 1
-                _save(conn, row.id, {"csat_state": "skipped", "timer_at": None})
-                reason = "disabled" if not self._brief.csat.enabled else "no_template"
-                log.info("csat_skipped", conversation_id=row.id, reason=reason)
-                continue
-            entry = outbox_row(
-                conn,
-                conversation_id=row.id,
-                phone_number_id=row.phone_number_id,
-                recipient=Recipient(row.wa_id, row.user_id),
-                content=content,
-                reply_to=None,
-                now=now,
-            )
-            conn.execute(outbox.insert(), entry)
-            _save(conn, row.id, {"csat_state": "sent", "timer_at": None})
-            via = "template" if isinstance(content, Template) else "buttons"
-            record(conn, EventKind.CSAT_SENT, now=now, conversation_id=row.id, detail={"via": via})
-            counts.csat_sent += 1
-            log.info("csat_sent", conversation_id=row.id, via=via)
-
 
 _LOGGED = frozenset(
     {"clock", "priority", "queue", "from", "to", "from_queue", "to_queue", "reason", "actions"}
@@ -455,55 +399,6 @@ _LOGGED = frozenset(
 def next_instant(instants: Iterable[datetime | None], now: datetime) -> datetime | None:
     """The earliest of `instants` after `now`; None when none is (nothing is pending)."""
     return min((at for at in instants if at is not None and at > now), default=None)
-
-
-def csat_content(
-    brief: Brief,
-    conversation_id: int,
-    *,
-    window_open: bool,
-    customer_name: str | None = None,
-    language: str | None = None,
-) -> OutboundContent | None:
-    """The CSAT question for a resolved conversation: reply buttons while the 24-hour
-    window is open, else the brief's CSAT template with one quick-reply payload per
-    button. None when CSAT is off, or the window has closed and there is no template.
-    Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
-    csat = brief.csat
-    if not csat.enabled:
-        return None
-    ids = [f"csat:{conversation_id}:{button.rating}" for button in csat.buttons]
-    values = {"customer_name": customer_name or "there", "business": brief.business.name}
-    if window_open:
-        return Buttons(
-            body=csat.question.format_map(values),
-            buttons=tuple(Button(id, b.title) for id, b in zip(ids, csat.buttons, strict=True)),
-        )
-    if csat.template is None:
-        return None
-    spec = brief.templates[csat.template]
-    spec = next(
-        (
-            t
-            for t in brief.templates.values()
-            if language and t.name == spec.name and _base(t.language) == _base(language)
-        ),
-        spec,
-    )
-    return Template(
-        name=spec.name,
-        language=spec.language,
-        body_params=tuple(values.get(name, name) for name in spec.body_params),
-        components=tuple(
-            {
-                "type": "button",
-                "sub_type": "quick_reply",
-                "index": index,
-                "parameters": [{"type": "payload", "payload": payload}],
-            }
-            for index, payload in enumerate(ids)
-        ),
-    )
 
 
 def sla_reports(
@@ -551,10 +446,6 @@ def _is_due(now: datetime) -> Any:
     )
 
 
-def _csat_pending() -> Any:
-    return and_(conversations.c.status == RESOLVED, conversations.c.csat_state == "pending")
-
-
 def _save(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
     conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(values))
 
@@ -595,7 +486,3 @@ def _clock_detail(status: sla.SlaStatus, item: _Conversation) -> dict[str, Any]:
         "due_at": status.due_at.isoformat() if status.due_at else None,
         "remaining_seconds": int(status.remaining.total_seconds()),
     }
-
-
-def _base(language: str) -> str:
-    return language.replace("-", "_").split("_")[0].lower()

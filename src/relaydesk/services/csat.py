@@ -1,0 +1,148 @@
+"""The satisfaction question after a person resolves a conversation: reply buttons while
+the 24-hour window is open, the brief's CSAT template with quick replies after it. The
+worker's timers send what is pending (`Timers.run`); the customer's tap comes back
+through the webhook path (`services/handoff.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, and_, select, update
+
+from relaydesk.adapters.storage.tables import conversations, customers, outbox
+from relaydesk.adapters.whatsapp.codec import Recipient
+from relaydesk.brief.schema import Brief
+from relaydesk.domain.conversation import ConversationStatus, window_open
+from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
+from relaydesk.services.events import EventKind, record
+from relaydesk.services.inbound import outbox_row
+
+log = structlog.get_logger(__name__)
+
+#: The question goes as reply buttons only if the window stays open this long after
+#: enqueueing (the outbox would otherwise swap it for the re-engagement template).
+CSAT_WINDOW_MARGIN = timedelta(minutes=5)
+
+
+def pending() -> Any:
+    """Resolved conversations whose question is still to be sent (a partial index)."""
+    return and_(
+        conversations.c.status == ConversationStatus.RESOLVED.value,
+        conversations.c.csat_state == "pending",
+    )
+
+
+def send_pending(
+    conn: Connection, ids: Sequence[int], brief: Brief, now: datetime
+) -> tuple[int, int]:
+    """Queue the question for those of `ids` still pending, in the caller's transaction
+    (rows another worker holds are skipped on PostgreSQL). Returns (sent, skipped)."""
+    sent = skipped = 0
+    query = (
+        select(
+            conversations.c.id,
+            conversations.c.phone_number_id,
+            conversations.c.last_inbound_at,
+            conversations.c.language,
+            customers.c.wa_id,
+            customers.c.user_id,
+            customers.c.profile_name,
+        )
+        .join(customers, customers.c.id == conversations.c.customer_id)
+        .where(conversations.c.id.in_(ids), pending())
+        .order_by(conversations.c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=conversations, skip_locked=True)
+    for row in conn.execute(query).all():
+        content = None
+        if row.wa_id or row.user_id:
+            content = csat_content(
+                brief,
+                row.id,
+                window_open=window_open(row.last_inbound_at, now + CSAT_WINDOW_MARGIN),
+                customer_name=row.profile_name,
+                language=row.language,
+            )
+        if content is None:
+            skipped += 1
+            _save(conn, row.id, {"csat_state": "skipped", "timer_at": None})
+            reason = "disabled" if not brief.csat.enabled else "no_template"
+            log.info("csat_skipped", conversation_id=row.id, reason=reason)
+            continue
+        entry = outbox_row(
+            conn,
+            conversation_id=row.id,
+            phone_number_id=row.phone_number_id,
+            recipient=Recipient(row.wa_id, row.user_id),
+            content=content,
+            reply_to=None,
+            now=now,
+        )
+        conn.execute(outbox.insert(), entry)
+        _save(conn, row.id, {"csat_state": "sent", "timer_at": None})
+        via = "template" if isinstance(content, Template) else "buttons"
+        record(conn, EventKind.CSAT_SENT, now=now, conversation_id=row.id, detail={"via": via})
+        sent += 1
+        log.info("csat_sent", conversation_id=row.id, via=via)
+    return sent, skipped
+
+
+def _save(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(values))
+
+
+def csat_content(
+    brief: Brief,
+    conversation_id: int,
+    *,
+    window_open: bool,
+    customer_name: str | None = None,
+    language: str | None = None,
+) -> OutboundContent | None:
+    """The CSAT question for a resolved conversation: reply buttons while the 24-hour
+    window is open, else the brief's CSAT template with one quick-reply payload per
+    button. None when CSAT is off, or the window has closed and there is no template.
+    Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
+    asked = brief.csat
+    if not asked.enabled:
+        return None
+    ids = [f"csat:{conversation_id}:{button.rating}" for button in asked.buttons]
+    values = {"customer_name": customer_name or "there", "business": brief.business.name}
+    if window_open:
+        return Buttons(
+            body=asked.question.format_map(values),
+            buttons=tuple(Button(id, b.title) for id, b in zip(ids, asked.buttons, strict=True)),
+        )
+    if asked.template is None:
+        return None
+    spec = brief.templates[asked.template]
+    spec = next(
+        (
+            t
+            for t in brief.templates.values()
+            if language and t.name == spec.name and _base(t.language) == _base(language)
+        ),
+        spec,
+    )
+    return Template(
+        name=spec.name,
+        language=spec.language,
+        body_params=tuple(values.get(name, name) for name in spec.body_params),
+        components=tuple(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": index,
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+            for index, payload in enumerate(ids)
+        ),
+    )
+
+
+def _base(language: str) -> str:
+    return language.replace("-", "_").split("_")[0].lower()
