@@ -1,6 +1,6 @@
-"""What happens after an escalation: assignment to agents, and what agents and
-supervisors do with a conversation (take, reply, note, transfer, escalate, resolve, hand
-back, feedback, presence). Routing decisions come from `domain.routing`.
+"""What agents and supervisors do with a conversation after an escalation: take, reply,
+note, transfer, escalate, resolve, hand back, feedback, presence; and the assignment
+round in its own transaction (`services.assignment`, with `domain.routing` deciding).
 
 Every action is one transaction that also writes its `services.events` event, and
 refuses with an `ActionError` carrying the HTTP status: 404 no such conversation, 403 not
@@ -12,12 +12,11 @@ admins on any.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.tables import conversations, customers, messages, notes, outbox
@@ -25,10 +24,12 @@ from relaydesk.adapters.storage.tables import users as users_table
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
-from relaydesk.domain.conversation import ConversationStatus, window_expires_at
+from relaydesk.domain.conversation import ConversationStatus
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.domain.outbound import Text
+from relaydesk.services import assignment
 from relaydesk.services.accounts import User
+from relaydesk.services.assignment import Assigned
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
 
@@ -49,13 +50,6 @@ class ActionError(ValueError):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
-class Assigned:
-    conversation_id: int
-    agent_id: int
-    queue: str
-
-
 class AgentDesk:
     def __init__(self, db: Database, brief: Brief) -> None:
         self._db = db
@@ -64,116 +58,18 @@ class AgentDesk:
     # --- assignment -------------------------------------------------------------------------
 
     def assign_waiting(self, now: datetime) -> list[Assigned]:
-        """One assignment round: every waiting conversation that an online agent with the
-        skill, language and spare capacity can take is given to one."""
+        """One assignment round (`services.assignment.assign_waiting`) in its own
+        transaction."""
         with self._db.write() as conn:
-            waiting = self._waiting(conn)
-            if not waiting:
-                return []
-            agents = self._agents(conn, online_only=True)
-            made = routing.assign(waiting, agents, self._brief.queues, now)
-            for assignment in made:
-                self._assign(
-                    conn, assignment.conversation_id, assignment.agent_id, assignment.queue, now
-                )
-        for assignment in made:
+            made = assignment.assign_waiting(conn, self._brief, now)
+        for one in made:
             log.info(
                 "conversation_assigned",
-                conversation_id=assignment.conversation_id,
-                agent_id=assignment.agent_id,
-                queue=assignment.queue,
+                conversation_id=one.conversation_id,
+                agent_id=one.agent_id,
+                queue=one.queue,
             )
-        return [Assigned(a.conversation_id, a.agent_id, a.queue) for a in made]
-
-    def _assign(
-        self,
-        conn: Connection,
-        conversation_id: int,
-        agent_id: int,
-        queue: str,
-        now: datetime,
-        *,
-        actor_id: int | None = None,
-        how: str = "routing",
-    ) -> None:
-        conn.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id)
-            .values(
-                status=ASSIGNED,
-                assignee_id=agent_id,
-                assigned_at=now,
-                updated_at=now,
-            )
-        )
-        conn.execute(
-            update(users_table).where(users_table.c.id == agent_id).values(last_assigned_at=now)
-        )
-        record(
-            conn,
-            EventKind.ASSIGNED,
-            now=now,
-            conversation_id=conversation_id,
-            actor_id=actor_id,
-            detail={"agent_id": agent_id, "queue": queue, "how": how},
-        )
-
-    def _waiting(self, conn: Connection) -> list[routing.Waiting]:
-        query = select(
-            conversations.c.id,
-            conversations.c.queue,
-            conversations.c.priority,
-            conversations.c.language,
-            conversations.c.queued_at,
-            conversations.c.entered_queue_at,
-            conversations.c.created_at,
-            conversations.c.last_inbound_at,
-        ).where(conversations.c.status == QUEUED)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return [
-            routing.Waiting(
-                conversation_id=row.id,
-                queue=self._queue_name(row.queue),
-                priority=row.priority or self._brief.policy.default_priority,
-                queued_at=row.queued_at or row.created_at,
-                language=row.language,
-                window_closes_at=window_expires_at(row.last_inbound_at),
-                entered_target_at=row.entered_queue_at,
-            )
-            for row in conn.execute(query)
-        ]
-
-    def _agents(
-        self, conn: Connection, *, online_only: bool = False, user_id: int | None = None
-    ) -> list[routing.Agent]:
-        active = (
-            select(conversations.c.assignee_id, func.count().label("active"))
-            .where(conversations.c.status == ASSIGNED)
-            .group_by(conversations.c.assignee_id)
-            .subquery()
-        )
-        query = (
-            select(users_table, func.coalesce(active.c.active, 0).label("active_count"))
-            .outerjoin(active, active.c.assignee_id == users_table.c.id)
-            .where(users_table.c.active.is_(True))
-        )
-        if online_only:
-            query = query.where(users_table.c.presence == routing.Presence.ONLINE.value)
-        if user_id is not None:
-            query = query.where(users_table.c.id == user_id)
-        return [
-            routing.Agent(
-                id=row.id,
-                skills=frozenset(row.skills or ()),
-                languages=frozenset(row.languages or ()),
-                capacity=row.capacity,
-                presence=routing.Presence(row.presence),
-                active_conversations=row.active_count,
-                last_assigned_at=row.last_assigned_at,
-            )
-            for row in conn.execute(query)
-        ]
+        return made
 
     # --- taking and presence --------------------------------------------------------------
 
@@ -192,7 +88,7 @@ class AgentDesk:
             queue_name = self._queue_name(row.queue)
             if user.role == "agent":
                 self._check_can_take(conn, user, queue_name, row.language)
-            self._assign(
+            assignment.assign(
                 conn, conversation_id, user.id, queue_name, now, actor_id=user.id, how="take"
             )
         log.info("conversation_taken", conversation_id=conversation_id, agent_id=user.id)
@@ -202,7 +98,7 @@ class AgentDesk:
     ) -> None:
         # Lock the person's row: two takes at once must not both fit in the last free slot.
         conn.execute(select(users_table.c.id).where(users_table.c.id == user.id).with_for_update())
-        found = self._agents(conn, user_id=user.id)
+        found = assignment.agents(conn, user_id=user.id)
         if not found:
             raise ActionError(f"user {user.email} is deactivated", 403)
         agent = found[0]
@@ -366,7 +262,7 @@ class AgentDesk:
                         f"conversation {conversation_id} is already assigned to {target.name}",
                         409,
                     )
-                self._assign(
+                assignment.assign(
                     conn,
                     conversation_id,
                     target.id,
@@ -431,7 +327,7 @@ class AgentDesk:
             queued_at=row.queued_at or row.created_at,
             language=row.language,
         )
-        online = self._agents(conn, online_only=True)
+        online = assignment.agents(conn, online_only=True)
         return routing.move_up(
             waiting,
             self._brief.ladder,
