@@ -31,6 +31,7 @@ POSITIVES: list[tuple[str, str]] = [
     ("is there a human I can talk to?", "en"),  # indirect
     ("can someone help me", "en"),  # indirect, common on WhatsApp
     ("is there anyone there who can actually help me", "en"),  # indirect
+    ("please stop sending me automated answers", "en"),  # "no more bot"
     ("stop the bot", "en"),  # bot rejection
     ("I don't want a bot, I want a human", "en"),  # negation in the other clause
     ("no more bots", "en"),  # bot rejection
@@ -137,6 +138,7 @@ NEGATIVES: list[str] = [
     "can I speak to human resources about a job",  # human resources
     "is there an agent fee?",  # noun used as modifier
     "is there anyone who can tell me the price",  # a question for the bot, not a person
+    "stop sending me messages about sales",  # marketing opt-out, not a request for a person
     "my agent number is 4432",  # agent number
     "are you human?",  # question about the bot, not a request
     "thanks, the agent was very helpful",  # praise

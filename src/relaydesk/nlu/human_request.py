@@ -265,7 +265,9 @@ _INDIRECT: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("bot", "machine", "automat"),
         r"\b(?:stop|no more|enough|i hate|(?:don'?t|do not) want|sick of|tired of|"
         r"not talking to)(?: (?:the|this|your|a|an|stupid|dumb))? (?:bots?|robots?|chatbot|"
-        r"machine|automated|automatic repl(?:y|ies))\b",
+        r"machine|automated|automatic repl(?:y|ies))\b"
+        r"|\b(?:stop|quit) (?:sending|giving) (?:me )?(?:these |the |your )?(?:automated|automatic|"
+        r"canned|bot|robot) (?:answers?|repl(?:y|ies)|messages?|responses?)\b",
     ),
     (
         "es",
