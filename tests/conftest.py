@@ -178,19 +178,12 @@ async def harness(
             yield Harness(container, client, graph)
 
 
-def text_webhook(
-    *,
-    wamid: str | None = None,
-    body: str = "hello",
-    wa_id: str = "34600000001",
-    name: str = "Ana",
-    timestamp: datetime | None = None,
-    phone_number_id: str = PHONE_NUMBER_ID,
-) -> bytes:
+def webhook_envelope(value: dict[str, Any], *, phone_number_id: str = PHONE_NUMBER_ID) -> bytes:
+    """A signed-ready webhook body: one entry, one `messages` change holding `value`
+    (its `messages`, `statuses`, `contacts`) under the business number's metadata."""
     import json
 
-    ts = int((timestamp or datetime.now(UTC)).timestamp())
-    payload: dict[str, Any] = {
+    payload = {
         "object": "whatsapp_business_account",
         "entry": [
             {
@@ -204,16 +197,7 @@ def text_webhook(
                                 "display_phone_number": "15550001234",
                                 "phone_number_id": phone_number_id,
                             },
-                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                            "messages": [
-                                {
-                                    "from": wa_id,
-                                    "id": wamid or f"wamid.{uuid.uuid4().hex}",
-                                    "timestamp": str(ts),
-                                    "type": "text",
-                                    "text": {"body": body},
-                                }
-                            ],
+                            **value,
                         },
                     }
                 ],
@@ -221,6 +205,46 @@ def text_webhook(
         ],
     }
     return json.dumps(payload).encode()
+
+
+def message_webhook(
+    message: dict[str, Any],
+    *,
+    wa_id: str = "34600000001",
+    name: str = "Ana",
+    phone_number_id: str = PHONE_NUMBER_ID,
+) -> bytes:
+    """One customer message (`message` without `from`, which is `wa_id`) with its contact."""
+    return webhook_envelope(
+        {
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, **message}],
+        },
+        phone_number_id=phone_number_id,
+    )
+
+
+def text_webhook(
+    *,
+    wamid: str | None = None,
+    body: str = "hello",
+    wa_id: str = "34600000001",
+    name: str = "Ana",
+    timestamp: datetime | None = None,
+    phone_number_id: str = PHONE_NUMBER_ID,
+) -> bytes:
+    ts = int((timestamp or datetime.now(UTC)).timestamp())
+    return message_webhook(
+        {
+            "id": wamid or f"wamid.{uuid.uuid4().hex}",
+            "timestamp": str(ts),
+            "type": "text",
+            "text": {"body": body},
+        },
+        wa_id=wa_id,
+        name=name,
+        phone_number_id=phone_number_id,
+    )
 
 
 def status_webhook(
@@ -231,8 +255,6 @@ def status_webhook(
     callback: str | None = None,
     error_code: int | None = None,
 ) -> bytes:
-    import json
-
     item: dict[str, Any] = {
         "id": wamid,
         "status": status,
@@ -250,25 +272,4 @@ def status_webhook(
                 "error_data": {"details": "failed"},
             }
         ]
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA1",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550001234",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            "statuses": [item],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(payload).encode()
+    return webhook_envelope({"statuses": [item]})

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 
 from relaydesk.adapters.storage.tables import conversations, customers, decisions
-from tests.conftest import PHONE_NUMBER_ID, Harness
+from tests.conftest import Harness, message_webhook
 
 SCRIPTS = Path(__file__).parent / "conversations"
 KINDS = {"say", "tap", "send"}
@@ -33,7 +33,7 @@ def load_scripts() -> list[Any]:
 
 def webhook(wa_id: str, turn: dict[str, Any]) -> bytes:
     wamid = f"wamid.{uuid.uuid4().hex}"
-    message: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(int(time.time()))}
+    message: dict[str, Any] = {"id": wamid, "timestamp": str(int(time.time()))}
     if "say" in turn:
         message |= {"type": "text", "text": {"body": turn["say"]}}
     elif "tap" in turn:
@@ -46,30 +46,7 @@ def webhook(wa_id: str, turn: dict[str, Any]) -> bytes:
         }
     else:
         message |= {"type": turn["send"], turn["send"]: {"id": "MEDIA1", "mime_type": "x/y"}}
-    return json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "1555",
-                                    "phone_number_id": PHONE_NUMBER_ID,
-                                },
-                                "contacts": [{"profile": {"name": "Script"}, "wa_id": wa_id}],
-                                "messages": [message],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    return message_webhook(message, wa_id=wa_id, name="Script")
 
 
 def last_decision(harness: Harness, wa_id: str) -> dict[str, Any]:

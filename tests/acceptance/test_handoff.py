@@ -4,7 +4,6 @@ copy, cancellation, the handoff's clocks and events, and CSAT replies."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from relaydesk.adapters.storage.tables import conversations, customers, decisions, events, users
 from relaydesk.services import accounts
-from tests.conftest import PHONE_NUMBER_ID, Clock, Harness, text_webhook
+from tests.conftest import Clock, Harness, message_webhook, text_webhook
 
 MADRID = ZoneInfo("Europe/Madrid")
 #: Wednesday 2 December 2026, 11:00 in Madrid: the example shop is open.
@@ -37,7 +36,6 @@ async def tap(
 ) -> None:
     """A reply button tap (interactive button_reply) or a template quick reply (button)."""
     message: dict[str, Any] = {
-        "from": wa_id,
         "id": f"wamid.{uuid.uuid4().hex}",
         "timestamp": str(int(clock.now.timestamp())),
     }
@@ -51,30 +49,7 @@ async def tap(
                 "button_reply": {"id": reply_id, "title": "Great"},
             },
         }
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA1",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550001234",
-                                    "phone_number_id": PHONE_NUMBER_ID,
-                                },
-                                "contacts": [{"profile": {"name": "Ana"}, "wa_id": wa_id}],
-                                "messages": [message],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    body = message_webhook(message, wa_id=wa_id)
     response = await harness.post_webhook(body)
     assert response.status_code == 200, response.text
 
