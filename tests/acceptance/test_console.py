@@ -191,6 +191,28 @@ async def test_wrong_email_or_password_is_refused_with_one_message(
     assert console.count(console_sessions) == 0
 
 
+async def test_repeated_wrong_passwords_are_throttled_then_allowed_again(
+    console: Console, clock: Clock
+) -> None:
+    console.user("ana@example.com")
+    client = console.browser()
+    for _ in range(5):
+        assert (await sign_in(client, "ana@example.com", "not the password")).status_code == 401
+    throttled = await sign_in(client, "ANA@example.com", PASSWORD)  # even the right one
+    assert throttled.status_code == 429
+    assert "Too many failed sign-ins for this account. Try again in 15 minutes" in throttled.text
+    assert int(throttled.headers["Retry-After"]) == 15 * 60
+    assert console.count(console_sessions) == 0
+    other = console.browser()  # an unknown account is throttled alike: nothing is revealed
+    for _ in range(5):
+        await sign_in(other, "nobody@example.com", "guess")
+    assert (await sign_in(other, "nobody@example.com", "guess")).status_code == 429
+
+    clock.advance(minutes=15)
+    assert (await sign_in(client, "ana@example.com", PASSWORD)).status_code == 303
+    assert console.count(console_sessions) == 1
+
+
 async def test_sign_in_form_needs_its_own_csrf_token(console: Console) -> None:
     console.user("ana@example.com")
     client = console.browser()

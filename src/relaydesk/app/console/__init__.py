@@ -20,9 +20,12 @@ from relaydesk.app.console._web import (
     login_required_response,
     refusal_response,
 )
+from relaydesk.services.throttle import LoginThrottle
 
 
 def install_console(app: FastAPI) -> None:
+    app.state.login_throttle = LoginThrottle()  # per process; see services/throttle.py
+
     async def on_login_required(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, LoginRequired):  # pragma: no cover - registered for it
             raise exc

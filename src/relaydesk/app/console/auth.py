@@ -4,6 +4,7 @@ cross-site posting by a double-submit token (a SameSite=Strict cookie and a hidd
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 
 import structlog
@@ -23,6 +24,7 @@ from relaydesk.app.console._web import (
     safe_next,
 )
 from relaydesk.services import sessions
+from relaydesk.services.throttle import LoginThrottle
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -106,6 +108,21 @@ async def login(request: Request) -> Response:
         )
     container = container_of(request)
     now = now_of(request)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    wait = throttle.retry_after(email, now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        log.warning("console_login_throttled", retry_after_seconds=int(wait.total_seconds()))
+        refused = _login_page(
+            request,
+            status=429,
+            error=f"Too many failed sign-ins for this account. Try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset your password.",
+            email=email,
+            next_path=next_path,
+        )
+        refused.headers["Retry-After"] = str(max(1, int(wait.total_seconds())))
+        return refused
 
     def attempt() -> sessions.NewSession | None:
         with container.db.write() as conn:
@@ -113,6 +130,7 @@ async def login(request: Request) -> Response:
 
     new = await in_thread(attempt)
     if new is None:
+        throttle.failed(email, now)
         return _login_page(
             request,
             status=401,
@@ -120,6 +138,7 @@ async def login(request: Request) -> Response:
             email=email,
             next_path=next_path,
         )
+    throttle.succeeded(email)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         COOKIE,
