@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from relaydesk.domain.routing import base_language
+
 #: Escalation feedback an agent can give, and the failure tags they can add.
 VERDICTS = ("needed", "not_needed", "too_late")
 FAILURE_TAGS = ("unclear_intent", "repetitive_answer", "weak_follow_up")
@@ -145,7 +147,7 @@ def suggested_reply(
     """A first reply the agent can send as is or edit: a greeting by name, an
     acknowledgement of why the customer is talking to a person, and an offer to help
     (with their order number when they gave one)."""
-    words = _PHRASES.get((language or "en").replace("-", "_").split("_")[0].lower(), _PHRASES["en"])
+    words = _PHRASES.get(base_language(language or "en"), _PHRASES["en"])
     name = (customer_name or "").strip().split(" ")[0]
     greeting = words.hello_name.format(name=name) if name else words.hello
     acknowledgement = next(

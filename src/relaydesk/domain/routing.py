@@ -179,8 +179,8 @@ def qualified(agent: Agent, queue: Queue, language: str | None) -> bool:
     """
     if not agent.skills & set(queue.skills):
         return False
-    required = _required_language(queue, language)
-    return required is None or required in {_base(code) for code in agent.languages}
+    required = required_language(queue, language)
+    return required is None or required in {base_language(code) for code in agent.languages}
 
 
 def staffed(
@@ -195,14 +195,16 @@ def staffed(
     return any(a.presence is Presence.ONLINE and qualified(a, queue, language) for a in agents)
 
 
-def _required_language(queue: Queue, language: str | None) -> str | None:
+def required_language(queue: Queue, language: str | None) -> str | None:
+    """The base language an agent needs for `queue` (see `qualified`); None: any."""
     if language is None or not queue.languages:
         return None
-    served = [_base(code) for code in queue.languages]
-    return _base(language) if _base(language) in served else served[0]
+    served = [base_language(code) for code in queue.languages]
+    return base_language(language) if base_language(language) in served else served[0]
 
 
-def _base(language: str) -> str:
+def base_language(language: str) -> str:
+    """The base language of a code: `en_US`, `en-us` and `EN` are all `en`."""
     return language.replace("-", "_").split("_")[0].lower()
 
 

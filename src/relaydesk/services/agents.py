@@ -104,9 +104,12 @@ class AgentDesk:
         agent = found[0]
         queue = self._brief.queues[queue_name]
         if not routing.qualified(agent, queue, language):
+            needs = (
+                f" and the language {_needed_language(queue, language)}" if queue.languages else ""
+            )
             raise ActionError(
                 f"the {queue_name} queue needs one of the skills {', '.join(queue.skills)}"
-                + (f" and the language {_language(queue, language)}" if queue.languages else "")
+                + needs
                 + f"; you have skills {', '.join(sorted(agent.skills)) or 'none'} and languages "
                 f"{', '.join(sorted(agent.languages)) or 'none'}. Ask a supervisor to assign it",
                 403,
@@ -509,7 +512,7 @@ class AgentDesk:
         return row
 
 
-def _language(queue: Queue, language: str | None) -> str:
-    served = [code.split("_")[0].lower() for code in queue.languages]
-    base = (language or "").replace("-", "_").split("_")[0].lower()
-    return base if base in served else served[0]
+def _needed_language(queue: Queue, language: str | None) -> str:
+    """For the refusal: what `routing.qualified` asks of the agent (the queue's main
+    language when the customer's is unknown)."""
+    return routing.required_language(queue, language) or routing.base_language(queue.languages[0])

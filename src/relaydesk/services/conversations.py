@@ -64,19 +64,7 @@ def find_for_customer(conn: Connection, customer: str) -> list[dict[str, Any]]:
 
 
 def get(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(
-            conversations,
-            customers.c.wa_id,
-            customers.c.user_id,
-            customers.c.profile_name,
-            users.c.email.label("assignee_email"),
-            users.c.name.label("assignee_name"),
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .outerjoin(users, users.c.id == conversations.c.assignee_id)
-        .where(conversations.c.id == conversation_id)
-    ).first()
+    row = _conversation_row(conn, conversation_id)
     if row is None:
         return None
     expires = window_expires_at(row.last_inbound_at)
@@ -99,6 +87,25 @@ def get(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
         "messages": [_message(m) for m in _messages(conn, conversation_id)],
         "decisions": [_decision(d) for d in _decisions(conn, conversation_id)],
     }
+
+
+def _conversation_row(conn: Connection, conversation_id: int) -> Any:
+    """The conversation with its customer and its assignee's name and email; None when
+    there is no such conversation."""
+    return conn.execute(
+        select(
+            conversations,
+            customers.c.wa_id,
+            customers.c.user_id,
+            customers.c.profile_name,
+            customers.c.attributes,
+            users.c.name.label("assignee_name"),
+            users.c.email.label("assignee_email"),
+        )
+        .join(customers, customers.c.id == conversations.c.customer_id)
+        .outerjoin(users, users.c.id == conversations.c.assignee_id)
+        .where(conversations.c.id == conversation_id)
+    ).first()
 
 
 def _messages(conn: Connection, conversation_id: int) -> list[Any]:
@@ -167,20 +174,7 @@ def handoff_card(
     and confidence, the sentiment trend, collected data, the transcript, what the bot
     already tried, a suggested next step and first reply, notes, feedback and SLA clocks.
     None when there is no such conversation."""
-    row = conn.execute(
-        select(
-            conversations,
-            customers.c.wa_id,
-            customers.c.user_id,
-            customers.c.profile_name,
-            customers.c.attributes,
-            users.c.name.label("assignee_name"),
-            users.c.email.label("assignee_email"),
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .outerjoin(users, users.c.id == conversations.c.assignee_id)
-        .where(conversations.c.id == conversation_id)
-    ).first()
+    row = _conversation_row(conn, conversation_id)
     if row is None:
         return None
     escalation = conn.execute(

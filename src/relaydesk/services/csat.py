@@ -17,6 +17,7 @@ from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief
 from relaydesk.domain.conversation import ConversationStatus, window_open
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
+from relaydesk.domain.routing import base_language
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
 
@@ -124,7 +125,9 @@ def csat_content(
         (
             t
             for t in brief.templates.values()
-            if language and t.name == spec.name and _base(t.language) == _base(language)
+            if language
+            and t.name == spec.name
+            and base_language(t.language) == base_language(language)
         ),
         spec,
     )
@@ -142,7 +145,3 @@ def csat_content(
             for index, payload in enumerate(ids)
         ),
     )
-
-
-def _base(language: str) -> str:
-    return language.replace("-", "_").split("_")[0].lower()
