@@ -159,41 +159,103 @@ READERS: dict[str, Callable[[object], Content]] = {
 }
 
 
-# --- sender, timestamp, values -----------------------------------------------------------
+# --- sender, ids, timestamp, values ----------------------------------------------------------
+
+#: the widest value storage holds for each field (the columns in adapters/storage/tables.py)
+WAMID_MAX = 255
+TYPE_MAX = 40
+PHONE_NUMBER_ID_MAX = 64
+WA_ID_MAX = 64
+USER_ID_MAX = 160
+NAME_MAX = 200
+KIND_MAX = 64
+CALLBACK_DATA_MAX = 512
+#: WhatsApp's cap on a text body; longer free text is cut to it before anything reads it
+TEXT_MAX = 4096
+#: an error title is a short label, logged with a failed delivery
+TITLE_MAX = 200
+#: error codes are stored as 32-bit integers
+CODE_MIN, CODE_MAX = -(2**31), 2**31 - 1
+#: ids that arrive as JSON numbers must be whole numbers in this range (a BIGINT)
+NUMBER_ID_MAX = 2**63 - 1
+#: Unix seconds accepted as a timestamp: 1970 to 2106 (unsigned 32-bit time), far from the
+#: limits of datetime arithmetic
+TIMESTAMP_MAX = 2**32 - 1
 
 
-def read_sender(
-    contact: dict[str, Any] | None, from_id: str | None, from_user_id: str | None
-) -> Sender:
-    if contact is None:
-        return Sender(wa_id=from_id, user_id=from_user_id)
+def read_id(value: object, limit: int, *, numbers: bool = False) -> str | None:
+    """A non-empty string of at most `limit` characters, or with `numbers` a whole JSON number
+    from 1 to 2**63-1 as its digits (as a phone number or phone number id may arrive); else
+    None."""
+    if isinstance(value, str):
+        return value if 0 < len(value) <= limit else None
+    if numbers and type(value) is int and 0 < value <= NUMBER_ID_MAX:
+        return str(value)
+    return None
+
+
+def read_contact(contact: dict[str, Any], path: str, warnings: list[str]) -> Sender:
+    """The ids and names in one `contacts[]` object; ids that storage cannot hold are left out
+    and names too long for it are cut, with a warning."""
     profile = contact.get("profile")
     if not isinstance(profile, dict):
         profile = {}
     return Sender(
-        wa_id=nonempty(contact.get("wa_id")) or from_id,
-        user_id=nonempty(contact.get("user_id")) or from_user_id,
-        parent_user_id=nonempty(contact.get("parent_user_id")),
-        profile_name=nonempty(profile.get("name")),
-        username=nonempty(profile.get("username")),
+        wa_id=read_id(contact.get("wa_id"), WA_ID_MAX, numbers=True),
+        user_id=read_id(contact.get("user_id"), USER_ID_MAX),
+        parent_user_id=read_id(contact.get("parent_user_id"), USER_ID_MAX),
+        profile_name=cut(nonempty(profile.get("name")), NAME_MAX, f"{path}.profile.name", warnings),
+        username=cut(
+            nonempty(profile.get("username")), NAME_MAX, f"{path}.profile.username", warnings
+        ),
+    )
+
+
+def read_sender(contact: Sender | None, from_id: str | None, from_user_id: str | None) -> Sender:
+    """The sender of a message: its contact's ids and names, else `from`/`from_user_id`."""
+    if contact is None:
+        return Sender(wa_id=from_id, user_id=from_user_id)
+    return Sender(
+        wa_id=contact.wa_id or from_id,
+        user_id=contact.user_id or from_user_id,
+        parent_user_id=contact.parent_user_id,
+        profile_name=contact.profile_name,
+        username=contact.username,
     )
 
 
 def read_timestamp(raw: object) -> datetime | None:
-    """Unix seconds as a string or number -> aware UTC datetime; None when it is neither."""
+    """Unix seconds (0 to TIMESTAMP_MAX) as a string of digits or a number -> aware UTC
+    datetime; None otherwise."""
     seconds: int | float
     if isinstance(raw, str):
-        if not (raw.isascii() and raw.isdigit()):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
             return None
         seconds = int(raw)
     elif isinstance(raw, int | float) and not isinstance(raw, bool):
         seconds = raw
     else:
         return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):  # out of range, NaN
+    if not 0 <= seconds <= TIMESTAMP_MAX:  # also False for NaN
         return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def read_code(raw: object) -> int | None:
+    """An error code: an integer, or a string of digits, that fits a 32-bit column."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        raw = int(raw)
+    if type(raw) is int and CODE_MIN <= raw <= CODE_MAX:
+        return raw
+    return None
+
+
+def cut(text: str | None, limit: int, path: str, warnings: list[str]) -> str | None:
+    """`text` cut to `limit` characters, with a warning naming `path` (never the text)."""
+    if text is None or len(text) <= limit:
+        return text
+    warnings.append(f"{path} is {len(text):,} characters; kept the first {limit:,}")
+    return text[:limit]
 
 
 def nonempty(value: object) -> str | None:
@@ -215,14 +277,33 @@ _KINDS: dict[type, str] = {
     type(None): "missing",
 }
 
+#: the most characters of a value a warning echoes
+_ECHO_MAX = 60
+
 
 def kind_of(value: object) -> str:
+    """The JSON kind of `value` ("a str", "an object", "missing", ...), never the value."""
     return _KINDS.get(type(value), type(value).__name__)
 
 
+def sized(value: object) -> str:
+    """`kind_of`, with the length of a string (for values that must not be echoed)."""
+    if isinstance(value, str):
+        return f"a str of {len(value):,} characters" if value else "an empty str"
+    return kind_of(value)
+
+
 def describe(value: object) -> str:
-    """The value itself when short and scalar (so messages name it), else its kind."""
+    """The value itself when scalar, cut to about 60 characters with its full length (so
+    messages name it and stay short), else its kind. Never use it on customer text or ids."""
     if value is None or isinstance(value, dict | list):
         return kind_of(value)
+    if isinstance(value, str):
+        if len(value) <= _ECHO_MAX:
+            return repr(value)
+        return f"{value[:_ECHO_MAX]!r}... ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_ECHO_MAX:
+        digits = len(str(abs(value)))
+        return f"{str(value)[:_ECHO_MAX]}... ({digits:,} digits)"
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= _ECHO_MAX else f"{text[:_ECHO_MAX]}... ({len(text):,} characters)"

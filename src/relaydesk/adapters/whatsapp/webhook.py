@@ -9,29 +9,49 @@ Two kinds of trouble, handled differently:
 - the body is not a WhatsApp webhook at all (not JSON, wrong `object`, `entry` or `changes`
   not lists, a `messages` change without `metadata.phone_number_id`, ...): `WebhookPayloadError`
   naming the JSON path, and no events;
-- one item inside a sound envelope is malformed (a message without `id`, a timestamp that is
-  not a number): that item is skipped with a warning naming its path, and the rest of the
-  batch still parses.
+- one item inside a sound envelope is malformed (a message without `id` or a usable sender, a
+  timestamp that is not a number, an id too long to store): that item is skipped with a
+  warning naming its path, and the rest of the batch still parses.
+
+Nothing it returns can be refused by storage: `_decode.load` repairs poison strings and numbers
+in the whole document first, ids longer than their columns are refused, and free text is cut
+to WhatsApp's 4,096 characters (so understanding never reads megabytes). Warnings name paths
+and kinds, echo at most ~60 characters of a structural value (a type, a status), and never a
+customer's text or number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from relaydesk.adapters.whatsapp import _decode
 from relaydesk.adapters.whatsapp._readers import (
+    CALLBACK_DATA_MAX,
+    KIND_MAX,
     NO_CONTENT,
+    PHONE_NUMBER_ID_MAX,
     READERS,
+    TEXT_MAX,
+    TITLE_MAX,
+    TYPE_MAX,
+    USER_ID_MAX,
+    WA_ID_MAX,
+    WAMID_MAX,
+    cut,
     describe,
     kind_of,
     nonempty,
+    read_code,
+    read_contact,
+    read_id,
     read_sender,
     read_timestamp,
+    sized,
 )
 from relaydesk.domain.channel import (
     ApiError,
@@ -39,6 +59,7 @@ from relaydesk.domain.channel import (
     IdentityChange,
     Ignored,
     InboundMessage,
+    Sender,
     StatusUpdate,
     WebhookEvent,
 )
@@ -95,6 +116,8 @@ KNOWN_FIELDS = frozenset(
     }
 )
 
+#: the most characters of an unknown field or status name kept in an Ignored event's reason
+_REASON_MAX = 60
 _SIGNATURE_PREFIX = "sha256="
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -157,7 +180,7 @@ class ParsedWebhook:
 def parse_webhook(body: bytes) -> ParsedWebhook:
     """Parse a webhook POST body (raw bytes) into events; see the module docstring."""
     try:
-        doc = json.loads(body)
+        doc, repaired = _decode.load(body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise WebhookPayloadError(
             "", f"request body is not JSON ({exc}); expected a WhatsApp webhook JSON object"
@@ -179,6 +202,8 @@ def parse_webhook(body: bytes) -> ParsedWebhook:
             "entry", f"entry is {kind_of(entries)}; expected a list of entry objects"
         )
     parser = _Parser()
+    if repaired is not None:
+        parser.warnings.append(repaired)
     for i, entry in enumerate(entries):
         path = f"entry[{i}]"
         if not isinstance(entry, dict):
@@ -220,17 +245,21 @@ class _Parser:
             return
         metadata = value.get("metadata") if isinstance(value, dict) else None
         phone_number_id = (
-            nonempty(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
+            read_id(metadata.get("phone_number_id"), PHONE_NUMBER_ID_MAX, numbers=True)
+            if isinstance(metadata, dict)
+            else None
         )
         self.events.append(
             Ignored(
-                reason=f"field:{field_name}",
+                reason=f"field:{field_name[:_REASON_MAX]}",
                 phone_number_id=phone_number_id,
                 payload=value if isinstance(value, dict) else {"value": value},
             )
         )
         if field_name not in KNOWN_FIELDS:
-            self.warnings.append(f"{path}.field is {field_name!r}; not a known field, ignored")
+            self.warnings.append(
+                f"{path}.field is {describe(field_name)}; not a known field, ignored"
+            )
 
     def messages_value(self, value: object, path: str) -> None:
         if not isinstance(value, dict):
@@ -239,15 +268,14 @@ class _Parser:
             )
         metadata = value.get("metadata")
         raw_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
-        if not isinstance(raw_id, str) or not raw_id:
+        phone_number_id = read_id(raw_id, PHONE_NUMBER_ID_MAX, numbers=True)
+        if phone_number_id is None:
             raise WebhookPayloadError(
                 f"{path}.metadata.phone_number_id",
                 f"{path}.metadata.phone_number_id is {describe(raw_id)}; expected the business "
-                "phone number id (a string of digits) that the messages were sent to",
+                "phone number id (a string of digits, at most "
+                f"{PHONE_NUMBER_ID_MAX} characters) that the messages were sent to",
             )
-        phone_number_id: str = raw_id
         messages = _list_or_raise(value.get("messages"), f"{path}.messages", "message objects")
         statuses = _list_or_raise(value.get("statuses"), f"{path}.statuses", "status objects")
         errors = value.get("errors")
@@ -270,28 +298,25 @@ class _Parser:
         elif not messages and not statuses:
             self.warnings.append(f"{path} has no messages, statuses or errors; nothing to do")
 
-    def contacts(
-        self, raw: object, path: str
-    ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    def contacts(self, raw: object, path: str) -> tuple[Sender | None, dict[str, Sender]]:
         """(the sole contact, or None; contacts by wa_id and user_id when there are several)."""
         if raw is None:
             return None, {}
         if not isinstance(raw, list):
             self.warnings.append(f"{path} is {kind_of(raw)}; expected a list, contacts not used")
             return None, {}
-        contacts: list[dict[str, Any]] = []
+        contacts: list[Sender] = []
         for k, item in enumerate(raw):
             if isinstance(item, dict):
-                contacts.append(item)
+                contacts.append(read_contact(item, f"{path}[{k}]", self.warnings))
             else:
                 self.warnings.append(f"{path}[{k}] is {kind_of(item)}; expected an object, skipped")
         if len(contacts) == 1:
             return contacts[0], {}
-        by_id: dict[str, dict[str, Any]] = {}
+        by_id: dict[str, Sender] = {}
         for contact in contacts:
-            for key in ("wa_id", "user_id"):
-                ident = contact.get(key)
-                if isinstance(ident, str) and ident:
+            for ident in (contact.wa_id, contact.user_id):
+                if ident:
                     by_id.setdefault(ident, contact)
         return None, by_id
 
@@ -299,17 +324,17 @@ class _Parser:
         self,
         item: object,
         phone_number_id: str,
-        sole_contact: dict[str, Any] | None,
-        contacts_by_id: dict[str, dict[str, Any]],
+        sole_contact: Sender | None,
+        contacts_by_id: dict[str, Sender],
         path: str,
     ) -> None:
         if not isinstance(item, dict):
             self.warnings.append(f"{path} is {kind_of(item)}; expected a message object, skipped")
             return
-        wamid = self.required(item, "id", path, "the message's wamid", "message")
+        wamid = self.required(item, "id", path, "the message's wamid", "message", WAMID_MAX)
         if wamid is None:
             return
-        msg_type = self.required(item, "type", path, "a message type", "message")
+        msg_type = self.required(item, "type", path, "a message type", "message", TYPE_MAX)
         if msg_type is None:
             return
         sent_at = self.timestamp(item, path, "message")
@@ -319,8 +344,9 @@ class _Parser:
             self.system(item, wamid, phone_number_id, sent_at, path)
             return
 
-        from_id = nonempty(item.get("from"))
-        from_user_id = nonempty(item.get("from_user_id"))
+        raw_from, raw_user_id = item.get("from"), item.get("from_user_id")
+        from_id = read_id(raw_from, WA_ID_MAX, numbers=True)
+        from_user_id = read_id(raw_user_id, USER_ID_MAX)
         contact = sole_contact
         if contacts_by_id:
             contact = (contacts_by_id.get(from_id) if from_id else None) or (
@@ -328,19 +354,27 @@ class _Parser:
             )
         sender = read_sender(contact, from_id, from_user_id)
         if sender.wa_id is None and sender.user_id is None:
-            self.warnings.append(f"{path} has neither from nor from_user_id; sender unknown")
+            self.warnings.append(
+                f"{path} has no usable sender: from is {sized(raw_from)}, from_user_id is "
+                f"{sized(raw_user_id)} (expected a phone number of at most {WA_ID_MAX} or a user "
+                f"id of at most {USER_ID_MAX} characters) and no contact names one; "
+                "message skipped"
+            )
+            return
 
         reader = READERS.get(msg_type)
         if reader is None:
             content = NO_CONTENT
             if msg_type not in CONTRACT_MESSAGE_TYPES:
                 self.warnings.append(
-                    f"{path}.type is {msg_type!r}; not a type in the contract, kept without text"
+                    f"{path}.type is {describe(msg_type)}; not a type in the contract, "
+                    "kept without text"
                 )
         else:
             content = reader(item.get(msg_type))
             if content.problem is not None:
                 self.warnings.append(f"{path}.{msg_type}{content.problem}")
+        text = cut(content.text, TEXT_MAX, f"{path}.{msg_type} text", self.warnings)
 
         context = item.get("context")
         context_id: str | None = None
@@ -359,7 +393,7 @@ class _Parser:
                 sender=sender,
                 sent_at=sent_at,
                 type=msg_type,
-                text=content.text,
+                text=text,
                 reply_id=content.reply_id,
                 context_id=context_id,
                 forwarded=forwarded,
@@ -381,22 +415,35 @@ class _Parser:
                 f"{path}.system is {kind_of(system)}; expected an object with type, message skipped"
             )
             return
-        kind = nonempty(system.get("type"))
+        raw_kind = system.get("type")
+        kind = read_id(raw_kind, KIND_MAX)
         if kind is None:
-            self.warnings.append(f"{path}.system.type is {describe(system.get('type'))}")
+            shown = sized(raw_kind) if isinstance(raw_kind, str) else describe(raw_kind)
+            self.warnings.append(
+                f"{path}.system.type is {shown}; expected a change type of at most "
+                f"{KIND_MAX} characters, kept as 'unknown'"
+            )
+
+        def wa_id(raw: object) -> str | None:
+            return read_id(raw, WA_ID_MAX, numbers=True)
+
+        def user_id(raw: object) -> str | None:
+            return read_id(raw, USER_ID_MAX)
+
         self.events.append(
             IdentityChange(
                 wamid=wamid,
                 phone_number_id=phone_number_id,
                 kind=kind or "unknown",
                 at=at,
-                old_wa_id=nonempty(item.get("from")),
-                new_wa_id=nonempty(system.get("wa_id")) or nonempty(system.get("new_wa_id")),
-                old_user_id=(
-                    nonempty(system.get("previous_user_id")) or nonempty(item.get("from_user_id"))
+                old_wa_id=wa_id(item.get("from")),
+                new_wa_id=wa_id(system.get("wa_id")) or wa_id(system.get("new_wa_id")),
+                old_user_id=user_id(system.get("previous_user_id"))
+                or user_id(item.get("from_user_id")),
+                new_user_id=user_id(system.get("user_id")) or user_id(system.get("new_user_id")),
+                body=cut(
+                    nonempty(system.get("body")), TEXT_MAX, f"{path}.system.body", self.warnings
                 ),
-                new_user_id=nonempty(system.get("user_id")) or nonempty(system.get("new_user_id")),
-                body=nonempty(system.get("body")),
                 payload=item,
             )
         )
@@ -405,7 +452,7 @@ class _Parser:
         if not isinstance(item, dict):
             self.warnings.append(f"{path} is {kind_of(item)}; expected a status object, skipped")
             return
-        wamid = self.required(item, "id", path, "the wamid we sent", "status")
+        wamid = self.required(item, "id", path, "the wamid we sent", "status", WAMID_MAX)
         if wamid is None:
             return
         wire = item.get("status")
@@ -421,7 +468,7 @@ class _Parser:
         if status is None:
             self.events.append(
                 Ignored(
-                    reason=f"status:{wire}",
+                    reason=f"status:{wire[:_REASON_MAX]}",
                     phone_number_id=phone_number_id,
                     errors=errors,
                     payload=item,
@@ -439,22 +486,39 @@ class _Parser:
                 at=at,
                 recipient_id=nonempty(item.get("recipient_id")),
                 recipient_user_id=nonempty(item.get("recipient_user_id")),
-                callback_data=nonempty(item.get("biz_opaque_callback_data")),
+                callback_data=self.callback_data(item, path),
                 errors=errors,
                 payload=item,
             )
         )
 
     def required(
-        self, item: dict[str, Any], key: str, path: str, expected: str, what: str
+        self, item: dict[str, Any], key: str, path: str, expected: str, what: str, limit: int
     ) -> str | None:
-        """`item[key]` when it is a non-empty string; else None, and a warning that the `what`
-        at `path` is skipped."""
+        """`item[key]` when it is a non-empty string of at most `limit` characters; else None,
+        and a warning that the `what` at `path` is skipped."""
         value = item.get(key)
         if isinstance(value, str) and value:
-            return value
+            if len(value) <= limit:
+                return value
+            self.warnings.append(
+                f"{path}.{key} is {sized(value)}; expected {expected} of at most {limit} "
+                f"characters, {what} skipped"
+            )
+            return None
         self.warnings.append(
             f"{path}.{key} is {describe(value)}; expected {expected}, {what} skipped"
+        )
+        return None
+
+    def callback_data(self, item: dict[str, Any], path: str) -> str | None:
+        """`biz_opaque_callback_data`: ours, so never longer than we send; else dropped."""
+        raw = nonempty(item.get("biz_opaque_callback_data"))
+        if raw is None or len(raw) <= CALLBACK_DATA_MAX:
+            return raw
+        self.warnings.append(
+            f"{path}.biz_opaque_callback_data is {sized(raw)}; expected at most "
+            f"{CALLBACK_DATA_MAX}, dropped"
         )
         return None
 
@@ -479,22 +543,30 @@ class _Parser:
             if not isinstance(item, dict):
                 self.warnings.append(f"{path}[{k}] is {kind_of(item)}; expected an error object")
                 continue
-            code = item.get("code")
-            if isinstance(code, str) and code.isascii() and code.isdigit():
-                code = int(code)
-            if not isinstance(code, int) or isinstance(code, bool):
+            raw_code = item.get("code")
+            code = read_code(raw_code)
+            if code is None:
                 self.warnings.append(
-                    f"{path}[{k}].code is {describe(code)}; expected an integer code, skipped"
+                    f"{path}[{k}].code is {describe(raw_code)}; expected an integer code "
+                    "that fits 32 bits, skipped"
                 )
                 continue
             error_data = item.get("error_data")
             details = error_data.get("details") if isinstance(error_data, dict) else None
+            at = f"{path}[{k}]"
             errors.append(
                 ApiError(
                     code=code,
-                    title=nonempty(item.get("title")) or "",
-                    message=nonempty(item.get("message")) or "",
-                    details=details if isinstance(details, str) else "",
+                    title=cut(nonempty(item.get("title")), TITLE_MAX, f"{at}.title", self.warnings)
+                    or "",
+                    message=cut(
+                        nonempty(item.get("message")), TEXT_MAX, f"{at}.message", self.warnings
+                    )
+                    or "",
+                    details=cut(
+                        nonempty(details), TEXT_MAX, f"{at}.error_data.details", self.warnings
+                    )
+                    or "",
                 )
             )
         return tuple(errors)
