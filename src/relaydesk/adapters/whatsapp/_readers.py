@@ -14,6 +14,55 @@ from typing import Any, NamedTuple
 
 from relaydesk.domain.channel import Sender
 
+#: message `type` values in the contract (docs/whatsapp-cloud-api.md §2.4); others get a warning
+CONTRACT_MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "video",
+        "document",
+        "audio",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "interactive",
+        "button",
+        "order",
+        "system",
+        "unsupported",
+        "unknown",
+        "revoke",
+        "edit",
+        "request_welcome",
+    }
+)
+
+#: `changes[].field` values Meta documents; all but `messages` become Ignored, others also warn
+KNOWN_FIELDS = frozenset(
+    {
+        "messages",
+        "account_alerts",
+        "account_review_update",
+        "account_update",
+        "business_capability_update",
+        "calls",
+        "flows",
+        "history",
+        "message_echoes",
+        "message_template_components_update",
+        "message_template_quality_update",
+        "message_template_status_update",
+        "phone_number_name_update",
+        "phone_number_quality_update",
+        "security",
+        "smb_app_state_sync",
+        "smb_message_echoes",
+        "template_category_update",
+        "user_preferences",
+    }
+)
+
 _INTERACTIVE_TYPES = frozenset({"button_reply", "list_reply", "nfm_reply", "call_permission_reply"})
 
 
