@@ -593,3 +593,47 @@ def test_error_texts_are_bounded() -> None:
     assert len(error.message) <= 4096
     assert len(error.details) <= 4096
     assert math.isfinite(error.code)
+
+
+# --- a malformed change or entry beside good ones ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad_change", "path"),
+    [
+        ({"field": "messages", "value": "x"}, "entry[0].changes[1].value"),
+        ({"field": "messages", "value": {"messages": []}}, "entry[0].changes[1].value.metadata"),
+        ({"value": {}}, "entry[0].changes[1].field"),
+        ("x", "entry[0].changes[1]"),
+    ],
+)
+def test_a_malformed_change_beside_a_good_one_is_skipped(bad_change: object, path: str) -> None:
+    doc = envelope(messages=[text_message("w1")])
+    doc["entry"][0]["changes"].append(bad_change)
+    doc["entry"][0]["changes"].append(
+        envelope(messages=[text_message("w3")])["entry"][0]["changes"][0]
+    )
+    parsed = parse(doc)
+    assert wamids(parsed) == ["w1", "w3"]
+    (warning,) = parsed.warnings
+    assert warning.startswith(path)
+    assert warning.endswith("skipped, the rest of the body kept")
+
+
+@pytest.mark.parametrize("bad_entry", ["x", {"changes": "x"}, {}])
+def test_a_malformed_entry_beside_a_good_one_is_skipped(bad_entry: object) -> None:
+    doc = envelope(messages=[text_message("w1")])
+    doc["entry"].insert(0, bad_entry)
+    parsed = parse(doc)
+    assert wamids(parsed) == ["w1"]
+    (warning,) = parsed.warnings
+    assert warning.startswith("entry[0]")
+
+
+def test_a_body_with_only_malformed_changes_is_still_refused() -> None:
+    doc = envelope(messages=[text_message("w1")])
+    doc["entry"][0]["changes"].append({"field": "messages", "value": "x"})
+    doc["entry"][0]["changes"][0]["value"]["messages"] = {"id": "w1"}
+    with pytest.raises(WebhookPayloadError) as caught:
+        parse(doc)
+    assert caught.value.path == f"{BASE}.messages"

@@ -8,7 +8,8 @@ Two kinds of trouble, handled differently:
 
 - the body is not a WhatsApp webhook at all (not JSON, wrong `object`, `entry` or `changes`
   not lists, a `messages` change without `metadata.phone_number_id`, ...): `WebhookPayloadError`
-  naming the JSON path, and no events;
+  naming the JSON path, and no events. When only some entries or changes are like that and
+  others give events, those are skipped with a warning instead and the events kept;
 - one item inside a sound envelope is malformed (a message without `id` or a usable sender, a
   timestamp that is not a number, an id too long to store): that item is skipped with a
   warning naming its path, and the rest of the batch still parses.
@@ -130,16 +131,30 @@ def parse_webhook(body: bytes) -> ParsedWebhook:
     parser = Parser()
     if repaired is not None:
         parser.warnings.append(repaired)
+    refused: list[WebhookPayloadError] = []
     for i, entry in enumerate(entries):
-        path = f"entry[{i}]"
-        if not isinstance(entry, dict):
-            raise WebhookPayloadError(path, f"{path} is {kind_of(entry)}; expected an entry object")
-        changes = entry.get("changes")
-        if not isinstance(changes, list):
-            raise WebhookPayloadError(
-                f"{path}.changes",
-                f"{path}.changes is {kind_of(changes)}; expected a list of change objects",
-            )
-        for j, change in enumerate(changes):
-            parser.change(change, f"{path}.changes[{j}]")
+        try:
+            _entry(parser, entry, f"entry[{i}]", refused)
+        except WebhookPayloadError as exc:
+            refused.append(exc)
+    if refused and not parser.events:
+        raise refused[0]
+    parser.warnings.extend(f"{exc}; skipped, the rest of the body kept" for exc in refused)
     return ParsedWebhook(tuple(parser.events), tuple(parser.warnings))
+
+
+def _entry(parser: Parser, entry: object, path: str, refused: list[WebhookPayloadError]) -> None:
+    """One `entry[]`: its changes go to `parser`; a malformed change goes to `refused`."""
+    if not isinstance(entry, dict):
+        raise WebhookPayloadError(path, f"{path} is {kind_of(entry)}; expected an entry object")
+    changes = entry.get("changes")
+    if not isinstance(changes, list):
+        raise WebhookPayloadError(
+            f"{path}.changes",
+            f"{path}.changes is {kind_of(changes)}; expected a list of change objects",
+        )
+    for j, change in enumerate(changes):
+        try:
+            parser.change(change, f"{path}.changes[{j}]")
+        except WebhookPayloadError as exc:
+            refused.append(exc)
