@@ -14,6 +14,7 @@ from sqlalchemy import String
 from relaydesk.adapters.storage import tables
 from relaydesk.adapters.whatsapp import _readers as readers
 from relaydesk.adapters.whatsapp.webhook import (
+    WARNINGS_MAX,
     ParsedWebhook,
     WebhookPayloadError,
     parse_webhook,
@@ -637,3 +638,11 @@ def test_a_body_with_only_malformed_changes_is_still_refused() -> None:
     with pytest.raises(WebhookPayloadError) as caught:
         parse(doc)
     assert caught.value.path == f"{BASE}.messages"
+
+
+def test_the_number_of_warnings_per_body_is_bounded() -> None:
+    messages = [text_message(f"w{k}", timestamp="soon") for k in range(WARNINGS_MAX + 150)]
+    parsed = parse(envelope(messages=[*messages, text_message("good")]))
+    assert wamids(parsed) == ["good"]
+    assert len(parsed.warnings) == WARNINGS_MAX + 1
+    assert parsed.warnings[-1] == "... and 150 more warnings in this body"

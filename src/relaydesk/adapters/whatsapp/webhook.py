@@ -42,6 +42,7 @@ __all__ = [
     "CONTRACT_MESSAGE_TYPES",
     "KNOWN_FIELDS",
     "SIGNATURE_HEADER",
+    "WARNINGS_MAX",
     "WEBHOOK_OBJECT",
     "ParsedWebhook",
     "WebhookPayloadError",
@@ -53,6 +54,8 @@ __all__ = [
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 WEBHOOK_OBJECT = "whatsapp_business_account"
 
+#: warnings kept per body; the rest are counted in one last warning (each is a log line)
+WARNINGS_MAX = 50
 _SIGNATURE_PREFIX = "sha256="
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -140,7 +143,11 @@ def parse_webhook(body: bytes) -> ParsedWebhook:
     if refused and not parser.events:
         raise refused[0]
     parser.warnings.extend(f"{exc}; skipped, the rest of the body kept" for exc in refused)
-    return ParsedWebhook(tuple(parser.events), tuple(parser.warnings))
+    warnings = parser.warnings
+    if len(warnings) > WARNINGS_MAX:
+        more = len(warnings) - WARNINGS_MAX
+        warnings = [*warnings[:WARNINGS_MAX], f"... and {more:,} more warnings in this body"]
+    return ParsedWebhook(tuple(parser.events), tuple(warnings))
 
 
 def _entry(parser: Parser, entry: object, path: str, refused: list[WebhookPayloadError]) -> None:
