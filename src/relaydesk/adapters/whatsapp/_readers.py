@@ -344,7 +344,7 @@ def sized(value: object) -> str:
 
 def describe(value: object) -> str:
     """The value itself when scalar, cut to about 60 characters with its full length (so
-    messages name it and stay short), else its kind. Never use it on customer text or ids."""
+    messages name it and stay short), else its kind. Never for customer text or numbers."""
     if value is None or isinstance(value, dict | list):
         return kind_of(value)
     if isinstance(value, str):
