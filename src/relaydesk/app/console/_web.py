@@ -322,6 +322,13 @@ def refusal_response(request: Request, exc: Refusal) -> HTMLResponse:
     )
 
 
+def console_not_found(request: Request, detail: str) -> Response | None:
+    """The refusal page for a console address whose id names nothing; None elsewhere."""
+    if not request.url.path.startswith("/console"):
+        return None
+    return refusal_response(request, Refusal(404, "Not found", detail, "/console"))
+
+
 def now_of(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 
 from relaydesk import __version__
 from relaydesk.app.console import install_console
+from relaydesk.app.console._web import console_not_found
+from relaydesk.app.http.errors import ErrorGuard, install_error_handling
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
 from relaydesk.app.http.routes import api, events, ops, webhooks
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(ops.router)
     install_console(app)
+    install_error_handling(app, page_for_path_error=console_not_found)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox
@@ -106,4 +109,5 @@ def create_app(
         max_body_bytes=settings.webhook_max_body_bytes,
         clock=clock,
     )
+    app.add_middleware(ErrorGuard)
     return app

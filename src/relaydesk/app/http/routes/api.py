@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator, Supervisor
 from relaydesk.app.http.schemas import (
@@ -17,15 +17,19 @@ from relaydesk.app.http.schemas import (
     ConversationOut,
     ConversationSummaries,
     Created,
+    DecisionPage,
     Done,
     FeedbackIn,
     HandoffCardOut,
+    Id,
+    MessagePage,
     NoteIn,
     PresenceIn,
     Problem,
     QueueList,
     ReplyIn,
     RewriteStatsOut,
+    Text,
     TransferIn,
     UserIn,
     UserList,
@@ -34,8 +38,11 @@ from relaydesk.app.http.schemas import (
 )
 from relaydesk.bootstrap import Container
 from relaydesk.services import accounts, conversations
-from relaydesk.services.accounts import Account, AccountError
+from relaydesk.services.accounts import Account, AccountError, User
 from relaydesk.services.agents import ActionError
+
+#: The furthest a `next` link of an urgency-ordered list may skip.
+MAX_OFFSET = 1_000_000
 
 router = APIRouter(
     prefix="/api/v1",
@@ -44,41 +51,164 @@ router = APIRouter(
 )
 
 
+Limit = Annotated[
+    int,
+    Query(ge=1, le=conversations.MAX_PAGE, description="Items per page (1 to 500)."),
+]
+Before = Annotated[
+    Id | None,
+    Query(description="Cursor: only items with ids below this one (from a `next` link)."),
+]
+Offset = Annotated[
+    int,
+    Query(ge=0, le=MAX_OFFSET, description="Cursor: skip this many (from a `next` link)."),
+]
+CustomerRef = Annotated[
+    Text, Query(min_length=1, max_length=160, description="The customer's wa_id or BSUID.")
+]
+
+
+def _next(request: Request, **cursor: int | None) -> str | None:
+    """The link to the next page: this request's URL with the new cursor; None when the
+    cursor says there is nothing more."""
+    if any(value is None for value in cursor.values()):
+        return None
+    return str(request.url.include_query_params(**cursor).replace(scheme=None, netloc=None))
+
+
 @router.get("/conversations", response_model=ConversationList)
 async def list_conversations(
+    request: Request,
     container: ContainerDep,
-    _user: Operator,
-    customer: Annotated[
-        str, Query(min_length=1, max_length=160, description="The customer's wa_id or BSUID.")
-    ],
+    user: Operator,
+    customer: CustomerRef,
+    limit: Limit = conversations.PAGE,
+    before: Before = None,
 ) -> dict[str, Any]:
-    """Conversations of one customer, newest first."""
+    """Conversations of one customer that you may see, newest first, a page at a time
+    (`next` links to the older ones). Each holds its newest messages and decisions."""
 
     def load() -> list[dict[str, Any]]:
         with container.db.read() as conn:
-            return conversations.find_for_customer(conn, customer.strip())
+            return conversations.find_for_customer(
+                conn, customer.strip(), user, limit=limit + 1, before=before
+            )
 
-    return {"conversations": await anyio.to_thread.run_sync(load)}
+    found = await anyio.to_thread.run_sync(load)
+    shown = [_with_links(request, c) for c in found[:limit]]
+    more = shown[-1]["id"] if len(found) > limit else None
+    return {"conversations": shown, "next": _next(request, before=more)}
 
 
 @router.get(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
-    responses={404: {"model": Problem}},
+    responses={403: {"model": Problem}, 404: {"model": Problem}},
 )
 async def get_conversation(
-    conversation_id: int, container: ContainerDep, _user: Operator
+    request: Request,
+    conversation_id: Id,
+    container: ContainerDep,
+    user: Operator,
+    limit: Limit = conversations.PAGE,
 ) -> dict[str, Any]:
-    """One conversation with its customer, transcript and every decision with its reasons."""
+    """One conversation with its customer, its newest messages and decisions (with their
+    reasons), and links to older ones. Agents see waiting conversations and their own;
+    supervisors and admins any."""
 
     def load() -> dict[str, Any] | None:
         with container.db.read() as conn:
-            return conversations.get(conn, conversation_id)
+            return conversations.get(conn, conversation_id, limit=limit)
 
-    found = await anyio.to_thread.run_sync(load)
+    found = _visible(user, conversation_id, await anyio.to_thread.run_sync(load))
+    return _with_links(request, found)
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessagePage,
+    responses={403: {"model": Problem}, 404: {"model": Problem}},
+)
+async def conversation_messages(
+    request: Request,
+    conversation_id: Id,
+    container: ContainerDep,
+    user: Operator,
+    limit: Limit = conversations.PAGE,
+    before: Before = None,
+) -> dict[str, Any]:
+    """A page of the conversation's messages: the newest `limit` below `before`, oldest
+    first; `next` links to the page before."""
+    page, older = await _page(
+        container, user, conversation_id, conversations.messages_page, limit, before
+    )
+    return {"messages": page, "next": _next(request, before=older)}
+
+
+@router.get(
+    "/conversations/{conversation_id}/decisions",
+    response_model=DecisionPage,
+    responses={403: {"model": Problem}, 404: {"model": Problem}},
+)
+async def conversation_decisions(
+    request: Request,
+    conversation_id: Id,
+    container: ContainerDep,
+    user: Operator,
+    limit: Limit = conversations.PAGE,
+    before: Before = None,
+) -> dict[str, Any]:
+    """A page of the conversation's decisions, as the messages are paged."""
+    page, older = await _page(
+        container, user, conversation_id, conversations.decisions_page, limit, before
+    )
+    return {"decisions": page, "next": _next(request, before=older)}
+
+
+async def _page(
+    container: Container,
+    user: User,
+    conversation_id: Id,
+    read: Any,
+    limit: int,
+    before: int | None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    def load() -> tuple[list[dict[str, Any]], int | None]:
+        with container.db.read() as conn:
+            _visible(user, conversation_id, conversations.visibility_of(conn, conversation_id))
+            page: tuple[list[dict[str, Any]], int | None] = read(
+                conn, conversation_id, limit=limit, before=before
+            )
+            return page
+
+    return await anyio.to_thread.run_sync(load)
+
+
+def _visible(user: User, conversation_id: Id, found: dict[str, Any] | None) -> dict[str, Any]:
+    """The conversation if the user may see it (`conversations.may_see`); 404 when there
+    is none, 403 when it is someone else's."""
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {conversation_id}")
+    if not conversations.may_see(user, found):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"conversation {conversation_id} is {found['status']} and not yours; agents see "
+            "waiting conversations and their own (ask a supervisor to transfer it to you)",
+        )
     return found
+
+
+def _with_links(request: Request, found: dict[str, Any]) -> dict[str, Any]:
+    base = f"{request.scope.get('root_path', '')}/api/v1/conversations/{found['id']}"
+
+    def link(kind: str, before: int | None) -> str | None:
+        return None if before is None else f"{base}/{kind}?before={before}"
+
+    return {
+        **found,
+        "messages_next": link("messages", found["messages_before"]),
+        "decisions_next": link("decisions", found["decisions_before"]),
+    }
 
 
 #: The refusals an action on a conversation can answer with.
@@ -100,10 +230,10 @@ async def _act(container: Container, now: datetime, action: Any, *args: Any) -> 
     return result
 
 
-async def _read(container: Container, read: Any, *args: Any) -> Any:
+async def _read(container: Container, read: Any, *args: Any, **kwargs: Any) -> Any:
     def load() -> Any:
         with container.db.read() as conn:
-            return read(conn, *args)
+            return read(conn, *args, **kwargs)
 
     return await anyio.to_thread.run_sync(load)
 
@@ -124,7 +254,7 @@ async def set_presence(
     "/conversations/{conversation_id}/take", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def take(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Take a waiting conversation: an agent needs the queue's skill, the customer's
     language and spare capacity (403 / 409 otherwise); supervisors may take any."""
@@ -136,7 +266,7 @@ async def take(
     "/conversations/{conversation_id}/reply", response_model=Created, responses=ACTION_PROBLEMS
 )
 async def reply(
-    conversation_id: int, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Created:
     """Send the customer a message as the agent (a template after the 24-hour window).
     Answers the outbox id of the message."""
@@ -156,7 +286,7 @@ async def reply(
     responses=ACTION_PROBLEMS,
 )
 async def add_note(
-    conversation_id: int, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Created:
     """Add an internal note for colleagues; the customer never sees it."""
 
@@ -171,7 +301,7 @@ async def add_note(
     "/conversations/{conversation_id}/transfer", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def transfer(
-    conversation_id: int,
+    conversation_id: Id,
     body: TransferIn,
     container: ContainerDep,
     clock: ClockDep,
@@ -192,7 +322,7 @@ async def transfer(
     "/conversations/{conversation_id}/escalate", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def escalate(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Move the conversation up to the next step of the brief's tier ladder."""
     await _act(container, clock(), container.desk.escalate, user, conversation_id)
@@ -203,7 +333,7 @@ async def escalate(
     "/conversations/{conversation_id}/resolve", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def resolve(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Close the conversation (the customer is then asked for a rating); the next
     customer message starts a new one."""
@@ -215,7 +345,7 @@ async def resolve(
     "/conversations/{conversation_id}/handback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def hand_back(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Give the conversation back to the bot."""
     await _act(container, clock(), container.desk.hand_back, user, conversation_id)
@@ -226,7 +356,7 @@ async def hand_back(
     "/conversations/{conversation_id}/feedback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def feedback(
-    conversation_id: int,
+    conversation_id: Id,
     body: FeedbackIn,
     container: ContainerDep,
     clock: ClockDep,
@@ -248,46 +378,69 @@ async def feedback(
 @router.get(
     "/conversations/{conversation_id}/card",
     response_model=HandoffCardOut,
-    responses={404: {"model": Problem}},
+    responses={403: {"model": Problem}, 404: {"model": Problem}},
 )
 async def handoff_card(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    request: Request,
+    conversation_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+    limit: Limit = conversations.PAGE,
+    before: Before = None,
 ) -> dict[str, Any]:
-    """The handoff card: why it escalated, intent, sentiment, collected data, transcript,
-    what the bot tried, a suggested next step and reply, notes, feedback, SLA clocks.
+    """The handoff card: why it escalated, intent, sentiment, collected data, transcript
+    (the newest `limit` messages below `before`; `transcript_next` pages back), what the
+    bot tried, a suggested next step and reply, notes, feedback, SLA clocks.
     Agents see waiting conversations and their own; supervisors and admins any."""
-    card: dict[str, Any] | None = await _read(
-        container, conversations.handoff_card, conversation_id, container.brief, clock()
-    )
-    if card is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {conversation_id}")
-    if not conversations.may_see(user, card):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"conversation {conversation_id} is {card['status']} and not yours; agents see "
-            "waiting conversations and their own (ask a supervisor to transfer it to you)",
-        )
-    return card
+
+    def load() -> dict[str, Any] | None:
+        with container.db.read() as conn:
+            return conversations.handoff_card(
+                conn, conversation_id, container.brief, clock(), limit=limit, before=before
+            )
+
+    card = _visible(user, conversation_id, await anyio.to_thread.run_sync(load))
+    return {**card, "transcript_next": _next(request, before=card["transcript_before"])}
 
 
 @router.get("/me/conversations", response_model=ConversationSummaries)
 async def my_conversations(
-    container: ContainerDep, clock: ClockDep, user: Operator
+    request: Request,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+    limit: Limit = conversations.PAGE,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    """The conversations assigned to me, most urgent first."""
+    """The conversations assigned to me, most urgent first, a page at a time."""
     found = await _read(
-        container, conversations.my_conversations, user.id, container.brief, clock()
+        container,
+        conversations.my_conversations,
+        user.id,
+        container.brief,
+        clock(),
+        limit=limit + 1,
+        offset=offset,
     )
-    return {"conversations": found}
+    return _summary_page(request, found, limit, offset)
 
 
 @router.get("/queue", response_model=ConversationSummaries)
 async def waiting_queue(
-    container: ContainerDep, clock: ClockDep, _user: Operator
+    request: Request,
+    container: ContainerDep,
+    clock: ClockDep,
+    _user: Operator,
+    limit: Limit = conversations.PAGE,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Conversations waiting for a person, in the order they are given out."""
-    found = await _read(container, conversations.waiting, container.brief, clock())
-    return {"conversations": found}
+    """Conversations waiting for a person, in the order they are given out, a page at a
+    time (`position` counts from the head of the line)."""
+    found = await _read(
+        container, conversations.waiting, container.brief, clock(), limit=limit + 1, offset=offset
+    )
+    return _summary_page(request, found, limit, offset)
 
 
 @router.get("/queues", response_model=QueueList)
@@ -298,10 +451,29 @@ async def queues(container: ContainerDep, clock: ClockDep, _user: Operator) -> d
 
 
 @router.get("/sla/risk", response_model=ConversationSummaries)
-async def sla_risk(container: ContainerDep, clock: ClockDep, _user: Supervisor) -> dict[str, Any]:
-    """Open conversations with an SLA clock in warning or breached, most urgent first."""
-    found = await _read(container, conversations.sla_risk, container.brief, clock())
-    return {"conversations": found}
+async def sla_risk(
+    request: Request,
+    container: ContainerDep,
+    clock: ClockDep,
+    _user: Supervisor,
+    limit: Limit = conversations.PAGE,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Open conversations with an SLA clock in warning or breached, most urgent first, a
+    page at a time."""
+    found = await _read(
+        container, conversations.sla_risk, container.brief, clock(), limit=limit + 1, offset=offset
+    )
+    return _summary_page(request, found, limit, offset)
+
+
+def _summary_page(
+    request: Request, found: list[dict[str, Any]], limit: int, offset: int
+) -> dict[str, Any]:
+    """One page of a list ordered by urgency, not by id, so its cursor is a count: `found`
+    starts at `offset` and holds up to `limit + 1` (one more says there is a next page)."""
+    more = offset + limit if len(found) > limit else None
+    return {"conversations": found[:limit], "next": _next(request, offset=more)}
 
 
 @router.get("/agents", response_model=AgentList)
@@ -363,7 +535,7 @@ async def create_user(
     responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def update_user(
-    user_id: int, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
+    user_id: Id, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
 ) -> UserOut:
     """Change a person's name, role, skills, languages, capacity, password or whether
     the account is active; fields left out stay as they are. Deactivating someone puts
