@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from relaydesk import __version__
 from relaydesk.app.console import install_console
@@ -80,7 +81,10 @@ def create_app(
             await container.graph.aclose()
             container.db.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files in the package,
+    # so the API's pages work without the network.
+    app = FastAPIOffline(
+        static_url="/docs/static",
         title="Relaydesk",
         version=__version__,
         description="Customer support on WhatsApp: webhooks, operator API and sandbox.",

@@ -73,7 +73,8 @@ def _next(request: Request, **cursor: int | None) -> str | None:
     cursor says there is nothing more."""
     if any(value is None for value in cursor.values()):
         return None
-    return str(request.url.include_query_params(**cursor).replace(scheme=None, netloc=None))
+    url = request.url.include_query_params(**cursor)
+    return f"{url.path}?{url.query}"
 
 
 @router.get("/conversations", response_model=ConversationList)
