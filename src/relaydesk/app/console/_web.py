@@ -313,11 +313,13 @@ def refusal_response(request: Request, exc: Refusal) -> HTMLResponse:
     )
 
 
-def console_not_found(request: Request, detail: str) -> Response | None:
-    """The refusal page for a console address whose id names nothing; None elsewhere."""
+def console_error_page(request: Request, status: int, detail: str) -> Response | None:
+    """The refusal page for a console address that does not validate (an id that names
+    nothing, a bad query value); None outside the console."""
     if not request.url.path.startswith("/console"):
         return None
-    return refusal_response(request, Refusal(404, "Not found", detail, "/console"))
+    title = REFUSAL_TITLES.get(status, "Refused")
+    return refusal_response(request, Refusal(status, title, detail, "/console"))
 
 
 def now_of(request: Request) -> datetime:

@@ -24,11 +24,11 @@ MAX_ECHO = 200  #: characters of a rejected value echoed back in a 422
 
 
 def install_error_handling(
-    app: FastAPI, *, page_for_path_error: Callable[[Request, str], Response | None]
+    app: FastAPI, *, error_page: Callable[[Request, int, str], Response | None]
 ) -> None:
-    """Answer validation errors as described above; `page_for_path_error` may render a
-    404 of its own for a path (the console's page) or return None for the JSON answer.
-    Add `ErrorGuard` as the outermost middleware separately (after the others)."""
+    """Answer validation errors as described above; `error_page(request, status, detail)`
+    may render a page of its own for an address (the console's) or return None for the
+    JSON answer. Add `ErrorGuard` as the outermost middleware separately."""
 
     async def on_invalid(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, RequestValidationError):  # pragma: no cover - registered for it
@@ -43,10 +43,13 @@ def install_error_handling(
                 f"nothing at this address: {name} {printable(bad_path[0].get('input'))!r} "
                 f"is not an id (ids are whole numbers from 1 to {MAX_ID})"
             )
-            return page_for_path_error(request, detail) or JSONResponse(
+            return error_page(request, 404, detail) or JSONResponse(
                 {"detail": detail}, status_code=404
             )
-        return JSONResponse({"detail": printable(jsonable_encoder(errors))}, status_code=422)
+        page = error_page(request, 422, f"check what you entered: {', '.join(fields)}")
+        return page or JSONResponse(
+            {"detail": printable(jsonable_encoder(errors))}, status_code=422
+        )
 
     app.add_exception_handler(RequestValidationError, on_invalid)
 

@@ -14,11 +14,11 @@ from fastapi_offline import FastAPIOffline
 
 from relaydesk import __version__
 from relaydesk.app.console import install_console
-from relaydesk.app.console._web import console_not_found
+from relaydesk.app.console._web import console_error_page
 from relaydesk.app.http.errors import ErrorGuard, install_error_handling
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
-from relaydesk.app.http.routes import api, events, ops, webhooks
+from relaydesk.app.http.routes import api, events, ops, reads, webhooks
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 
@@ -97,11 +97,12 @@ def create_app(
     app.state.clock = clock
     app.state.ingestor = ingestor
     app.include_router(webhooks.router)
+    app.include_router(reads.router)
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(ops.router)
     install_console(app)
-    install_error_handling(app, page_for_path_error=console_not_found)
+    install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox
