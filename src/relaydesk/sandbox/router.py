@@ -43,6 +43,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from relaydesk.app.http.headers import secure_page
 from relaydesk.sandbox.fake_graph import TYPING_SECONDS as TYPING_SECONDS
 from relaydesk.sandbox.fake_graph import FakeGraph, normalize_wa_id
 from relaydesk.sandbox.payloads import (
@@ -316,15 +317,17 @@ class Sandbox:
 
         @router.get("/sandbox", response_class=HTMLResponse, include_in_schema=False)
         async def sandbox_page(request: Request) -> Response:
-            return self._templates.TemplateResponse(
-                request,
-                "sandbox.html",
-                {
-                    "static_base": request.url_for("sandbox_static", path="").path,
-                    "api_base": request.url_for("sandbox_page").path + "/api",
-                    "display_phone_number": self.number.display_phone_number,
-                    "poll_ms": POLL_INTERVAL_MS,
-                },
+            return secure_page(
+                self._templates.TemplateResponse(
+                    request,
+                    "sandbox.html",
+                    {
+                        "static_base": request.url_for("sandbox_static", path="").path,
+                        "api_base": request.url_for("sandbox_page").path + "/api",
+                        "display_phone_number": self.number.display_phone_number,
+                        "poll_ms": POLL_INTERVAL_MS,
+                    },
+                )
             )
 
         @router.get("/sandbox/api/customers")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Table, or_, select
 
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -22,7 +22,7 @@ from relaydesk.adapters.storage.tables import (
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk
 from relaydesk.domain.channel import DeliveryStatus
-from relaydesk.domain.conversation import window_expires_at
+from relaydesk.domain.conversation import ConversationStatus, window_expires_at
 from relaydesk.domain.decision import Action
 from relaydesk.domain.dialogue import DialogueState
 from relaydesk.nlu import entities
@@ -38,36 +38,80 @@ from relaydesk.services.queues import (
     waiting,
 )
 
+QUEUED = ConversationStatus.QUEUED.value
+
 __all__ = [
+    "MAX_PAGE",
+    "PAGE",
     "agents_overview",
+    "decisions_page",
     "find_for_customer",
     "get",
     "handoff_card",
     "may_see",
+    "messages_page",
     "my_conversations",
     "queue_overview",
     "rewrite_stats",
     "sla_risk",
+    "visibility_of",
+    "visible",
     "waiting",
 ]
 
 
-def find_for_customer(conn: Connection, customer: str) -> list[dict[str, Any]]:
-    """Conversations of the customer with this wa_id or BSUID, newest first."""
-    ids = conn.execute(
-        select(conversations.c.id)
+#: Items per page when the caller names no limit, and the most a page may hold.
+PAGE = 100
+MAX_PAGE = 500
+
+
+def visible(user: User, status: str, assignee_id: int | None) -> bool:
+    """The one visibility rule, for the API and the console alike: agents see the
+    conversations waiting in the queues and those assigned to them; supervisors and admins
+    see every conversation."""
+    return user.role != "agent" or status == QUEUED or assignee_id == user.id
+
+
+def may_see(user: User, conversation: Mapping[str, Any]) -> bool:
+    """`visible` for a read model (`get` or `handoff_card`) with `status` and `assignee`."""
+    assignee = conversation["assignee"]
+    return visible(user, conversation["status"], assignee["id"] if assignee else None)
+
+
+def find_for_customer(
+    conn: Connection,
+    customer: str,
+    viewer: User | None = None,
+    *,
+    limit: int | None = None,
+    before: int | None = None,
+) -> list[dict[str, Any]]:
+    """Conversations of the customer with this wa_id or BSUID, newest first: those the
+    viewer may see (all when no viewer is named), at most `limit` of them, with ids below
+    `before`."""
+    query = (
+        select(conversations.c.id, conversations.c.status, conversations.c.assignee_id)
         .join(customers, customers.c.id == conversations.c.customer_id)
         .where(or_(customers.c.wa_id == customer, customers.c.user_id == customer))
         .order_by(conversations.c.id.desc())
-    ).scalars()
-    return [c for i in ids if (c := get(conn, i)) is not None]
+    )
+    if before is not None:
+        query = query.where(conversations.c.id < before)
+    rows = conn.execute(query)
+    ids = [r.id for r in rows if viewer is None or visible(viewer, r.status, r.assignee_id)]
+    return [c for i in ids[:limit] if (c := get(conn, i)) is not None]
 
 
-def get(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
+def get(conn: Connection, conversation_id: int, *, limit: int = PAGE) -> dict[str, Any] | None:
+    """The conversation with its customer, its newest `limit` messages and decisions
+    (oldest first) and, where there are older ones, the cursors to page back to them
+    (`messages_before`, `decisions_before`). None when there is no such conversation."""
     row = _conversation_row(conn, conversation_id)
     if row is None:
         return None
     expires = window_expires_at(row.last_inbound_at)
+    shown_messages, messages_before = messages_page(conn, conversation_id, limit=limit)
+    shown_decisions, decisions_before = decisions_page(conn, conversation_id, limit=limit)
     return {
         "id": row.id,
         "customer": {"wa_id": row.wa_id, "user_id": row.user_id, "name": row.profile_name},
@@ -84,9 +128,53 @@ def get(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
         "window_expires_at": expires,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
-        "messages": [_message(m) for m in _messages(conn, conversation_id)],
-        "decisions": [_decision(d) for d in _decisions(conn, conversation_id)],
+        "messages": shown_messages,
+        "messages_before": messages_before,
+        "decisions": shown_decisions,
+        "decisions_before": decisions_before,
     }
+
+
+def visibility_of(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
+    """What `may_see` needs of a conversation (its status and assignee); None when there
+    is no such conversation."""
+    row = conn.execute(
+        select(conversations.c.status, conversations.c.assignee_id).where(
+            conversations.c.id == conversation_id
+        )
+    ).first()
+    if row is None:
+        return None
+    assignee = {"id": row.assignee_id} if row.assignee_id is not None else None
+    return {"status": row.status, "assignee": assignee}
+
+
+def messages_page(
+    conn: Connection, conversation_id: int, *, limit: int = PAGE, before: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The newest `limit` messages with ids below `before`, oldest first, and the cursor
+    for the page before them (None when these are the first)."""
+    rows, older = _page(conn, messages, conversation_id, limit, before)
+    return [_message(m) for m in rows], older
+
+
+def decisions_page(
+    conn: Connection, conversation_id: int, *, limit: int = PAGE, before: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """As `messages_page`, for the decisions (with their reasons)."""
+    rows, older = _page(conn, decisions, conversation_id, limit, before)
+    return [_decision(d) for d in rows], older
+
+
+def _page(
+    conn: Connection, table: Table, conversation_id: int, limit: int, before: int | None
+) -> tuple[list[Any], int | None]:
+    query = select(table).where(table.c.conversation_id == conversation_id)
+    if before is not None:
+        query = query.where(table.c.id < before)
+    rows = list(conn.execute(query.order_by(table.c.id.desc()).limit(limit + 1)))
+    shown = rows[:limit][::-1]
+    return shown, (shown[0].id if len(rows) > limit else None)
 
 
 def _conversation_row(conn: Connection, conversation_id: int) -> Any:
@@ -106,26 +194,6 @@ def _conversation_row(conn: Connection, conversation_id: int) -> Any:
         .outerjoin(users, users.c.id == conversations.c.assignee_id)
         .where(conversations.c.id == conversation_id)
     ).first()
-
-
-def _messages(conn: Connection, conversation_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id)
-            .order_by(messages.c.id)
-        )
-    )
-
-
-def _decisions(conn: Connection, conversation_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(decisions)
-            .where(decisions.c.conversation_id == conversation_id)
-            .order_by(decisions.c.id)
-        )
-    )
 
 
 def _message(row: Any) -> dict[str, Any]:
@@ -167,13 +235,20 @@ def _decision(row: Any) -> dict[str, Any]:
 
 
 def handoff_card(
-    conn: Connection, conversation_id: int, brief: Brief, now: datetime
+    conn: Connection,
+    conversation_id: int,
+    brief: Brief,
+    now: datetime,
+    *,
+    limit: int = PAGE,
+    before: int | None = None,
 ) -> dict[str, Any] | None:
     """What an agent needs to pick a conversation up without asking the customer to
     repeat themselves: why it escalated (triggers with scores and thresholds), the intent
     and confidence, the sentiment trend, collected data, the transcript, what the bot
     already tried, a suggested next step and first reply, notes, feedback and SLA clocks.
-    None when there is no such conversation."""
+    The transcript is the newest `limit` messages with ids below `before` (oldest first);
+    `transcript_before` pages back from it. None when there is no such conversation."""
     row = _conversation_row(conn, conversation_id)
     if row is None:
         return None
@@ -186,13 +261,15 @@ def handoff_card(
         .order_by(decisions.c.id.desc())
         .limit(1)
     ).first()
-    transcript = _transcript(conn, conversation_id, row.profile_name)
+    transcript, transcript_before = _transcript(
+        conn, conversation_id, row.profile_name, limit, before
+    )
     triggers: list[dict[str, Any]] = list(escalation.triggers) if escalation else []
     fired = [t for t in triggers if t.get("escalates", True)]
     types = [str(t["type"]) for t in fired]
     intent_name = escalation.intent if escalation else None
     intent = _intent(brief, intent_name, escalation.confidence if escalation else None)
-    collected = _collected(transcript, brief)
+    collected = _collected(_customer_texts(conn, conversation_id), brief)
     dialogue = DialogueState.from_json(row.dialogue)
     trend = desk.sentiment_trend([(t.sentiment, t.frustration) for t in dialogue.turns])
     detail = dict(escalation.detail) if escalation else {}
@@ -231,6 +308,7 @@ def handoff_card(
         },
         "collected": collected,
         "transcript": transcript,
+        "transcript_before": transcript_before,
         "bot_tried": tried,
         "next_step": desk.next_step(types, title, collected),
         "suggested_reply": desk.suggested_reply(
@@ -271,16 +349,22 @@ def _intent(brief: Brief, name: str | None, confidence: float | None) -> dict[st
 
 
 def _transcript(
-    conn: Connection, conversation_id: int, customer_name: str | None
-) -> list[dict[str, Any]]:
-    rows = conn.execute(
+    conn: Connection,
+    conversation_id: int,
+    customer_name: str | None,
+    limit: int,
+    before: int | None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    query = (
         select(messages, users.c.name.label("author_name"))
         .outerjoin(users, users.c.id == messages.c.author_id)
         .where(messages.c.conversation_id == conversation_id)
-        .order_by(messages.c.id)
     )
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    rows = list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit + 1)))
     out = []
-    for m in rows:
+    for m in reversed(rows[:limit]):
         if m.direction == "in":
             author, role = customer_name or "Customer", "customer"
         elif m.author_id is not None or m.author_name:
@@ -288,18 +372,29 @@ def _transcript(
         else:
             author, role = "Bot", "bot"
         out.append({**_message(m), "author": author, "author_role": role})
-    return out
+    return out, (out[0]["id"] if len(rows) > limit else None)
 
 
-def _collected(transcript: Sequence[Mapping[str, Any]], brief: Brief) -> dict[str, list[str]]:
+def _customer_texts(conn: Connection, conversation_id: int) -> list[str]:
+    """Everything the customer wrote in the conversation, oldest first."""
+    return [
+        text
+        for text in conn.execute(
+            select(messages.c.text)
+            .where(messages.c.conversation_id == conversation_id, messages.c.direction == "in")
+            .order_by(messages.c.id)
+        ).scalars()
+        if text
+    ]
+
+
+def _collected(texts: Sequence[str], brief: Brief) -> dict[str, list[str]]:
     """Entities the customer gave: order numbers, emails, amounts, phone numbers (masked)."""
     found: dict[str, dict[str, None]] = {k: {} for k in ("order_numbers", "emails", "amounts")}
     phones: dict[str, None] = {}
     patterns = tuple(brief.nlu.order_patterns) or entities.DEFAULT_ORDER_PATTERNS
-    for message in transcript:
-        if message["direction"] != "in" or not message["text"]:
-            continue
-        got = entities.extract(message["text"], patterns)
+    for text in texts:
+        got = entities.extract(text, patterns)
         found["order_numbers"].update(dict.fromkeys(got.order_numbers))
         found["emails"].update(dict.fromkeys(got.emails))
         found["amounts"].update(dict.fromkeys(m.text for m in got.money))
@@ -324,15 +419,6 @@ def _notes(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
         }
         for n in rows
     ]
-
-
-def may_see(user: User, card: Mapping[str, Any]) -> bool:
-    """Agents see the conversations waiting in the queues and those assigned to them (now
-    or before); supervisors and admins see everything."""
-    if user.role != "agent" or card["status"] == "queued":
-        return True
-    assignee = card["assignee"]
-    return assignee is not None and assignee["id"] == user.id
 
 
 def canned_responses(brief: Brief, customer_name: str | None) -> list[dict[str, str]]:

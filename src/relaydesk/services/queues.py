@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
 
@@ -21,10 +21,16 @@ from relaydesk.services import timers
 
 
 def my_conversations(
-    conn: Connection, user_id: int, brief: Brief, now: datetime
+    conn: Connection,
+    user_id: int,
+    brief: Brief,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The conversations assigned to this person, most urgent first (priority, then the
-    customer who has waited longest since writing)."""
+    customer who has waited longest since writing); `limit` of them from `offset`."""
     rows = list(
         conn.execute(
             _summary_query().where(
@@ -40,12 +46,20 @@ def my_conversations(
             r.id,
         )
     )
-    return _summaries(conn, rows, brief, now)
+    return _summaries(conn, _slice(rows, limit, offset), brief, now)
 
 
-def waiting(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, Any]]:
+def waiting(
+    conn: Connection,
+    brief: Brief,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Conversations waiting for a person, in the order agents get them
-    (`domain.routing.order_queue`): window closing soon, priority, oldest."""
+    (`domain.routing.order_queue`): window closing soon, priority, oldest; `limit` of them
+    from `offset` (each with its `position` in the whole line)."""
     rows = {
         r.id: r
         for r in conn.execute(
@@ -53,8 +67,9 @@ def waiting(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, Any
         )
     }
     ordered = routing.order_queue([_as_waiting(r, brief) for r in rows.values()], now)
-    out = _summaries(conn, [rows[w.conversation_id] for w in ordered], brief, now)
-    for position, item in enumerate(out):
+    page = _slice([rows[w.conversation_id] for w in ordered], limit, offset)
+    out = _summaries(conn, page, brief, now)
+    for position, item in enumerate(out, offset):
         item["position"] = position
     return out
 
@@ -97,9 +112,16 @@ def queue_overview(conn: Connection, brief: Brief, now: datetime) -> list[dict[s
     return out
 
 
-def sla_risk(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, Any]]:
+def sla_risk(
+    conn: Connection,
+    brief: Brief,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Open conversations with an SLA clock in warning or breached: breached first, then
-    the soonest due."""
+    the soonest due; `limit` of them from `offset`."""
     rows = {r.id: r for r in conn.execute(_summary_query().where(conversations.c.status.in_(OPEN)))}
     reports = sla_reports_for(conn, brief, now, list(rows))
     risky = [cid for cid, report in reports.items() if _at_risk(report) and cid in rows]
@@ -109,7 +131,8 @@ def sla_risk(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, An
         breached = worst.state is SlaState.BREACHED
         return (0 if breached else 1, worst.remaining.total_seconds())
 
-    return _summaries(conn, [rows[c] for c in sorted(risky, key=urgency)], brief, now, reports)
+    page = _slice(sorted(risky, key=urgency), limit, offset)
+    return _summaries(conn, [rows[c] for c in page], brief, now, reports)
 
 
 def agents_overview(conn: Connection) -> list[dict[str, Any]]:
@@ -155,6 +178,7 @@ def rewrite_stats(conn: Connection) -> dict[str, Any]:
 
 # --- helpers ---------------------------------------------------------------------------
 
+T = TypeVar("T")
 OPEN = (ConversationStatus.QUEUED.value, ConversationStatus.ASSIGNED.value)
 PREVIEW = 140
 _STATE_RANK = {
@@ -164,6 +188,10 @@ _STATE_RANK = {
     SlaState.PAUSED: 3,
     SlaState.MET: 4,
 }
+
+
+def _slice(items: Sequence[T], limit: int | None, offset: int) -> Sequence[T]:
+    return items[offset:] if limit is None else items[offset : offset + limit]
 
 
 def _summary_query() -> Select[Any]:

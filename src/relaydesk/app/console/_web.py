@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from relaydesk.app.http.deps import ClockDep, ContainerDep
+from relaydesk.app.http.headers import secure_page
 from relaydesk.bootstrap import Container
 from relaydesk.services import sessions
 from relaydesk.services.agents import ActionError
@@ -251,22 +252,12 @@ def render(
     values.update(context or {})
     response = templates.TemplateResponse(request, name, values, status_code=status)
     response.headers.update(PAGE_HEADERS)
-    return response
+    return secure_page(response)
 
 
-#: Every console page: never cached, never framed (clickjacking), scripts and styles only
-#: from the console's own static files.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Vary": "X-Partial, Cookie",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-        "form-action 'self'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+#: Every console page: never cached, and (`secure_page`) never framed (clickjacking),
+#: scripts and styles only from the console's own static files.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Vary": "X-Partial, Cookie"}
 
 
 #: What a redirect after a POST tells the person (`?done=<key>`): fixed text only, so a
@@ -320,6 +311,15 @@ def refusal_response(request: Request, exc: Refusal) -> HTMLResponse:
         {"title": exc.title, "message": exc.message, "back": exc.back, "status": exc.status},
         status=exc.status,
     )
+
+
+def console_error_page(request: Request, status: int, detail: str) -> Response | None:
+    """The refusal page for a console address that does not validate (an id that names
+    nothing, a bad query value); None outside the console."""
+    if not request.url.path.startswith("/console"):
+        return None
+    title = REFUSAL_TITLES.get(status, "Refused")
+    return refusal_response(request, Refusal(status, title, detail, "/console"))
 
 
 def now_of(request: Request) -> datetime:

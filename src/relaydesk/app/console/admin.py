@@ -20,6 +20,8 @@ from relaydesk.app.console._web import (
     now_of,
     render,
 )
+from relaydesk.app.http.errors import printable
+from relaydesk.app.http.schemas import Id, check_text
 from relaydesk.services import accounts, sessions
 from relaydesk.services.accounts import Account, AccountError
 
@@ -40,6 +42,18 @@ def _known_skills(request: Request) -> list[str]:
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _check(form: FormData) -> None:
+    """A FormError naming the first field that holds what cannot be stored (a NUL or a
+    lone surrogate); the form is shown again with it."""
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            try:
+                check_text(value)
+            except ValueError as exc:
+                log.info("console_form_refused", field=printable(name))
+                raise FormError(f"{printable(name)} {exc}") from None
 
 
 def _list(form: FormData, name: str) -> list[str]:
@@ -76,7 +90,7 @@ def _form_page(
         "user_form.html",
         {
             "account": account,
-            "values": values,
+            "values": printable(values),
             "error": error,
             "roles": accounts.ROLES,
             "known_skills": _known_skills(request),
@@ -126,6 +140,7 @@ async def create_user(request: Request, session: AdminActor) -> Response:
     container = container_of(request)
     now = now_of(request)
     try:
+        _check(form)
         capacity = _capacity(form)
 
         def create() -> accounts.User:
@@ -150,7 +165,7 @@ async def create_user(request: Request, session: AdminActor) -> Response:
     return done(f"/console/admin/users/{created.id}", "user_created")
 
 
-async def _account(request: Request, user_id: int) -> Account:
+async def _account(request: Request, user_id: Id) -> Account:
     container = container_of(request)
 
     def load() -> Account:
@@ -164,13 +179,13 @@ async def _account(request: Request, user_id: int) -> Account:
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-async def edit_user_form(request: Request, user_id: int, _session: Admin) -> HTMLResponse:
+async def edit_user_form(request: Request, user_id: Id, _session: Admin) -> HTMLResponse:
     account = await _account(request, user_id)
     return _form_page(request, account=account, values=_values_of(account))
 
 
 @router.post("/users/{user_id}", response_model=None)
-async def save_user(request: Request, user_id: int, session: AdminActor) -> Response:
+async def save_user(request: Request, user_id: Id, session: AdminActor) -> Response:
     account = await _account(request, user_id)
     form = await request.form()
     values: dict[str, Any] = {
@@ -183,6 +198,7 @@ async def save_user(request: Request, user_id: int, session: AdminActor) -> Resp
     container = container_of(request)
     now = now_of(request)
     try:
+        _check(form)
         capacity = _capacity(form)
 
         def save() -> Account:

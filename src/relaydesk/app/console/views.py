@@ -5,9 +5,10 @@ back to the page (or shows why it was refused), so the console works without Jav
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import structlog
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
@@ -23,11 +24,13 @@ from relaydesk.app.console._web import (
     render,
     safe_next,
 )
+from relaydesk.app.http.schemas import MAX_ID, Id, check_text
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.services import conversations
 from relaydesk.services.agents import ActionError
 from relaydesk.services.sessions import ConsoleSession
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 VERDICT_LABELS = {
@@ -42,9 +45,19 @@ TAG_LABELS = {
 }
 
 
-def _field(form: FormData, name: str) -> str:
+def _field(form: FormData, name: str, back: str = "/console") -> str:
+    """The form field as typed ("" when absent); a 422 page naming the field when it holds
+    what cannot be stored (a NUL or a lone surrogate)."""
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    return _checked(name, value, back) if isinstance(value, str) else ""
+
+
+def _checked(name: str, value: str, back: str) -> str:
+    try:
+        return check_text(value)
+    except ValueError as exc:
+        log.info("console_form_refused", field=name)
+        raise Refusal(422, "Check what you entered", f"{name} {exc}", back) from None
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -80,13 +93,22 @@ async def queues(request: Request, _session: Viewer) -> HTMLResponse:
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
-async def conversation(request: Request, conversation_id: int, session: Viewer) -> HTMLResponse:
+async def conversation(
+    request: Request,
+    conversation_id: Id,
+    session: Viewer,
+    before: Annotated[Id | None, Query()] = None,
+) -> HTMLResponse:
+    """One conversation: the handoff card, the newest messages (older ones a page at a
+    time through `before`) and the actions."""
     container = container_of(request)
     now = now_of(request)
 
     def load() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         with container.db.read() as conn:
-            card = conversations.handoff_card(conn, conversation_id, container.brief, now)
+            card = conversations.handoff_card(
+                conn, conversation_id, container.brief, now, before=before
+            )
             agents = conversations.agents_overview(conn) if card is not None else []
             return card, agents
 
@@ -120,13 +142,10 @@ async def conversation(request: Request, conversation_id: int, session: Viewer) 
 
 
 def _check_may_see(session: ConsoleSession, card: dict[str, Any]) -> None:
-    """Agents see what waits in the queues and what is (or was) theirs; supervisors and
-    admins see everything."""
-    if session.user.role != "agent" or card["status"] == "queued":
+    """The API's rule (`conversations.may_see`), refused as a page."""
+    if conversations.may_see(session.user, card):
         return
     assignee = card["assignee"]
-    if assignee is not None and assignee["id"] == session.user.id:
-        return
     holder = f"assigned to {assignee['name']}" if assignee else f"{card['status']}"
     raise Refusal(
         403,
@@ -171,7 +190,7 @@ async def take_oldest(request: Request, session: Actor) -> RedirectResponse:
     """Take the first conversation waiting in a queue (the routing order: window closing
     soon, priority, then the oldest)."""
     form = await request.form()
-    queue = _field(form, "queue")
+    queue = _field(form, "queue", "/console/queues")
     container = container_of(request)
     now = now_of(request)
     if queue and queue not in container.brief.queues:
@@ -196,46 +215,46 @@ async def take_oldest(request: Request, session: Actor) -> RedirectResponse:
 
 
 @router.post("/conversations/{conversation_id}/take")
-async def take(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def take(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     desk = container_of(request).desk
     await _act(request, _page(conversation_id), desk.take, session.user, conversation_id)
     return done(_page(conversation_id), "taken")
 
 
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def reply(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     form = await request.form()
-    text, draft = _field(form, "text"), _field(form, "draft") or None
+    back = _page(conversation_id)
+    text, draft = _field(form, "text", back), _field(form, "draft", back) or None
     desk = container_of(request).desk
 
     def send(user: Any, cid: int, body: str, now: Any) -> int:
         return desk.reply(user, cid, body, now, draft=draft)
 
-    back = _page(conversation_id)
     await _act(request, back, send, session.user, conversation_id, text, wake_outbox=True)
     return done(back, "replied")
 
 
 @router.post("/conversations/{conversation_id}/note")
-async def note(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
-    body = _field(await request.form(), "body")
-    desk = container_of(request).desk
+async def note(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     back = _page(conversation_id)
+    body = _field(await request.form(), "body", back)
+    desk = container_of(request).desk
     await _act(request, back, desk.add_note, session.user, conversation_id, body)
     return done(back, "noted")
 
 
 @router.post("/conversations/{conversation_id}/transfer")
-async def transfer(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def transfer(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     """`target` is `queue:<name>` or `agent:<id>` (one select in the form)."""
-    target = _field(await request.form(), "target")
-    kind, _, value = target.partition(":")
     back = _page(conversation_id)
+    target = _field(await request.form(), "target", back)
+    kind, _, value = target.partition(":")
     queue: str | None = None
     agent_id: int | None = None
     if kind == "queue" and value:
         queue = value
-    elif kind == "agent" and value.isdigit():
+    elif kind == "agent" and value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
         agent_id = int(value)
     else:
         raise Refusal(
@@ -256,7 +275,7 @@ async def transfer(request: Request, conversation_id: int, session: Actor) -> Re
 
 
 @router.post("/conversations/{conversation_id}/escalate")
-async def escalate(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def escalate(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.escalate, session.user, conversation_id)
@@ -264,7 +283,7 @@ async def escalate(request: Request, conversation_id: int, session: Actor) -> Re
 
 
 @router.post("/conversations/{conversation_id}/resolve")
-async def resolve(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def resolve(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.resolve, session.user, conversation_id)
@@ -272,7 +291,7 @@ async def resolve(request: Request, conversation_id: int, session: Actor) -> Red
 
 
 @router.post("/conversations/{conversation_id}/handback")
-async def hand_back(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def hand_back(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.hand_back, session.user, conversation_id)
@@ -280,16 +299,16 @@ async def hand_back(request: Request, conversation_id: int, session: Actor) -> R
 
 
 @router.post("/conversations/{conversation_id}/feedback")
-async def feedback(request: Request, conversation_id: int, session: Actor) -> RedirectResponse:
+async def feedback(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
     form = await request.form()
-    verdict = _field(form, "verdict")
-    tags = [t for t in form.getlist("tags") if isinstance(t, str)]
+    back = _page(conversation_id)
+    verdict = _field(form, "verdict", back)
+    tags = [_checked("tags", t, back) for t in form.getlist("tags") if isinstance(t, str)]
     desk = container_of(request).desk
 
     def give(user: Any, cid: int, now: Any) -> None:
         desk.feedback(user, cid, verdict, tags, now)
 
-    back = _page(conversation_id)
     await _act(request, back, give, session.user, conversation_id)
     return done(back, "feedback")
 

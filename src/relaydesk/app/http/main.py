@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from relaydesk import __version__
 from relaydesk.app.console import install_console
+from relaydesk.app.console._web import console_error_page
+from relaydesk.app.http.errors import ErrorGuard, install_error_handling
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
-from relaydesk.app.http.routes import api, events, ops, webhooks
+from relaydesk.app.http.routes import api, events, ops, reads, webhooks
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 
@@ -78,7 +81,10 @@ def create_app(
             await container.graph.aclose()
             container.db.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files in the package,
+    # so the API's pages work without the network.
+    app = FastAPIOffline(
+        static_url="/docs/static",
         title="Relaydesk",
         version=__version__,
         description="Customer support on WhatsApp: webhooks, operator API and sandbox.",
@@ -91,10 +97,12 @@ def create_app(
     app.state.clock = clock
     app.state.ingestor = ingestor
     app.include_router(webhooks.router)
+    app.include_router(reads.router)
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(ops.router)
     install_console(app)
+    install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox
@@ -106,4 +114,5 @@ def create_app(
         max_body_bytes=settings.webhook_max_body_bytes,
         clock=clock,
     )
+    app.add_middleware(ErrorGuard)
     return app

@@ -1,14 +1,46 @@
-"""API request and response models (they make the OpenAPI schema)."""
+"""API request and response models (they make the OpenAPI schema), and the two checked
+types every entry point uses for what people send: `Text` and `Id`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.services.agents import MAX_NOTE, MAX_REPLY
+
+#: The largest id a database row can have (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def check_text(value: str, field: str | None = None) -> str:
+    """`value` unchanged if both databases can store it; a ValueError naming the field,
+    the character and the fix for a NUL or a lone surrogate (half of a cut emoji)."""
+    field = f"{field} " if field else ""
+    for position, char in enumerate(value):
+        if char == "\x00":
+            raise ValueError(
+                f"{field}has a NUL character (U+0000) at position {position}; remove it"
+            )
+        if "\ud800" <= char <= "\udfff":
+            raise ValueError(
+                f"{field}has a lone surrogate (U+{ord(char):04X}, half of an emoji) at "
+                f"position {position}; send the whole character as valid UTF-8"
+            )
+    return value
+
+
+def _check_field(value: str, info: ValidationInfo) -> str:
+    return check_text(value, info.field_name)
+
+
+#: Free text from a person: anything but NUL and lone surrogates.
+Text = Annotated[str, AfterValidator(_check_field)]
+#: A row id: 1 to MAX_ID. A path id outside that names nothing (404); a body field, 422.
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 class CustomerOut(BaseModel):
@@ -69,12 +101,25 @@ class ConversationOut(BaseModel):
     window_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    messages: list[MessageOut]
-    decisions: list[DecisionOut]
+    messages: list[MessageOut] = Field(description="the newest messages, oldest first")
+    messages_next: str | None = Field(description="the older messages; null when none")
+    decisions: list[DecisionOut] = Field(description="the newest decisions, oldest first")
+    decisions_next: str | None = Field(description="the older decisions; null when none")
 
 
 class ConversationList(BaseModel):
     conversations: list[ConversationOut]
+    next: str | None = Field(description="the next page; null on the last")
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut] = Field(description="oldest first")
+    next: str | None = Field(description="the page before this one; null on the first")
+
+
+class DecisionPage(BaseModel):
+    decisions: list[DecisionOut] = Field(description="oldest first")
+    next: str | None = Field(description="the page before this one; null on the first")
 
 
 class Problem(BaseModel):
@@ -85,49 +130,51 @@ class Problem(BaseModel):
 
 
 class PresenceIn(BaseModel):
-    presence: str = Field(description="online, away or offline")
+    presence: Text = Field(description="online, away or offline")
 
 
 class ReplyIn(BaseModel):
-    text: str = Field(description=f"What the customer reads: 1 to {MAX_REPLY} characters.")
-    draft: str | None = Field(
+    text: Text = Field(description=f"What the customer reads: 1 to {MAX_REPLY} characters.")
+    draft: Text | None = Field(
         default=None,
         description="The suggested draft the agent started from (kept for the rewrite rate).",
     )
 
 
 class TransferIn(BaseModel):
-    queue: str | None = Field(default=None, description="A queue of the brief; it waits there.")
-    agent_id: int | None = Field(default=None, description="An active person who takes it now.")
+    queue: Text | None = Field(default=None, description="A queue of the brief; it waits there.")
+    agent_id: Id | None = Field(default=None, description="An active person who takes it now.")
 
 
 class NoteIn(BaseModel):
-    body: str = Field(description=f"Internal, never sent: 1 to {MAX_NOTE} characters.")
+    body: Text = Field(description=f"Internal, never sent: 1 to {MAX_NOTE} characters.")
 
 
 class FeedbackIn(BaseModel):
-    verdict: str = Field(description=f"One of: {', '.join(VERDICTS)}.")
-    tags: list[str] = Field(default_factory=list, description=f"Any of: {', '.join(FAILURE_TAGS)}.")
+    verdict: Text = Field(description=f"One of: {', '.join(VERDICTS)}.")
+    tags: list[Text] = Field(
+        default_factory=list, description=f"Any of: {', '.join(FAILURE_TAGS)}."
+    )
 
 
 class UserIn(BaseModel):
-    email: str
-    name: str
-    role: str = Field(description="agent, supervisor or admin")
-    password: str | None = Field(default=None, description="At least 12 characters.")
-    skills: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
+    email: Text
+    name: Text
+    role: Text = Field(description="agent, supervisor or admin")
+    password: Text | None = Field(default=None, description="At least 12 characters.")
+    skills: list[Text] = Field(default_factory=list)
+    languages: list[Text] = Field(default_factory=list)
     capacity: int = Field(default=5, description="Conversations held at once, 0 to 100.")
 
 
 class UserPatch(BaseModel):
-    name: str | None = None
-    role: str | None = None
-    skills: list[str] | None = None
-    languages: list[str] | None = None
+    name: Text | None = None
+    role: Text | None = None
+    skills: list[Text] | None = None
+    languages: list[Text] | None = None
     capacity: int | None = None
     active: bool | None = None
-    password: str | None = None
+    password: Text | None = None
 
 
 class Done(BaseModel):
@@ -249,7 +296,8 @@ class HandoffCardOut(BaseModel):
     policy_version: str | None
     sentiment: SentimentOut
     collected: CollectedOut
-    transcript: list[TranscriptMessageOut]
+    transcript: list[TranscriptMessageOut] = Field(description="the newest messages, oldest first")
+    transcript_next: str | None = Field(description="the older messages; null when none")
     bot_tried: list[str]
     next_step: str
     suggested_reply: str
@@ -296,6 +344,7 @@ class ConversationSummaryOut(BaseModel):
 
 class ConversationSummaries(BaseModel):
     conversations: list[ConversationSummaryOut]
+    next: str | None = Field(description="the next page; null on the last")
 
 
 class QueueOut(BaseModel):

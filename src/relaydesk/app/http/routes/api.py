@@ -1,31 +1,26 @@
 """`/api/v1`: JSON for operators and checks, with the same actions and authorization as
 the console. Every route requires a bearer token; agents act on their own conversations,
-supervisors and admins on any; admins manage users."""
+supervisors and admins on any; admins manage users. What is read is in `routes.reads`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, status
 
-from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator, Supervisor
+from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator
+from relaydesk.app.http.routes.reads import read_in_thread
 from relaydesk.app.http.schemas import (
-    AgentList,
-    ConversationList,
-    ConversationOut,
-    ConversationSummaries,
     Created,
     Done,
     FeedbackIn,
-    HandoffCardOut,
+    Id,
     NoteIn,
     PresenceIn,
     Problem,
-    QueueList,
     ReplyIn,
-    RewriteStatsOut,
     TransferIn,
     UserIn,
     UserList,
@@ -33,7 +28,7 @@ from relaydesk.app.http.schemas import (
     UserPatch,
 )
 from relaydesk.bootstrap import Container
-from relaydesk.services import accounts, conversations
+from relaydesk.services import accounts
 from relaydesk.services.accounts import Account, AccountError
 from relaydesk.services.agents import ActionError
 
@@ -42,43 +37,6 @@ router = APIRouter(
     tags=["api"],
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
-
-
-@router.get("/conversations", response_model=ConversationList)
-async def list_conversations(
-    container: ContainerDep,
-    _user: Operator,
-    customer: Annotated[
-        str, Query(min_length=1, max_length=160, description="The customer's wa_id or BSUID.")
-    ],
-) -> dict[str, Any]:
-    """Conversations of one customer, newest first."""
-
-    def load() -> list[dict[str, Any]]:
-        with container.db.read() as conn:
-            return conversations.find_for_customer(conn, customer.strip())
-
-    return {"conversations": await anyio.to_thread.run_sync(load)}
-
-
-@router.get(
-    "/conversations/{conversation_id}",
-    response_model=ConversationOut,
-    responses={404: {"model": Problem}},
-)
-async def get_conversation(
-    conversation_id: int, container: ContainerDep, _user: Operator
-) -> dict[str, Any]:
-    """One conversation with its customer, transcript and every decision with its reasons."""
-
-    def load() -> dict[str, Any] | None:
-        with container.db.read() as conn:
-            return conversations.get(conn, conversation_id)
-
-    found = await anyio.to_thread.run_sync(load)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {conversation_id}")
-    return found
 
 
 #: The refusals an action on a conversation can answer with.
@@ -100,14 +58,6 @@ async def _act(container: Container, now: datetime, action: Any, *args: Any) -> 
     return result
 
 
-async def _read(container: Container, read: Any, *args: Any) -> Any:
-    def load() -> Any:
-        with container.db.read() as conn:
-            return read(conn, *args)
-
-    return await anyio.to_thread.run_sync(load)
-
-
 # --- agents' actions -------------------------------------------------------------------
 
 
@@ -124,7 +74,7 @@ async def set_presence(
     "/conversations/{conversation_id}/take", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def take(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Take a waiting conversation: an agent needs the queue's skill, the customer's
     language and spare capacity (403 / 409 otherwise); supervisors may take any."""
@@ -136,7 +86,7 @@ async def take(
     "/conversations/{conversation_id}/reply", response_model=Created, responses=ACTION_PROBLEMS
 )
 async def reply(
-    conversation_id: int, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Created:
     """Send the customer a message as the agent (a template after the 24-hour window).
     Answers the outbox id of the message."""
@@ -156,7 +106,7 @@ async def reply(
     responses=ACTION_PROBLEMS,
 )
 async def add_note(
-    conversation_id: int, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Created:
     """Add an internal note for colleagues; the customer never sees it."""
 
@@ -171,7 +121,7 @@ async def add_note(
     "/conversations/{conversation_id}/transfer", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def transfer(
-    conversation_id: int,
+    conversation_id: Id,
     body: TransferIn,
     container: ContainerDep,
     clock: ClockDep,
@@ -192,7 +142,7 @@ async def transfer(
     "/conversations/{conversation_id}/escalate", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def escalate(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Move the conversation up to the next step of the brief's tier ladder."""
     await _act(container, clock(), container.desk.escalate, user, conversation_id)
@@ -203,7 +153,7 @@ async def escalate(
     "/conversations/{conversation_id}/resolve", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def resolve(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Close the conversation (the customer is then asked for a rating); the next
     customer message starts a new one."""
@@ -215,7 +165,7 @@ async def resolve(
     "/conversations/{conversation_id}/handback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def hand_back(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> Done:
     """Give the conversation back to the bot."""
     await _act(container, clock(), container.desk.hand_back, user, conversation_id)
@@ -226,7 +176,7 @@ async def hand_back(
     "/conversations/{conversation_id}/feedback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def feedback(
-    conversation_id: int,
+    conversation_id: Id,
     body: FeedbackIn,
     container: ContainerDep,
     clock: ClockDep,
@@ -242,89 +192,13 @@ async def feedback(
     return Done(status=body.verdict)
 
 
-# --- read models -----------------------------------------------------------------------
-
-
-@router.get(
-    "/conversations/{conversation_id}/card",
-    response_model=HandoffCardOut,
-    responses={404: {"model": Problem}},
-)
-async def handoff_card(
-    conversation_id: int, container: ContainerDep, clock: ClockDep, user: Operator
-) -> dict[str, Any]:
-    """The handoff card: why it escalated, intent, sentiment, collected data, transcript,
-    what the bot tried, a suggested next step and reply, notes, feedback, SLA clocks.
-    Agents see waiting conversations and their own; supervisors and admins any."""
-    card: dict[str, Any] | None = await _read(
-        container, conversations.handoff_card, conversation_id, container.brief, clock()
-    )
-    if card is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {conversation_id}")
-    if not conversations.may_see(user, card):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"conversation {conversation_id} is {card['status']} and not yours; agents see "
-            "waiting conversations and their own (ask a supervisor to transfer it to you)",
-        )
-    return card
-
-
-@router.get("/me/conversations", response_model=ConversationSummaries)
-async def my_conversations(
-    container: ContainerDep, clock: ClockDep, user: Operator
-) -> dict[str, Any]:
-    """The conversations assigned to me, most urgent first."""
-    found = await _read(
-        container, conversations.my_conversations, user.id, container.brief, clock()
-    )
-    return {"conversations": found}
-
-
-@router.get("/queue", response_model=ConversationSummaries)
-async def waiting_queue(
-    container: ContainerDep, clock: ClockDep, _user: Operator
-) -> dict[str, Any]:
-    """Conversations waiting for a person, in the order they are given out."""
-    found = await _read(container, conversations.waiting, container.brief, clock())
-    return {"conversations": found}
-
-
-@router.get("/queues", response_model=QueueList)
-async def queues(container: ContainerDep, clock: ClockDep, _user: Operator) -> dict[str, Any]:
-    """Each queue's depth, oldest wait, load, online staff and SLA risk."""
-    found = await _read(container, conversations.queue_overview, container.brief, clock())
-    return {"queues": found}
-
-
-@router.get("/sla/risk", response_model=ConversationSummaries)
-async def sla_risk(container: ContainerDep, clock: ClockDep, _user: Supervisor) -> dict[str, Any]:
-    """Open conversations with an SLA clock in warning or breached, most urgent first."""
-    found = await _read(container, conversations.sla_risk, container.brief, clock())
-    return {"conversations": found}
-
-
-@router.get("/agents", response_model=AgentList)
-async def agents(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
-    """Every active person's presence and load against capacity."""
-    return {"agents": await _read(container, conversations.agents_overview)}
-
-
-@router.get("/stats/rewrites", response_model=RewriteStatsOut)
-async def rewrite_stats(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
-    """How often agents change the suggested draft before sending, and by how much
-    (mean normalised edit distance, 0 = sent as drafted)."""
-    result: dict[str, Any] = await _read(container, conversations.rewrite_stats)
-    return result
-
-
 # --- users (admins) --------------------------------------------------------------------
 
 
 @router.get("/users", response_model=UserList)
 async def list_users(container: ContainerDep, _user: Admin) -> dict[str, Any]:
     """Every account, active first."""
-    found: list[Account] = await _read(container, accounts.list_users)
+    found: list[Account] = await read_in_thread(container, accounts.list_users)
     return {"users": [_user_out(a) for a in found]}
 
 
@@ -363,7 +237,7 @@ async def create_user(
     responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def update_user(
-    user_id: int, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
+    user_id: Id, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
 ) -> UserOut:
     """Change a person's name, role, skills, languages, capacity, password or whether
     the account is active; fields left out stay as they are. Deactivating someone puts
