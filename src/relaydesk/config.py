@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET_KEY),
-        description="Signs console sessions and hashes API tokens. Required outside sandbox mode.",
+        description="Key of the HMAC that turns emails into sign-in throttle keys. "
+        "Required outside sandbox mode.",
     )
     whatsapp_app_secret: SecretStr | None = Field(
         default=None, description="App Secret that signs webhooks (X-Hub-Signature-256)."

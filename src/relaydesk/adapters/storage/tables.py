@@ -84,9 +84,13 @@ api_tokens = Table(
     Column("id", Id, primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # "hmac": HMAC-SHA256 keyed by RELAYDESK_SECRET_KEY; "sha256": unkeyed, from before
+    # 0005, rewritten as "hmac" the first time the token is used.
+    Column("hash_scheme", String(10), nullable=False, server_default="sha256"),
     Column("label", String(200), nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
 )
 
@@ -299,4 +303,17 @@ console_sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+#: Console sign-in attempts per account key (an HMAC of the email as typed), counted before
+#: the password is checked and deleted by a successful sign-in: the throttle's memory,
+#: shared by every process.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_key", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_login_attempts_account_key_at", "account_key", "at"),
+    Index("ix_login_attempts_at", "at"),
 )
