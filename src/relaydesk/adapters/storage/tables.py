@@ -84,9 +84,6 @@ api_tokens = Table(
     Column("id", Id, primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    # "hmac": HMAC-SHA256 keyed by RELAYDESK_SECRET_KEY; "sha256": unkeyed, from before
-    # 0005, rewritten as "hmac" the first time the token is used.
-    Column("hash_scheme", String(10), nullable=False, server_default="sha256"),
     Column("label", String(200), nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),

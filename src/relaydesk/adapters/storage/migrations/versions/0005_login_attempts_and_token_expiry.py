@@ -1,4 +1,4 @@
-"""login attempts, token expiry and keyed token hashes
+"""login attempts and token expiry
 
 Revision ID: 0005
 Revises: 0004
@@ -34,11 +34,7 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_login_attempts_at", ["at"], unique=False)
 
-    # Existing hashes are unkeyed SHA-256 ("sha256"); each is rewritten keyed on first use.
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("hash_scheme", sa.String(length=10), server_default="sha256", nullable=False)
-        )
         batch_op.add_column(
             sa.Column(
                 "expires_at",
@@ -46,12 +42,23 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+    # Deactivation now revokes a user's tokens and ends their sessions, so reactivation
+    # revives neither; do the same for the users deactivated before this revision.
+    users = sa.table("users", sa.column("id", sa.Integer), sa.column("active", sa.Boolean))
+    inactive = sa.select(users.c.id).where(users.c.active.is_(False))
+    tokens = sa.table("api_tokens", sa.column("user_id"), sa.column("revoked_at"))
+    op.execute(
+        tokens.update()
+        .where(tokens.c.revoked_at.is_(None), tokens.c.user_id.in_(inactive))
+        .values(revoked_at=sa.func.current_timestamp())
+    )
+    sessions = sa.table("console_sessions", sa.column("user_id"))
+    op.execute(sessions.delete().where(sessions.c.user_id.in_(inactive)))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
-        batch_op.drop_column("hash_scheme")
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_login_attempts_at")
         batch_op.drop_index("ix_login_attempts_account_key_at")
