@@ -111,6 +111,10 @@ def test_create_with_expiry_list_and_revoke(env: dict[str, str], db: Database) -
             ["tokens", "create", "--email", "ana@example.com", "--label", "x" * 201],
             "label is 201 characters; keep it to 200",
         ),
+        (
+            ["tokens", "create", "--email", "ana@example.com", "--label", "bad \udcff byte"],
+            "a broken character (a lone surrogate)",
+        ),
         (["tokens", "create", "--email", "ghost@example.com"], "no user with email"),
         (["tokens", "list", "--email", "ghost@example.com"], "no user with email"),
         (["tokens", "revoke", "999"], "no token with id 999; `relaydesk tokens list`"),

@@ -3,7 +3,8 @@
 The browser holds a random token in an HttpOnly cookie; the database holds only its
 SHA-256 (`console_sessions.token_hash`), so a leaked table does not sign anybody in.
 A session ends after `SESSION_IDLE` without a request, on sign-out, or when the user's
-password changes or they are deactivated (by `accounts.update_user`, whatever asked). Every state-changing request must carry the session's CSRF token.
+password changes or they are deactivated (by `accounts.update_user`, whatever asked).
+Every state-changing request must carry the session's CSRF token.
 """
 
 from __future__ import annotations

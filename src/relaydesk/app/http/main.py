@@ -16,6 +16,7 @@ from relaydesk.app.console import install_console
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
 from relaydesk.app.http.routes import api, events, ops, webhooks
+from relaydesk.app.http.routes.tokens import router as tokens_router
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(events.router)
+    app.include_router(tokens_router)
     app.include_router(ops.router)
     install_console(app)
     if sandbox is not None:
