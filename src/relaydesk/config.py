@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -16,6 +16,13 @@ SANDBOX_APP_SECRET = "relaydesk-sandbox-app-secret"  # noqa: S105 - sandbox mode
 SANDBOX_VERIFY_TOKEN = "relaydesk-sandbox"  # noqa: S105
 SANDBOX_ACCESS_TOKEN = "relaydesk-sandbox-token"  # noqa: S105
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
+#: Any of these in the environment means production, unless RELAYDESK_SANDBOX says otherwise.
+PRODUCTION_SECRETS = (
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "whatsapp_access_token",
+    "secret_key",
+)
 
 
 class ConfigError(ValueError):
@@ -38,9 +45,17 @@ class Settings(BaseSettings):
         description="CSV (text,label) of past customer messages labelled with the brief's "
         "intents (or oos), added to the brief's examples when the classifier is trained.",
     )
+    sandbox: bool = Field(
+        default=False,
+        description="Sandbox mode: fake Graph endpoint, fixed development secrets and an "
+        "unauthenticated phone simulator. Unset: sandbox exactly when none of "
+        "RELAYDESK_WHATSAPP_APP_SECRET, _VERIFY_TOKEN, _ACCESS_TOKEN and RELAYDESK_SECRET_KEY "
+        "is set. true: sandbox, refused if any WhatsApp credential is set. false: production.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET_KEY),
-        description="Signs console sessions and hashes API tokens. Required outside sandbox mode.",
+        description="Key of the HMAC that turns emails into sign-in throttle keys. "
+        "Required outside sandbox mode.",
     )
     whatsapp_app_secret: SecretStr | None = Field(
         default=None, description="App Secret that signs webhooks (X-Hub-Signature-256)."
@@ -49,8 +64,7 @@ class Settings(BaseSettings):
         default=None, description="Token Meta echoes in the GET verification handshake."
     )
     whatsapp_access_token: SecretStr | None = Field(
-        default=None,
-        description="System-user token for the Graph API. Unset means sandbox mode.",
+        default=None, description="System-user token for the Graph API."
     )
     whatsapp_graph_url: str = Field(
         default="https://graph.facebook.com", description="Base URL of the Graph API."
@@ -130,6 +144,15 @@ class Settings(BaseSettings):
         """Only what `load_settings` passes in: the environment is read once, at the edge."""
         return (init_settings,)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _choose_mode(cls, data: Any) -> Any:
+        """Unset RELAYDESK_SANDBOX: the sandbox only when no production secret is given
+        (even an empty one counts, so a half-configured production fails closed)."""
+        if isinstance(data, dict) and data.get("sandbox") in (None, ""):
+            data = {**data, "sandbox": not any(name in data for name in PRODUCTION_SECRETS)}
+        return data
+
     @field_validator("whatsapp_graph_url", "public_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -144,11 +167,6 @@ class Settings(BaseSettings):
                 "or a slow send could be claimed and sent again by another worker"
             )
         return self
-
-    @property
-    def sandbox(self) -> bool:
-        """No access token means sandbox mode: fake Graph endpoint, fixed dev secrets."""
-        return self.whatsapp_access_token is None
 
     @property
     def app_secret(self) -> str:
@@ -225,24 +243,29 @@ def _as_fields(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _check_production(settings: Settings) -> None:
+    credentials = (
+        ("RELAYDESK_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+        ("RELAYDESK_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+        ("RELAYDESK_WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
+    )
     if settings.sandbox:
+        given = [env for env, value in credentials if value is not None]
+        if given:
+            raise ConfigError(
+                f"RELAYDESK_SANDBOX=true cannot be combined with {', '.join(given)}: the "
+                "sandbox's phone simulator posts unauthenticated messages as webhooks signed "
+                "with the app secret. Unset them to run the sandbox, or unset "
+                "RELAYDESK_SANDBOX to run in production."
+            )
         return
-    missing = [
-        env
-        for env, value in (
-            ("RELAYDESK_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
-            ("RELAYDESK_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
-        )
-        if value is None or not value.get_secret_value()
-    ]
+    missing = [env for env, value in credentials if value is None or not value.get_secret_value()]
+    if settings.secret_key.get_secret_value() in ("", DEFAULT_SECRET_KEY):
+        missing.append("RELAYDESK_SECRET_KEY")
     if missing:
         raise ConfigError(
-            f"{', '.join(missing)} must be set when RELAYDESK_WHATSAPP_ACCESS_TOKEN is set "
-            "(production mode). Copy them from the Meta App Dashboard, or unset "
-            "RELAYDESK_WHATSAPP_ACCESS_TOKEN to run the sandbox."
-        )
-    if settings.secret_key.get_secret_value() in ("", DEFAULT_SECRET_KEY):
-        raise ConfigError(
-            "RELAYDESK_SECRET_KEY must be set to a long random value in production mode, "
-            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            f"{', '.join(missing)} must be set in production mode (a production secret is "
+            "set, or RELAYDESK_SANDBOX=false). Copy the WhatsApp values from the Meta App "
+            "Dashboard and set RELAYDESK_SECRET_KEY to a long random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`; or, to run the "
+            "sandbox, unset every RELAYDESK_WHATSAPP_* secret and RELAYDESK_SECRET_KEY."
         )

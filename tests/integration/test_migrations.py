@@ -21,3 +21,54 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         assert diff == []
     finally:
         db.dispose()
+
+
+def test_0005_revokes_tokens_and_ends_sessions_of_inactive_users(database_url: str) -> None:
+    """Reactivating someone deactivated before 0005 must not revive their credentials."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from relaydesk.adapters.storage.tables import api_tokens, console_sessions, users
+
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    db = Database(database_url)
+    try:
+        upgrade(db.engine, "0004")
+        with db.write() as conn:
+            for user_id, active in ((1, True), (2, False)):
+                conn.execute(
+                    users.insert().values(
+                        id=user_id,
+                        email=f"u{user_id}@x.io",
+                        name="U",
+                        role="agent",
+                        active=active,
+                        created_at=now,
+                    )
+                )
+                conn.execute(
+                    api_tokens.insert().values(
+                        user_id=user_id, token_hash=f"{user_id}" * 64, created_at=now
+                    )
+                )
+                conn.execute(
+                    console_sessions.insert().values(
+                        token_hash=f"{user_id}" * 64,
+                        user_id=user_id,
+                        csrf_token="c",
+                        created_at=now,
+                        expires_at=now,
+                        last_seen_at=now,
+                    )
+                )
+        upgrade(db.engine)
+        with db.read() as conn:
+            revoked = dict(
+                conn.execute(select(api_tokens.c.user_id, api_tokens.c.revoked_at)).all()
+            )
+            left = conn.execute(select(console_sessions.c.user_id)).scalars().all()
+        assert revoked[1] is None and revoked[2] is not None
+        assert left == [1]
+    finally:
+        db.dispose()

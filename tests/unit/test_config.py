@@ -76,3 +76,64 @@ def test_variables_read_outside_settings_are_not_unknown() -> None:
         {"RELAYDESK_EMBEDDINGS_MODEL": "/models/minilm", "RELAYDESK_NEW_USER_PASSWORD": "x" * 12}
     )
     assert settings.sandbox
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"RELAYDESK_WHATSAPP_APP_SECRET": "secret"},
+        {"RELAYDESK_WHATSAPP_VERIFY_TOKEN": "verify"},
+        {"RELAYDESK_SECRET_KEY": "a-long-random-secret-key-for-tests"},
+        {"RELAYDESK_WHATSAPP_ACCESS_TOKEN": ""},
+    ],
+    ids=["app-secret", "verify-token", "secret-key", "empty-access-token"],
+)
+def test_any_production_secret_means_production(given: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="must be set in production mode") as error:
+        load_settings(given)
+    for name in PRODUCTION:
+        if not given.get(name):
+            assert name in str(error.value)
+
+
+def test_secrets_without_an_access_token_refuse_to_start_instead_of_a_sandbox() -> None:
+    """The sandbox would sign unauthenticated messages with the real app secret."""
+    environ = {k: v for k, v in PRODUCTION.items() if k != "RELAYDESK_WHATSAPP_ACCESS_TOKEN"}
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ)
+    message = str(error.value)
+    assert message.startswith("RELAYDESK_WHATSAPP_ACCESS_TOKEN must be set in production mode")
+    assert "secret'" not in message and "verify'" not in message
+
+
+def test_the_sandbox_can_be_asked_for_explicitly() -> None:
+    settings = load_settings(
+        {"RELAYDESK_SANDBOX": "true", "RELAYDESK_SECRET_KEY": "a-long-random-key-for-the-demo"}
+    )
+    assert settings.sandbox
+    assert settings.secret_key.get_secret_value() == "a-long-random-key-for-the-demo"
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "RELAYDESK_WHATSAPP_APP_SECRET",
+        "RELAYDESK_WHATSAPP_VERIFY_TOKEN",
+        "RELAYDESK_WHATSAPP_ACCESS_TOKEN",
+    ],
+)
+def test_an_explicit_sandbox_refuses_real_whatsapp_credentials(credential: str) -> None:
+    refusal = f"RELAYDESK_SANDBOX=true cannot be combined with {credential}"
+    with pytest.raises(ConfigError, match=refusal):
+        load_settings({"RELAYDESK_SANDBOX": "true", credential: "real-value"})
+
+
+def test_sandbox_false_refuses_to_fall_back_to_the_sandbox() -> None:
+    with pytest.raises(ConfigError, match="RELAYDESK_WHATSAPP_APP_SECRET, "):
+        load_settings({"RELAYDESK_SANDBOX": "false"})
+    assert not load_settings(PRODUCTION | {"RELAYDESK_SANDBOX": "false"}).sandbox
+
+
+def test_a_bad_sandbox_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"RELAYDESK_SANDBOX \(got 'maybe'\)"):
+        load_settings({"RELAYDESK_SANDBOX": "maybe"})

@@ -1,4 +1,4 @@
-"""The sign-in throttle as a table over a frozen clock."""
+"""The sign-in throttle's pure parts: the wait as a table over a frozen clock, the key."""
 
 from __future__ import annotations
 
@@ -6,37 +6,38 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from relaydesk.services.throttle import LoginThrottle
+from relaydesk.services.throttle import LoginThrottle, account_key, wait_for
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=10)
 
 
-def test_the_limit_then_the_window() -> None:
-    throttle = LoginThrottle(limit=3, window=timedelta(minutes=10))
-    for minute in range(3):
-        assert throttle.retry_after("a@x.io", T0 + timedelta(minutes=minute)) is None
-        throttle.failed("a@x.io", T0 + timedelta(minutes=minute))
-    # the oldest failure (at 0) ages out at 10 minutes
-    assert throttle.retry_after("a@x.io", T0 + timedelta(minutes=4)) == timedelta(minutes=6)
-    assert throttle.retry_after("A@X.IO ", T0 + timedelta(minutes=4)) == timedelta(minutes=6)
-    assert throttle.retry_after("a@x.io", T0 + timedelta(minutes=10)) is None
-    assert throttle.retry_after("b@x.io", T0 + timedelta(minutes=4)) is None  # per account
+def minutes(*values: int) -> list[datetime]:
+    return [T0 + timedelta(minutes=m) for m in values]
 
 
-def test_a_success_clears_the_failures() -> None:
-    throttle = LoginThrottle(limit=2)
-    throttle.failed("a@x.io", T0)
-    throttle.succeeded("a@x.io")
-    throttle.failed("a@x.io", T0)
-    assert throttle.retry_after("a@x.io", T0) is None
+@pytest.mark.parametrize(
+    ("attempts", "now", "wait"),
+    [
+        (minutes(), 0, None),
+        (minutes(0, 1), 4, None),  # below the limit of 3
+        (minutes(0, 1, 2), 4, timedelta(minutes=6)),  # the oldest (at 0) ages out at 10
+        (minutes(1, 2, 3), 9, timedelta(minutes=2)),
+    ],
+)
+def test_the_wait_until_the_oldest_counted_attempt_ages_out(
+    attempts: list[datetime], now: int, wait: timedelta | None
+) -> None:
+    assert wait_for(attempts, T0 + timedelta(minutes=now), 3, WINDOW) == wait
 
 
-def test_memory_is_bounded() -> None:
-    throttle = LoginThrottle(limit=1, max_keys=3)
-    for n in range(10):
-        throttle.failed(f"{n}@x.io", T0)
-    assert len(throttle._failures) <= 3
-    assert throttle.retry_after("9@x.io", T0) is not None  # the newest is kept
+def test_the_key_is_per_account_case_insensitive_and_keyed() -> None:
+    key = account_key("a@x.io", "k1")
+    assert len(key) == 64
+    assert account_key(" A@X.IO ", "k1") == key
+    assert account_key("b@x.io", "k1") != key
+    assert account_key("a@x.io", "k2") != key  # no address can be guessed from the table
+    assert len(account_key("\ud83d@x.io", "k1")) == 64  # a lone surrogate does not crash it
 
 
 def test_a_limit_below_one_is_refused() -> None:

@@ -7,14 +7,15 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from relaydesk.adapters.storage import credentials
 from relaydesk.adapters.storage.tables import api_tokens, users
 
 Role = Literal["agent", "supervisor", "admin"]
@@ -23,6 +24,7 @@ TOKEN_PREFIX = "rdk_"  # noqa: S105 - a public prefix, not a secret
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
 MAX_CAPACITY = 100
+MAX_LABEL = 200
 _hasher = PasswordHasher()
 #: Verified when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("relaydesk-no-such-user")
@@ -119,8 +121,16 @@ def create_user(
     return User(new_id, email, name.strip(), checked_role)
 
 
-def create_token(conn: Connection, *, email: str, label: str, now: datetime) -> str:
-    """A new bearer token for the user; only its hash is stored, so print it once."""
+def create_token(
+    conn: Connection,
+    *,
+    email: str,
+    label: str,
+    now: datetime,
+    lifetime: timedelta | None = None,
+) -> str:
+    """A new bearer token for the user, refused after `lifetime` when one is given; only
+    its hash is stored, so print it once."""
     row = conn.execute(
         select(users.c.id, users.c.active).where(users.c.email == email.strip().lower())
     ).first()
@@ -130,38 +140,57 @@ def create_token(conn: Connection, *, email: str, label: str, now: datetime) -> 
         )
     if not row.active:
         raise AccountError(f"user {email!r} is deactivated")
+    _check_label(label)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(
         api_tokens.insert().values(
-            user_id=row.id, token_hash=_token_hash(token), label=label, created_at=now
+            user_id=row.id,
+            token_hash=token_hash(token),
+            label=label.strip(),
+            created_at=now,
+            expires_at=None if lifetime is None else now + lifetime,
         )
     )
     return token
 
 
 def authenticate_token(conn: Connection, token: str, now: datetime) -> User | None:
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    row = conn.execute(
-        select(
-            api_tokens.c.id, users.c.id.label("user_id"), users.c.email, users.c.name, users.c.role
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(
-            api_tokens.c.token_hash == _token_hash(token),
-            api_tokens.c.revoked_at.is_(None),
-            users.c.active.is_(True),
-        )
-    ).first()
+    """The active user a live (not revoked, not expired) token acts as, recording its use;
+    None for any other token."""
+    row = _live_token(conn, token, now)
     if row is None:
         return None
     conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
     return User(row.user_id, row.email, row.name, row.role)
 
 
-def _token_hash(token: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough (argon2 is for passwords).
-    return hashlib.sha256(token.encode()).hexdigest()
+def token_user(conn: Connection, token: str, now: datetime) -> User | None:
+    """As `authenticate_token`, reading only: whether a token still acts as someone."""
+    row = _live_token(conn, token, now)
+    return None if row is None else User(row.user_id, row.email, row.name, row.role)
+
+
+def _live_token(conn: Connection, token: str, now: datetime) -> Any | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return conn.execute(
+        select(
+            api_tokens.c.id, users.c.id.label("user_id"), users.c.email, users.c.name, users.c.role
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(
+            api_tokens.c.token_hash == token_hash(token),
+            api_tokens.c.revoked_at.is_(None),
+            or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
+            users.c.active.is_(True),
+        )
+    ).first()
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token. Tokens carry 256 random bits, so an unkeyed fast hash
+    cannot be reversed (argon2 is for passwords)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def list_users(conn: Connection) -> list[Account]:
@@ -200,8 +229,10 @@ def update_user(
 ) -> Account:
     """Change what is given (None leaves a field as it is) and return the user.
 
-    Deactivating someone also takes them offline, so routing stops giving them work. The
-    last active admin can be neither demoted nor deactivated: nobody could manage users.
+    Deactivating someone also takes them offline, so routing stops giving them work, and
+    revokes their API tokens, so reactivating them revives none. A new password or a
+    deactivation ends their console sessions. The last active admin can be neither demoted
+    nor deactivated: nobody could manage users.
     """
     current = get_user(conn, user_id)
     values: dict[str, object] = {}
@@ -236,6 +267,10 @@ def update_user(
         )
     if values:
         conn.execute(update(users).where(users.c.id == user_id).values(values))
+    if password is not None or active is False:
+        credentials.end_user_sessions(conn, user_id)
+        if active is False:
+            credentials.revoke_user_tokens(conn, user_id, now)
     return get_user(conn, user_id)
 
 
@@ -299,6 +334,16 @@ def _check_name(name: str) -> None:
         raise AccountError("name is empty; give the person's display name")
     if len(name.strip()) > 200:
         raise AccountError(f"name is {len(name.strip())} characters; keep it to 200")
+
+
+def _check_label(label: str) -> None:
+    if len(label.strip()) > MAX_LABEL:
+        raise AccountError(f"label is {len(label.strip())} characters; keep it to {MAX_LABEL}")
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in label):
+        raise AccountError(
+            "label contains control characters or a broken character (a lone surrogate); "
+            "use plain text"
+        )
 
 
 def _check_role(role: str) -> Role:

@@ -2,8 +2,9 @@
 
 The browser holds a random token in an HttpOnly cookie; the database holds only its
 SHA-256 (`console_sessions.token_hash`), so a leaked table does not sign anybody in.
-A session ends after `SESSION_IDLE` without a request, on sign-out, or when the user is
-deactivated. Every state-changing request must carry the session's CSRF token.
+A session ends after `SESSION_IDLE` without a request, on sign-out, or when the user's
+password changes or they are deactivated (by `accounts.update_user`, whatever asked).
+Every state-changing request must carry the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 import structlog
 from sqlalchemy import Connection, delete, select, update
 
+from relaydesk.adapters.storage import credentials
 from relaydesk.adapters.storage.tables import console_sessions, users
 from relaydesk.services import accounts
 from relaydesk.services.accounts import User
@@ -161,10 +163,9 @@ def logout(conn: Connection, token: str) -> bool:
 
 
 def end_all(conn: Connection, user_id: int) -> int:
-    """End every session of a user (after a password change or deactivation)."""
-    return conn.execute(
-        delete(console_sessions).where(console_sessions.c.user_id == user_id)
-    ).rowcount
+    """End every session of a user (`accounts.update_user` does, after a password change
+    or deactivation)."""
+    return credentials.end_user_sessions(conn, user_id)
 
 
 def purge_expired(conn: Connection, now: datetime) -> int:

@@ -87,6 +87,7 @@ api_tokens = Table(
     Column("label", String(200), nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
 )
 
@@ -299,4 +300,17 @@ console_sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+#: Console sign-in attempts per account key (an HMAC of the email as typed), counted before
+#: the password is checked and deleted by a successful sign-in: the throttle's memory,
+#: shared by every process.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_key", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_login_attempts_account_key_at", "account_key", "at"),
+    Index("ix_login_attempts_at", "at"),
 )

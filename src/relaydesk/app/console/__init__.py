@@ -24,7 +24,7 @@ from relaydesk.services.throttle import LoginThrottle
 
 
 def install_console(app: FastAPI) -> None:
-    app.state.login_throttle = LoginThrottle()  # per process; see services/throttle.py
+    app.state.login_throttle = LoginThrottle()  # counts in the database; services/throttle.py
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, LoginRequired):  # pragma: no cover - registered for it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from datetime import timedelta
 
 import structlog
 from fastapi import APIRouter, Request
@@ -24,7 +25,7 @@ from relaydesk.app.console._web import (
     safe_next,
 )
 from relaydesk.services import sessions
-from relaydesk.services.throttle import LoginThrottle
+from relaydesk.services.throttle import LoginThrottle, account_key
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -109,7 +110,13 @@ async def login(request: Request) -> Response:
     container = container_of(request)
     now = now_of(request)
     throttle: LoginThrottle = request.app.state.login_throttle
-    wait = throttle.retry_after(email, now)
+    key = account_key(email, container.settings.secret_key.get_secret_value())
+
+    def admit() -> timedelta | None:
+        with container.db.write() as conn:
+            return throttle.admit(conn, key, now)
+
+    wait = await in_thread(admit)
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         log.warning("console_login_throttled", retry_after_seconds=int(wait.total_seconds()))
@@ -126,11 +133,13 @@ async def login(request: Request) -> Response:
 
     def attempt() -> sessions.NewSession | None:
         with container.db.write() as conn:
-            return sessions.login(conn, email, password, now)
+            new = sessions.login(conn, email, password, now)
+            if new is not None:
+                throttle.succeeded(conn, key)
+            return new
 
     new = await in_thread(attempt)
-    if new is None:
-        throttle.failed(email, now)
+    if new is None:  # the attempt was counted by `admit`
         return _login_page(
             request,
             status=401,
@@ -138,7 +147,6 @@ async def login(request: Request) -> Response:
             email=email,
             next_path=next_path,
         )
-    throttle.succeeded(email)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         COOKIE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 from starlette.requests import Request
@@ -14,6 +14,11 @@ from starlette.responses import StreamingResponse
 from relaydesk.services.events import Event, EventHub
 
 HEARTBEAT_SECONDS = 15.0
+
+#: Which events the subscriber may see now, or None when they may no longer see any
+#: (signed out, token revoked or expired, deactivated): the stream then closes.
+Visibility = Callable[[Event], bool]
+Authorise = Callable[[], Awaitable[Visibility | None]]
 
 
 def last_event_id(request: Request) -> int | None:
@@ -36,7 +41,7 @@ def format_event(event: Event) -> str:
 async def _stream(
     hub: EventHub,
     after: int | None,
-    visible: Callable[[Event], bool],
+    authorise: Authorise,
     heartbeat: float,
 ) -> AsyncIterator[str]:
     # Tell the browser how long to wait before reconnecting, and open the stream at once
@@ -49,6 +54,9 @@ async def _stream(
             if pending is None:
                 pending = asyncio.ensure_future(events.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=heartbeat)
+            visible = await authorise()  # on every heartbeat and before every delivery
+            if visible is None:
+                return
             if not done:
                 yield ": heartbeat\n\n"
                 continue
@@ -71,17 +79,14 @@ async def _stream(
             await events.aclose()  # type: ignore[attr-defined]
 
 
-def event_stream(
-    request: Request,
-    hub: EventHub,
-    visible: Callable[[Event], bool] = lambda _event: True,
-    *,
-    heartbeat: float = HEARTBEAT_SECONDS,
-) -> StreamingResponse:
-    """A `text/event-stream` response: events the caller may see, heartbeats meanwhile;
-    it ends when the client goes away (Starlette cancels the generator)."""
+def event_stream(request: Request, hub: EventHub, authorise: Authorise) -> StreamingResponse:
+    """A `text/event-stream` response: events the caller may see, heartbeats meanwhile
+    (every `app.state.sse_heartbeat` seconds, default 15). Before each heartbeat and each
+    event it asks `authorise` again, and ends the stream when the credentials no longer
+    hold; it also ends when the client goes away (Starlette cancels the generator)."""
+    heartbeat = float(getattr(request.app.state, "sse_heartbeat", HEARTBEAT_SECONDS))
     return StreamingResponse(
-        _stream(hub, last_event_id(request), visible, heartbeat),
+        _stream(hub, last_event_id(request), authorise, heartbeat),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -1,0 +1,175 @@
+"""`/api/v1/tokens`: API bearer tokens. Everyone lists, creates and revokes their own;
+admins everyone's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+import anyio.to_thread
+import structlog
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field
+
+from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator
+from relaydesk.app.http.schemas import Problem
+from relaydesk.services import accounts, tokens
+from relaydesk.services.accounts import AccountError, User
+from relaydesk.services.tokens import TokenInfo
+
+log = structlog.get_logger(__name__)
+MAX_ID = 2**63 - 1
+T = TypeVar("T")
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["tokens"],
+    responses={401: {"model": Problem}, 403: {"model": Problem}},
+)
+
+
+class TokenOut(BaseModel):
+    id: int
+    user_id: int
+    email: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None = Field(description="Refused from then on; null: never.")
+    revoked_at: datetime | None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
+
+
+class TokenIn(BaseModel):
+    label: str = Field(default="", max_length=200, description="What the token is for.")
+    expires_in: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Refuse the token after this long: a whole number and m, h, d or w "
+        "(at most 10 years). Null: until revoked.",
+        examples=["30d"],
+    )
+    user_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Whose token it is (admins only; default: yourself).",
+    )
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The bearer token. Shown once: only its hash is stored.")
+
+
+def _out(info: TokenInfo, now: datetime) -> TokenOut:
+    return TokenOut(
+        id=info.id,
+        user_id=info.user_id,
+        email=info.email,
+        label=info.label,
+        created_at=info.created_at,
+        last_used_at=info.last_used_at,
+        expires_at=info.expires_at,
+        revoked_at=info.revoked_at,
+        state=info.state(now),
+    )
+
+
+def _owner(user: User, user_id: int | None) -> int | None:
+    """Whose tokens the caller may reach: anyone's (None) for admins, else their own."""
+    if user.role == "admin":
+        return user_id
+    if user_id is not None and user_id != user.id:
+        log.info("api_tokens_refused", user_id=user.id, role=user.role)
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {user.role!r} may only manage its own tokens (user_id {user.id}); "
+            "an admin manages everyone's",
+        )
+    return user.id
+
+
+async def _run(func: Callable[[], T]) -> T:
+    try:
+        result = await anyio.to_thread.run_sync(func)
+    except AccountError as exc:
+        log.info("api_tokens_refused", reason=type(exc).__name__, status=exc.status)
+        raise HTTPException(exc.status, str(exc)) from None
+    return result
+
+
+@router.get("/tokens", response_model=TokenList)
+async def list_tokens(
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+    user_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this user's (admins only).")
+    ] = None,
+) -> TokenList:
+    """Your tokens, or (admins) everyone's or one user's; revoked and expired included.
+    Never the tokens themselves."""
+    owner = _owner(user, user_id)
+
+    def load() -> list[TokenInfo]:
+        with container.db.read() as conn:
+            return tokens.list_tokens(conn, user_id=owner)
+
+    found = await _run(load)
+    now = clock()
+    return TokenList(tokens=[_out(info, now) for info in found])
+
+
+@router.post(
+    "/tokens",
+    response_model=NewTokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"model": Problem}, 422: {"model": Problem}},
+)
+async def create_token(
+    body: TokenIn, container: ContainerDep, clock: ClockDep, user: Operator
+) -> NewTokenOut:
+    """A new token for yourself, or (admins) for `user_id`, optionally expiring."""
+    owner = _owner(user, body.user_id) or user.id
+    now = clock()
+
+    def create() -> tuple[str, TokenInfo]:
+        lifetime = None if body.expires_in is None else tokens.parse_lifetime(body.expires_in)
+        with container.db.write() as conn:
+            email = accounts.get_user(conn, owner).email
+            return tokens.issue(conn, email=email, label=body.label, now=now, lifetime=lifetime)
+
+    token, info = await _run(create)
+    log.info("api_token_created", token_id=info.id, user_id=owner, by=user.id)
+    return NewTokenOut(token=token, **_out(info, now).model_dump())
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=TokenOut,
+    responses={404: {"model": Problem}},
+)
+async def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Operator,
+) -> TokenOut:
+    """Revoke a token at once (yours, or anyone's for admins); revoking a revoked token
+    changes nothing. Another person's token is not found for non-admins."""
+    owner = _owner(user, None)
+    now = clock()
+
+    def revoke() -> tuple[TokenInfo, bool]:
+        with container.db.write() as conn:
+            return tokens.revoke(conn, token_id, now, owner_id=owner)
+
+    info, revoked = await _run(revoke)
+    if revoked:
+        log.info("api_token_revoked", token_id=token_id, user_id=info.user_id, by=user.id)
+    return _out(info, now)
