@@ -9,17 +9,16 @@ from typing import Annotated, Literal, TypeVar
 
 import anyio.to_thread
 import structlog
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator
-from relaydesk.app.http.schemas import Problem
+from relaydesk.app.http.schemas import MAX_ID, Id, Problem, Text
 from relaydesk.services import accounts, tokens
 from relaydesk.services.accounts import AccountError, User
 from relaydesk.services.tokens import TokenInfo
 
 log = structlog.get_logger(__name__)
-MAX_ID = 2**63 - 1
 T = TypeVar("T")
 
 router = APIRouter(
@@ -46,7 +45,7 @@ class TokenList(BaseModel):
 
 
 class TokenIn(BaseModel):
-    label: str = Field(default="", max_length=200, description="What the token is for.")
+    label: Text = Field(default="", max_length=200, description="What the token is for.")
     expires_in: str | None = Field(
         default=None,
         max_length=20,
@@ -155,7 +154,7 @@ async def create_token(
     responses={404: {"model": Problem}},
 )
 async def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    token_id: Id,
     container: ContainerDep,
     clock: ClockDep,
     user: Operator,
