@@ -134,8 +134,9 @@ def step(
         return _clarify_or_escalate(brief, understanding, triggers, after, now, "unknown intent")
     intent = brief.intents[intent_name]
     threshold = brief.confidence_threshold(intent_name)
-    if understanding.confidence < threshold or intent.policy == "clarify":
-        reason = "below the intent's threshold" if intent.policy != "clarify" else "clarify"
+    action = intent.action(understanding.mode)
+    if understanding.confidence < threshold or action == "clarify":
+        reason = "below the intent's threshold" if action != "clarify" else "clarify"
         return _clarify_or_escalate(brief, understanding, triggers, after, now, reason)
     if intent.answers is None:
         return _escalate(
@@ -203,7 +204,11 @@ def _answer(
         confidence=understanding.confidence,
         triggers=triggers,
         replies=(reply,),
-        detail={"length": length, "example": understanding.example},
+        detail={
+            "length": length,
+            "example": understanding.example,
+            **({"mode": understanding.mode} if understanding.mode else {}),
+        },
     )
     dialogue = replace(
         after.with_reply(body, tried=f"answered {name} ({length})"),
@@ -334,7 +339,7 @@ def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ..
         name
         for name in ranked
         if name in brief.intents
-        and brief.intents[name].policy != "escalate"
+        and brief.intents[name].action(None) != "escalate"
         and name != "human_request"
     ]
     return tuple(usable[:2])
