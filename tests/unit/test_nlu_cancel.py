@@ -57,9 +57,11 @@ def test_ignores_mixed_or_unrelated(detector: CancelDetector, text: str) -> None
 
 
 def test_brief_phrases_are_merged() -> None:
-    """Phrases from the brief are matched in their language."""
+    """Phrases from the brief are matched in their language; a new question after one
+    keeps the handoff, an explanation or thanks does not."""
     detector = CancelDetector({"nl": ["laat maar"]})
     found = detector.detect("Laat maar, bedankt")
-    assert found is None  # "bedankt" is not known filler: something follows
+    assert found is not None and found.language == "nl"
+    assert detector.detect("laat maar, waar is mijn bestelling?") is None
     found = detector.detect("laat maar!")
     assert found is not None and found.language == "nl"

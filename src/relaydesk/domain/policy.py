@@ -13,7 +13,12 @@ from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
-from relaydesk.domain.triggers import TriggerInput, fire, is_low_confidence
+from relaydesk.domain.triggers import (
+    HUMAN_REQUEST_THRESHOLD,
+    TriggerInput,
+    fire,
+    is_low_confidence,
+)
 
 #: Types that carry nothing to answer: reactions, deletions, edits, identity notices.
 NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
@@ -95,6 +100,9 @@ def step(
     if message.type == "sticker" and "sticker" not in brief.triggers.unsupported_types.types:
         ignore = Decision(Action.IGNORE, version, detail={"reason": "a sticker"})
         return Outcome(ignore, dialogue)
+    if is_acknowledgement(message.text) and understanding.sentiment >= 0:
+        ignore = Decision(Action.IGNORE, version, detail={"reason": "emoji or symbols only"})
+        return Outcome(ignore, dialogue)
     triggers = fire(
         brief,
         TriggerInput(
@@ -149,12 +157,21 @@ def step(
     return _answer(brief, intent_name, intent, understanding, triggers, after, dialogue, now)
 
 
+def is_acknowledgement(text: str | None) -> bool:
+    """A message of emoji or symbols only, and no question mark ("👍", "🙏", "ok" is not):
+    a nod, like a reaction, with nothing to answer."""
+    return bool(text and text.strip()) and not any(
+        c.isalnum() or c in "?¿" for c in text or ""
+    )
+
+
 def _while_queued(
     state: ConversationState, understanding: Understanding, brief: Brief, version: str
 ) -> Decision:
     """Waiting for a person: silent, unless the customer calls the handoff off."""
     config = brief.triggers.cancel
-    if config.enabled and understanding.cancel >= CANCEL_THRESHOLD:
+    asks_again = understanding.human_request >= HUMAN_REQUEST_THRESHOLD
+    if config.enabled and understanding.cancel >= CANCEL_THRESHOLD and not asks_again:
         team = (state.queue or brief.policy.default_queue).replace("_", " ")
         trigger = Trigger(
             "handoff_cancelled",
@@ -309,7 +326,10 @@ def _clarify_or_escalate(
         return _escalate(brief, understanding, (*triggers, trigger), after, now)
     options = _likely_intents(brief, understanding)
     buttons = tuple(Button(id=name, title=_title(brief, name)) for name in options)
-    copy = brief.fallback.clarify if options else brief.fallback.not_understood
+    if understanding.out_of_scope and brief.fallback.out_of_scope:
+        copy = brief.fallback.out_of_scope
+    else:
+        copy = brief.fallback.clarify if options else brief.fallback.not_understood
     reply = Buttons(
         body=_fill(copy, brief),
         buttons=(*buttons, Button(id=HUMAN_BUTTON, title=HUMAN_BUTTON_TITLE)),

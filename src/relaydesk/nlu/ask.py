@@ -36,7 +36,8 @@ _KNOW = (
 )
 
 _REQUEST_CUES = {
-    "en": r"\bi(?: really| just| still)? (?:want|wanna|need|would like|'?d like|would love)"
+    "en": r"(?<!do )(?<!did )(?<!would )(?<!should )(?<!will )(?<!can )(?<!if )"
+    r"\bi(?: really| just| still)? (?:want|wanna|need|would like|'?d like|would love)"
     rf"(?! to (?:{_KNOW})\b)\b"
     r"|\b(?:can|could|would|will) (?:you|u|someone|somebody) (?:please |pls |just )?"
     r"(?!tell|explain|let me know|confirm|say|recommend|accept|take|ship|deliver|do\b)\w+"
