@@ -55,7 +55,7 @@ _REQUEST_CUES = {
     r"|fix|send me|give me)(?: (?:my|it|this|that|the|them|me|order|everything|all)\b|\W*$)"
     r"|\b(?:problem|issue|trouble) with\b",
     "es": rf"\b(?:quiero|quisiera|necesito|me gustaria|deseo)\b(?! (?:{_KNOW})\b)"
-    r"|\b(?:pueden|podeis|puede|podrian|podrias|puedes) (?!decirme|explicarme|indicarme)\w+"
+    r"|(?<!se )\b(?:pueden|podeis|puede|podrian|podrias|puedes) (?!decirme|explicarme|indicarme)\w+"
     r"|\bme (?:cobraron|han cobrado|cobrasteis|cobraste|habeis cobrado|cargaron)"
     r"|\b(?:llego|vino|esta|estan|llegaron) (?:roto|rota|rotos|danad[oa]s?|mal|equivocad[oa])"
     r"|\bno (?:funciona|puedo|me deja|me llega|me ha llegado|me sirve|me queda|pasa)\b"
@@ -90,7 +90,7 @@ _REQUEST_CUES = {
     r"|\bmein(?:e)? (?:erstattung|geld|ruckerstattung)\b|\bwarum (?:wurde|habe|ist|wird)\b"
     r"|^(?:bitte )?(?:stornieren|erstatten|loschen) sie\b|\bproblem mit\b",
     "it": rf"\b(?:voglio|vorrei|ho bisogno)\b(?! (?:di )?(?:{_KNOW})\b)"
-    r"|\b(?:potete|puo|potreste|puoi) (?:per favore )?(?!dirmi|spiegarmi|indicarmi)\w+"
+    r"|(?<!si )\b(?:potete|puo|potreste|puoi) (?:per favore )?(?!dirmi|spiegarmi|indicarmi)\w+"
     r"|\bmi (?:avete|hanno|ha) (?:addebitato|preso|scalato)|\bdue volte\b"
     r"|\b(?:arrivato|arrivata|arrivati|e) (?:rott|danneggiat|sbagliat|difettos)"
     r"|\bnon (?:funziona|riesco|va|mi fa|e arrivat)\b|\bdov'?e (?:il |la )?(?:mio|mia)\b"
@@ -154,6 +154,19 @@ def _compile(cues: dict[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 _REQUESTS = _compile(_REQUEST_CUES)
 _QUESTIONS = _compile(_QUESTION_CUES)
+#: Something broken or charged twice is a problem to sort out, in any language.
+_PROBLEM = re.compile(
+    r"\b(?:broken|damaged|cracked|smashed|chipped|defective|faulty|scratched|dented|torn"
+    r"|twice|two times|roto|rota|rotos|rotas|danado|danada|rayado|rayada|defectuos[oa]"
+    r"|quebrad[oa]|danificad[oa]|riscad[oa]|defeituos[oa]|casse|cassee|abime|abimee"
+    r"|endommage|endommagee|raye|rayee|defectueu(?:x|se)|kaputt|beschadigt|defekt|zerkratzt"
+    r"|zerbrochen|zweimal|rott[oa]|danneggiat[oa]|graffiat[oa]|difettos[oa]|rusak|pecah"
+    r"|cacat|lecet|penyok|dua kali)\b"
+)
+#: A condition before a request cue makes it hypothetical ("if it doesn't fit, can I ...").
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|in case|what if|si|se|wenn|falls|kalau|jika|caso|qualora|au cas ou)\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +184,12 @@ def detect(text: str, *, specific: bool = False) -> Mode:
     folded = fold(text)
     if specific:
         return Mode(REQUEST, "an order number")
-    for language, pattern in _REQUESTS:
-        if match := pattern.search(folded):
-            return Mode(REQUEST, match.group(0).strip(), language)
+    asked = "?" in folded
+    for language, pattern in (*_REQUESTS, (None, _PROBLEM)):
+        for found in pattern.finditer(folded):
+            if asked and _HYPOTHETICAL.search(folded, 0, found.start()):
+                continue
+            return Mode(REQUEST, found.group(0).strip(), language)
     for language, pattern in _QUESTIONS:
         if match := pattern.search(folded):
             return Mode(QUESTION, match.group(0).strip(), language)
