@@ -28,6 +28,8 @@ HUMAN_BUTTON = "human"
 HUMAN_BUTTON_TITLE = "Talk to a person"
 PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
+#: How many of the likeliest intents an unplaced request is checked against.
+UNPLACED_TOP = 2
 FRUSTRATION_TRIGGERS = frozenset({"negative_sentiment", "frustration", "frustration_trend"})
 
 
@@ -316,6 +318,9 @@ def _clarify_or_escalate(
     now: datetime,
     reason: str,
 ) -> Outcome:
+    unplaced = _unplaced_request(brief, understanding)
+    if unplaced is not None:
+        return _escalate(brief, understanding, (*triggers, unplaced), after, now)
     if after.clarifications >= brief.policy.clarification_limit:
         trigger = Trigger(
             "clarification_limit",
@@ -348,6 +353,26 @@ def _clarify_or_escalate(
         clarifications=after.clarifications + 1,
     )
     return Outcome(decision, dialogue)
+
+
+def _unplaced_request(brief: Brief, understanding: Understanding) -> Trigger | None:
+    """A clear request to act ("el pago falló", "no me llega el código") that the bot cannot
+    place for sure, when one of the two likeliest topics is one where the brief sends
+    requests to a person and answers questions: asking which topic it is would only delay
+    the person."""
+    if understanding.mode != "request" or not understanding.mode_cue:
+        return None
+    for name, probability in understanding.ranking[:UNPLACED_TOP]:
+        intent = brief.intents.get(name)
+        if intent is not None and intent.actions == {"escalate", "answer"}:
+            return Trigger(
+                "unplaced_request",
+                f"asks us to act ({understanding.mode_cue!r}); {name} is among the likeliest "
+                "topics and its requests go to a person",
+                probability,
+                brief.confidence_threshold(name),
+            )
+    return None
 
 
 def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ...]:

@@ -143,7 +143,7 @@ _QUESTION_CUES = {
     r"|\b(?:vorrei|voglio) (?:sapere|chiedere)\b|\buna domanda\b",
     "id": rf"{_START}(?:apa|ada|bisa|boleh|kapan|gimana|bagaimana)\b"
     r"|\b(?:apakah|adakah|berapa lama|berapa hari|caranya|bisa gak|bisa nggak|bisa ga"
-    r"|ada gak|ada nggak|nerima|terima)\b|\b(?:kebijakan|metode|syarat)\b"
+    r"|ada gak|ada nggak|nerima|terima(?! kasih))\b|\b(?:kebijakan|metode|syarat)\b"
     r"|\b(?:mau|ingin) (?:tanya|nanya)\b",
 }
 
@@ -154,14 +154,17 @@ def _compile(cues: dict[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 _REQUESTS = _compile(_REQUEST_CUES)
 _QUESTIONS = _compile(_QUESTION_CUES)
-#: Something broken or charged twice is a problem to sort out, in any language.
+#: Something broken, charged twice, failed or blocked: a problem to sort out, in any language.
 _PROBLEM = re.compile(
     r"\b(?:broken|damaged|cracked|smashed|chipped|defective|faulty|scratched|dented|torn"
     r"|twice|two times|roto|rota|rotos|rotas|danado|danada|rayado|rayada|defectuos[oa]"
     r"|quebrad[oa]|danificad[oa]|riscad[oa]|defeituos[oa]|casse|cassee|abime|abimee"
     r"|endommage|endommagee|raye|rayee|defectueu(?:x|se)|kaputt|beschadigt|defekt|zerkratzt"
     r"|zerbrochen|zweimal|rott[oa]|danneggiat[oa]|graffiat[oa]|difettos[oa]|rusak|pecah"
-    r"|cacat|lecet|penyok|dua kali)\b"
+    r"|cacat|lecet|penyok|dua kali"
+    r"|fallo|ha fallado|rechazad[oa]|bloquead[oa]|falhou|recusad[oa]|echoue|refuse|bloque"
+    r"|fehlgeschlagen|abgelehnt|gesperrt|fallit[oa]|rifiutat[oa]|bloccat[oa]|ditolak"
+    r"|terblokir|diblokir)\b"
 )
 #: A condition before a request cue makes it hypothetical ("if it doesn't fit, can I ...").
 _HYPOTHETICAL = re.compile(
