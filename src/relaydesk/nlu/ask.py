@@ -148,8 +148,9 @@ _QUESTION_CUES = {
 }
 
 
-def _compile(cues: dict[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((language, re.compile(source)) for language, source in cues.items())
+def _compile(cues: dict[str, str]) -> re.Pattern[str]:
+    """One pattern for every language (one pass over the text), languages as named groups."""
+    return re.compile("|".join(f"(?P<{language}>{source})" for language, source in cues.items()))
 
 
 _REQUESTS = _compile(_REQUEST_CUES)
@@ -188,12 +189,11 @@ def detect(text: str, *, specific: bool = False) -> Mode:
     if specific:
         return Mode(REQUEST, "an order number")
     asked = "?" in folded
-    for language, pattern in (*_REQUESTS, (None, _PROBLEM)):
+    for pattern in (_REQUESTS, _PROBLEM):
         for found in pattern.finditer(folded):
             if asked and _HYPOTHETICAL.search(folded, 0, found.start()):
                 continue
-            return Mode(REQUEST, found.group(0).strip(), language)
-    for language, pattern in _QUESTIONS:
-        if match := pattern.search(folded):
-            return Mode(QUESTION, match.group(0).strip(), language)
+            return Mode(REQUEST, found.group(0).strip(), found.lastgroup)
+    if match := _QUESTIONS.search(folded):
+        return Mode(QUESTION, match.group(0).strip(), match.lastgroup)
     return Mode(REQUEST, "")
