@@ -103,7 +103,7 @@ def test_detects_cancel_in_a_longer_message(
 
 @pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_ignores_look_alikes(detector: CancelDetector, text: str) -> None:
-    """"Never mind the delay" or a renewed request keeps the handoff."""
+    """ "Never mind the delay" or a renewed request keeps the handoff."""
     assert detector.detect(text) is None, (text, detector.detect(text))
 
 

@@ -382,7 +382,7 @@ def test_an_out_of_scope_question_gets_the_out_of_scope_answer_and_buttons(brief
 
 
 def test_a_cancel_with_a_renewed_request_for_a_person_keeps_the_handoff(brief: Brief) -> None:
-    """"No need to apologise, just get me a person" is no cancellation."""
+    """ "No need to apologise, just get me a person" is no cancellation."""
     decision = decide(
         state(ConversationStatus.QUEUED, "general"),
         view(text="no need to apologise, just get me a person"),

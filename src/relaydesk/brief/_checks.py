@@ -354,9 +354,7 @@ def _check_tone(brief: Brief) -> list[Issue]:
                     )
                 )
     copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
-    copy += [
-        (("fallback", key), text) for key, text in brief.fallback.model_dump().items() if text
-    ]
+    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items() if text]
     copy += [(("csat", "question"), brief.csat.question), (("csat", "thanks"), brief.csat.thanks)]
     copy += [
         (("canned_responses", name, "text"), canned.text)

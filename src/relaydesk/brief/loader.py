@@ -74,7 +74,7 @@ def brief_warnings(path: Path | str) -> list[BriefProblem]:
     """Things in the valid brief at `path` that work, but probably not as meant (see
     `_checks.advise`); raises `BriefError` when the brief is not valid."""
     path = Path(path)
-    source, tree = _read(path)
+    _, tree = _read(path)
     brief = load_brief(path)
     return [
         BriefProblem(str(path), _line(tree, loc), _field_path(loc), message)

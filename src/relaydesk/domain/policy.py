@@ -162,9 +162,7 @@ def step(
 def is_acknowledgement(text: str | None) -> bool:
     """A message of emoji or symbols only, and no question mark ("👍", "🙏", "ok" is not):
     a nod, like a reaction, with nothing to answer."""
-    return bool(text and text.strip()) and not any(
-        c.isalnum() or c in "?¿" for c in text or ""
-    )
+    return bool(text and text.strip()) and not any(c.isalnum() or c in "?¿" for c in text or "")
 
 
 def _while_queued(

@@ -61,7 +61,8 @@ _REQUEST_CUES = {
     r"|\bno (?:funciona|puedo|me deja|me llega|me ha llegado|me sirve|me queda|pasa)\b"
     r"|\bdonde (?:esta|estan) (?:mi|mis)\b|\bsigo (?:esperando|sin)\b|\btodavia no\b"
     r"|\bpor que (?:me|se me|no)\b|\bmi (?:reembolso|dinero)\b|\bdos veces\b"
-    r"|^(?:por favor )?(?:cancela|cancelen|reembolsen|devuelvan|borra|borren|eliminen)\b|\bproblema con\b",
+    r"|^(?:por favor )?(?:cancela|cancelen|reembolsen|devuelvan|borra|borren|eliminen)\b"
+    r"|\bproblema con\b",
     "pt": rf"\b(?:quero|queria|preciso|gostaria)\b(?! (?:de )?(?:{_KNOW})\b)"
     r"|\b(?:podem|pode|poderiam|voces podem) (?!me dizer|me explicar|explicar)\w+"
     r"|\b(?:fui|foi) (?:cobrad[oa]|debitad[oa])|\bcobraram|\bduas vezes\b"

@@ -13,9 +13,8 @@ from relaydesk.brief.schema import Brief
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.decision import Understanding
 from relaydesk.domain.policy import READABLE
-from relaydesk.nlu import ask
+from relaydesk.nlu import ask, sentiment
 from relaydesk.nlu import entities as entity_extraction
-from relaydesk.nlu import sentiment
 from relaydesk.nlu.cancel import CancelDetector
 from relaydesk.nlu.datasets import DatasetError, Labelled
 from relaydesk.nlu.human_request import HumanRequestDetector
