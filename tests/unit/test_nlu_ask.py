@@ -22,6 +22,7 @@ QUESTIONS = [
     "if it doesn't fit, can I send it back?",
     "what if it arrives broken?",
     "i'd like to know how long refunds take",
+    "how long will my refund take?",  # "my" alone does not make it a request
     # es
     "¿cuántos días tengo para devolver algo?",
     "¿se pueden devolver los artículos rebajados?",
@@ -61,6 +62,7 @@ REQUESTS = [
     "why was i charged again??",
     "where is my refund?",
     "still waiting for my refund",
+    "my refund hasn't arrived",
     "i need to change the address on order 55123",
     "wrong size, can i exchange it",
     # es

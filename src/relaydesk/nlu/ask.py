@@ -50,7 +50,9 @@ _REQUEST_CUES = {
     r"|open|reset)|\bcannot\b|\b(?:failed|declined|rejected|locked)\b|\bstill (?:waiting"
     r"|no|not|haven'?t|nothing)\b|\bwhere(?:'s| is| are) (?:my|the money)\b"
     r"|\bwhen (?:will|do|can) i (?:get|see|receive) (?:my|the) (?:money|refund)"
-    r"|\bwhy (?:was|were|did|have|has|am|is) (?:i|my|you|it|there)\b|\bmy (?:refund|money)\b"
+    r"|\bwhy (?:was|were|did|have|has|am|is) (?:i|my|you|it|there)\b"
+    r"|\b(?:hasn'?t|haven'?t|has not|have not|didn'?t|did not|never) (?:arrived|come|came"
+    r"|received|got|gotten|been (?:refunded|credited))\b"
     r"|^(?:please |pls |plz )?(?:cancel|refund|return|delete|remove|stop|process|reset|unlock"
     r"|fix|send me|give me)(?: (?:my|it|this|that|the|them|me|order|everything|all)\b|\W*$)"
     r"|\b(?:problem|issue|trouble) with\b",
@@ -60,7 +62,7 @@ _REQUEST_CUES = {
     r"|\b(?:llego|vino|esta|estan|llegaron) (?:roto|rota|rotos|danad[oa]s?|mal|equivocad[oa])"
     r"|\bno (?:funciona|puedo|me deja|me llega|me ha llegado|me sirve|me queda|pasa)\b"
     r"|\bdonde (?:esta|estan) (?:mi|mis)\b|\bsigo (?:esperando|sin)\b|\btodavia no\b"
-    r"|\bpor que (?:me|se me|no)\b|\bmi (?:reembolso|dinero)\b|\bdos veces\b"
+    r"|\bpor que (?:me|se me|no)\b|\bdos veces\b"
     r"|^(?:por favor )?(?:cancela|cancelen|reembolsen|devuelvan|borra|borren|eliminen)\b"
     r"|\bproblema con\b",
     "pt": rf"\b(?:quero|queria|preciso|gostaria)\b(?! (?:de )?(?:{_KNOW})\b)"
@@ -69,7 +71,7 @@ _REQUEST_CUES = {
     r"|\bchegou (?:quebrad|danificad|errad|rasgad)|\bveio (?:quebrad|danificad|errad)"
     r"|\bnao (?:funciona|consigo|passou|chegou|serve|deixa)\b|\bcade (?:o )?meu\b"
     r"|\bonde (?:esta|estao) (?:o |a )?(?:meu|minha)\b|\bainda (?:estou esperando|nao|sem)\b"
-    r"|\bmeu (?:reembolso|dinheiro)\b|\bpor que (?:fui|me|nao)\b"
+    r"|\bpor que (?:fui|me|nao)\b"
     r"|^(?:por favor )?(?:cancelem|cancela|reembolsem|apaguem)\b|\bproblema com\b",
     "fr": rf"\bje (?:veux|voudrais|souhaite|souhaiterais)\b(?! (?:{_KNOW})\b)"
     rf"|\bj'?(?:aimerais|ai besoin)\b(?! (?:de )?(?:{_KNOW})\b)"
@@ -78,7 +80,7 @@ _REQUEST_CUES = {
     r"|\b(?:arrive|arrivee|recu|recue) (?:casse|cassee|abime|abimee|endommage|endommagee"
     r"|defectueu)|\bne (?:marche|fonctionne|passe) pas|\bje n'?arrive pas\b|\bimpossible de\b"
     r"|\bou (?:est|sont) (?:mon|ma|mes)\b|\btoujours pas\b|\bj'?attends (?:toujours|encore)"
-    r"|\bmon (?:remboursement|argent)\b|\bpourquoi (?:j'?ai|ai-je|on m'?a|vous m'?avez)"
+    r"|\bpourquoi (?:j'?ai|ai-je|on m'?a|vous m'?avez)"
     r"|^(?:svp |merci de )?(?:annulez|remboursez|supprimez)\b|\bprobleme (?:avec|de)\b",
     "de": rf"\bich (?:mochte|will|brauche|hatte gern|hatte gerne|wurde gern|wurde gerne)\b"
     rf"(?!(?: \w+)? (?:{_KNOW})\b)|\bmochte ich\b(?! (?:\w+ )?(?:{_KNOW})\b)"
@@ -88,7 +90,7 @@ _REQUEST_CUES = {
     r" (?:angekommen|geliefert)\b|\b(?:ist|sind|war|kam) (?:\w+ )?(?:kaputt|beschadigt|defekt)"
     r"|\b(?:funktioniert|klappt|geht|passt) (?:\w+ )?nicht\b|\bkann mich nicht\b"
     r"|\bwo (?:ist|bleibt) (?:mein|meine)\b|\b(?:warte|warten) (?:\w+ )?noch\b|\bimmer noch\b"
-    r"|\bmein(?:e)? (?:erstattung|geld|ruckerstattung)\b|\bwarum (?:wurde|habe|ist|wird)\b"
+    r"|\bwarum (?:wurde|habe|ist|wird)\b"
     r"|^(?:bitte )?(?:stornieren|erstatten|loschen) sie\b|\bproblem mit\b",
     "it": rf"\b(?:voglio|vorrei|ho bisogno)\b(?! (?:di )?(?:{_KNOW})\b)"
     r"|(?<!si )\b(?:potete|puo|potreste|puoi) (?:per favore )?(?!dirmi|spiegarmi|indicarmi)\w+"
@@ -96,7 +98,7 @@ _REQUEST_CUES = {
     r"|\b(?:arrivato|arrivata|arrivati|e) (?:rott|danneggiat|sbagliat|difettos)"
     r"|\bnon (?:funziona|riesco|va|mi fa|e arrivat)\b|\bdov'?e (?:il |la )?(?:mio|mia)\b"
     r"|\bsto ancora aspettando\b|\bancora (?:niente|nulla|non)\b"
-    r"|\b(?:il mio|mio) rimborso\b|\bi miei soldi\b|\bperche (?:mi|non|ho)\b"
+    r"|\bperche (?:mi|non|ho)\b"
     r"|^(?:per favore )?(?:annullate|rimborsate|cancellate)\b|\bproblema con\b",
     "id": rf"\b(?:mau|ingin|pengen|pingin|minta|tolong|mohon)\b(?! (?:{_KNOW})\b)"
     r"|\b(?:terpotong|kepotong|ditagih|dobel|double)\b|\b(?:rusak|pecah|cacat|salah kirim)\b"
