@@ -155,8 +155,9 @@ def brief() -> None:
 @brief.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 def brief_check(path: Path) -> None:
-    """Validate a brief: exit 0, or 1 listing each problem as file:line: field: fix."""
-    from relaydesk.brief.loader import check_brief
+    """Validate a brief: exit 0, or 1 listing each problem as file:line: field: fix.
+    Warnings (a valid brief that probably does not do what was meant) do not fail it."""
+    from relaydesk.brief.loader import brief_warnings, check_brief
 
     problems = check_brief(path)
     for problem in problems:
@@ -164,7 +165,10 @@ def brief_check(path: Path) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s) in {path}", err=True)
         sys.exit(1)
-    click.echo(f"{path}: ok")
+    warnings = brief_warnings(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{path}: ok" + (f" ({len(warnings)} warning(s))" if warnings else ""))
 
 
 cli.add_command(users)

@@ -13,7 +13,7 @@ from relaydesk.domain.channel import InboundMessage, Sender
 from relaydesk.nlu.datasets import DatasetError
 from relaydesk.services.decider import BriefDecider
 
-PHRASE = "zorbl flimwack status"  # words no brief example uses
+PHRASE = "zorbl flimwack quxxle"  # words no brief example or intent name uses
 
 
 def message(text: str) -> InboundMessage:

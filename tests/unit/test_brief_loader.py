@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from relaydesk.brief import EXAMPLE_BRIEF, BriefError, BriefProblem, check_brief, load_brief
+from relaydesk.brief.loader import brief_warnings
 
 MINIMAL = """\
 business:
@@ -122,6 +123,21 @@ BROKEN = [
         "intents.refund.priority",
         "is 'P5'; expected 'P1', 'P2', 'P3' or 'P4'.",
         id="bad-priority",
+    ),
+    pytest.param(
+        ("    policy: escalate\n", "    policy: {question: answr, request: escalate}\n"),
+        "policy: {question: answr",
+        "intents.refund.policy.question",
+        "is 'answr'; expected 'answer', 'clarify' or 'escalate'. Did you mean 'answer'?",
+        id="bad-mode-policy",
+    ),
+    pytest.param(
+        ("    policy: escalate\n", "    policy: {question: answer, request: escalate}\n"),
+        "  refund:",
+        "intents.refund.answers",
+        "is missing; an intent with policy that answers or clarifies needs approved answers "
+        "(at least answers.short).",
+        id="mode-policy-answers-questions-without-answers",
     ),
     pytest.param(
         ("    policy: escalate\n", "    policy: escalat\n"),
@@ -369,3 +385,39 @@ class TestVersion:
         after_edit = load_brief(write(tmp_path, MINIMAL.replace("Test Shop", "Shop"))).version
         assert len({before, after_comment, after_edit}) == 3
         assert load_brief(write(tmp_path, MINIMAL)).version == before
+
+
+QUESTION_EXAMPLES = (
+    "    examples: [refund please]\n",
+    '    examples: ["how long do refunds take?", "can i return a sale item?", '
+    '"do you refund shipping?", refund please]\n',
+)
+
+
+def test_escalate_only_intent_with_mostly_question_examples_warns(tmp_path: Path) -> None:
+    """brief check warns (it does not fail) and names the intent and the fix."""
+    text = MINIMAL.replace(*QUESTION_EXAMPLES, 1)
+    path = write(tmp_path, text)
+    assert check_brief(path) == []
+    [warning] = brief_warnings(path)
+    assert warning.field_path == "intents.refund.policy"
+    assert warning.line == line_of(text, "policy: escalate")
+    assert "3 of 4 examples ask about the topic" in warning.message
+    assert "policy: {question: answer, request: escalate}" in warning.message
+
+
+def test_a_split_policy_with_question_examples_does_not_warn(tmp_path: Path) -> None:
+    text = MINIMAL.replace(*QUESTION_EXAMPLES, 1).replace(
+        "    policy: escalate\n",
+        "    policy: {question: answer, request: escalate}\n"
+        "    answers: {short: Returns are free within 30 days.}\n",
+        1,
+    )
+    path = write(tmp_path, text)
+    assert check_brief(path) == []
+    assert brief_warnings(path) == []
+    assert load_brief(path).intents["refund"].action("question") == "answer"
+
+
+def test_the_example_brief_has_no_warnings() -> None:
+    assert brief_warnings(EXAMPLE_BRIEF) == []

@@ -25,6 +25,42 @@ POSITIVES = [
     ("tidak jadi kak", "id"),  # with honorific
     ("gak jadi deh", "id"),  # colloquial
 ]
+# Taken back anywhere in a longer message, with thanks and a reason in the same sentence.
+IN_CONTEXT = [
+    ("oh wait, I found it, thanks, no need for a person anymore", "en"),
+    ("sorry, my husband picked it up, never mind!", "en"),
+    ("actually it just arrived, all good now thanks", "en"),
+    ("no need for an agent anymore, I sorted it out myself", "en"),
+    ("ignore that, my wife sorted it out, thanks!", "en"),
+    ("oh never mind, it turned up this morning, thanks", "en"),
+    ("ah no, ya está, lo encontré, gracias", "es"),
+    ("ya no hace falta, ya me llegó el paquete, gracias", "es"),
+    ("no hace falta que me llaméis, ya lo tengo, gracias", "es"),
+    ("deixa pra lá, já achei, obrigado", "pt"),
+    ("ah esquece, já chegou aqui, obrigada", "pt"),
+    ("ah non c'est bon j'ai trouvé, merci", "fr"),
+    ("laissez tomber, je l'ai trouvé, merci quand même", "fr"),
+    ("ach, hat sich erledigt, hab es gefunden, danke", "de"),
+    ("schon gut, das Paket ist gerade angekommen, danke", "de"),
+    ("ah lascia stare, l'ho trovato, grazie", "it"),
+    ("non serve più, è arrivato adesso, grazie", "it"),
+    ("gak jadi kak, udah ketemu, makasih", "id"),
+    ("tidak jadi kak, paketnya sudah sampai, terima kasih", "id"),
+]
+# Look-alikes: the phrase is about something else, or a new request follows it.
+LOOK_ALIKES = [
+    "never mind the delay, I still want a refund",
+    "no need to apologise, just get me a person",
+    "never mind, where is my refund?",
+    "forget about the discount, i need my order cancelled",
+    "olvídate del retraso, quiero mi reembolso",
+    "da igual el motivo, quiero hablar con alguien ya",
+    "deixa pra lá o atraso, quero meu dinheiro de volta",
+    "pas besoin de vous excuser, je veux parler à quelqu'un",
+    "schon gut, aber ich will trotzdem mein Geld zurück",
+    "non importa il ritardo, voglio il rimborso",
+    "gak usah minta maaf, saya mau refund",
+]
 NEGATIVES = [
     "I don't mind",  # "mind" without "never"
     "never mind the color, where is my order?",  # new request after the phrase
@@ -56,10 +92,27 @@ def test_ignores_mixed_or_unrelated(detector: CancelDetector, text: str) -> None
     assert detector.detect(text) is None, (text, detector.detect(text))
 
 
+@pytest.mark.parametrize(("text", "language"), IN_CONTEXT)
+def test_detects_cancel_in_a_longer_message(
+    detector: CancelDetector, text: str, language: str
+) -> None:
+    """Thanks and a reason around the cancel phrase do not hide it."""
+    found = detector.detect(text)
+    assert found is not None and found.language == language, (text, found)
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_ignores_look_alikes(detector: CancelDetector, text: str) -> None:
+    """ "Never mind the delay" or a renewed request keeps the handoff."""
+    assert detector.detect(text) is None, (text, detector.detect(text))
+
+
 def test_brief_phrases_are_merged() -> None:
-    """Phrases from the brief are matched in their language."""
+    """Phrases from the brief are matched in their language; a new question after one
+    keeps the handoff, an explanation or thanks does not."""
     detector = CancelDetector({"nl": ["laat maar"]})
     found = detector.detect("Laat maar, bedankt")
-    assert found is None  # "bedankt" is not known filler: something follows
+    assert found is not None and found.language == "nl"
+    assert detector.detect("laat maar, waar is mijn bestelling?") is None
     found = detector.detect("laat maar!")
     assert found is not None and found.language == "nl"

@@ -267,3 +267,127 @@ def test_escalation_records_its_wait_basis_and_keeps_the_language(brief: Brief) 
     assert outcome.handoff is not None
     assert outcome.handoff.language == "es"
     assert outcome.handoff.queue == outcome.decision.route.queue  # type: ignore[union-attr]
+
+
+# --- questions are not requests -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("returns_refund", "can I return a sale item?"),
+        ("cancel_order", "can I cancel an order after it ships?"),
+        ("payment_problem", "what happens if my payment fails?"),
+        ("login_technical", "how do I change my email?"),
+    ],
+)
+def test_a_question_about_a_split_topic_gets_the_approved_answer(
+    brief: Brief, intent: str, text: str
+) -> None:
+    """policy {question: answer, request: escalate}: a question is answered."""
+    understanding = Understanding(intent, 0.95, ranking=((intent, 0.95),), mode="question")
+    decision = decide(state(), view(text=text), understanding, brief, NOW)
+    assert decision.action is Action.ANSWER, decision
+    assert decision.intent == intent
+    assert decision.detail["mode"] == "question"
+
+
+@pytest.mark.parametrize(
+    ("intent", "mode"),
+    [
+        ("returns_refund", "request"),
+        ("cancel_order", "request"),
+        ("payment_problem", "request"),
+        ("login_technical", "request"),
+        ("returns_refund", None),  # a tap on the intent's button chooses to act
+        ("complaint", "question"),  # escalate-only stays escalate-only
+    ],
+)
+def test_a_request_on_a_split_topic_escalates(brief: Brief, intent: str, mode: str | None) -> None:
+    understanding = Understanding(
+        intent, 0.95, ranking=((intent, 0.95),), mode=mode, mode_cue="i want"
+    )
+    decision = decide(state(), view(text="i want it sorted"), understanding, brief, NOW)
+    assert decision.action is Action.ESCALATE
+    assert "policy_matrix" in [t.type for t in decision.triggers]
+
+
+def test_a_refund_keyword_in_a_question_routes_but_does_not_escalate(brief: Brief) -> None:
+    """`escalate: request` keyword rules fire on requests only."""
+    text = "how long does a refund take once you get the return?"
+    asked = Understanding("returns_refund", 0.95, ranking=(("returns_refund", 0.95),))
+    question = decide(state(), view(text=text), _with_mode(asked, "question"), brief, NOW)
+    assert question.action is Action.ANSWER
+    [keyword] = [t for t in question.triggers if t.type == "keyword"]
+    assert not keyword.escalates and "in a question" in keyword.detail
+    wanted = Understanding("order_status", 0.95, ranking=(("order_status", 0.95),))
+    request = decide(state(), view(text="refund now"), _with_mode(wanted, "request"), brief, NOW)
+    assert request.action is Action.ESCALATE
+    assert request.route is not None and request.route.queue == "billing"
+
+
+def _with_mode(understanding: Understanding, mode: str) -> Understanding:
+    return Understanding(
+        understanding.intent,
+        understanding.confidence,
+        ranking=understanding.ranking,
+        mode=mode,
+        mode_cue="?",
+    )
+
+
+def test_an_unplaced_request_on_a_split_topic_escalates_instead_of_clarifying(
+    brief: Brief,
+) -> None:
+    """A clear request the classifier is unsure of, likely about a topic whose requests go
+    to a person, is not asked "which topic?" first."""
+    ranking = (("shipping", 0.4), ("payment_problem", 0.3))
+    unsure = Understanding("shipping", 0.4, ranking=ranking, mode="request", mode_cue="fallo")
+    decision = decide(state(), view(text="el pago falló"), unsure, brief, NOW)
+    assert decision.action is Action.ESCALATE
+    assert decision.triggers[-1].type == "unplaced_request"
+    vague = Understanding("shipping", 0.4, ranking=ranking, mode="request", mode_cue="")
+    assert decide(state(), view(text="the lamp"), vague, brief, NOW).action is Action.CLARIFY
+
+
+# --- harmless messages stay with the bot ----------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["👍", "🙏", "👍👍", "❤️", "👌🏻"])
+def test_an_emoji_alone_is_ignored(brief: Brief, text: str) -> None:
+    understanding = Understanding("greeting", 0.45, out_of_scope=True, sentiment=0.24)
+    for dialogue in (DialogueState(), DialogueState(low_confidence_streak=1, clarifications=1)):
+        outcome = step(state(), view(text=text), understanding, brief, NOW, dialogue)
+        assert outcome.decision.action is Action.IGNORE
+        assert outcome.dialogue == dialogue
+
+
+def test_an_angry_emoji_or_a_question_mark_is_not_ignored(brief: Brief) -> None:
+    angry = Understanding(None, 0.0, out_of_scope=True, sentiment=-0.9, frustration=0.8)
+    assert decide(state(), view(text="😡😡"), angry, brief, NOW).action is Action.ESCALATE
+    puzzled = Understanding(None, 0.0, out_of_scope=True)
+    assert decide(state(), view(text="??"), puzzled, brief, NOW).action is Action.CLARIFY
+
+
+def test_an_out_of_scope_question_gets_the_out_of_scope_answer_and_buttons(brief: Brief) -> None:
+    understanding = Understanding(
+        "shipping", 0.29, ranking=(("shipping", 0.29), ("order_status", 0.2)), out_of_scope=True
+    )
+    decision = decide(state(), view(text="what are your opening hours?"), understanding, brief, NOW)
+    assert decision.action is Action.CLARIFY
+    [reply] = decision.replies
+    assert isinstance(reply, Buttons)
+    assert reply.body == brief.fallback.out_of_scope
+    assert reply.buttons[-1].id == "human"
+
+
+def test_a_cancel_with_a_renewed_request_for_a_person_keeps_the_handoff(brief: Brief) -> None:
+    """ "No need to apologise, just get me a person" is no cancellation."""
+    decision = decide(
+        state(ConversationStatus.QUEUED, "general"),
+        view(text="no need to apologise, just get me a person"),
+        Understanding(None, 0.0, cancel=0.9, human_request=0.9),
+        brief,
+        NOW,
+    )
+    assert decision.action is Action.SILENT

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from relaydesk.brief._types import MAX_BUTTON_BODY, PRIORITIES, did_you_mean
+from relaydesk.nlu import ask
 
 if TYPE_CHECKING:
     from relaydesk.brief.schema import Brief, Intent
@@ -33,6 +34,32 @@ def cross_check(brief: Brief) -> list[Issue]:
         *_check_csat(brief),
         *_check_nlu(brief),
     ]
+
+
+#: An escalate-only intent with more than this share of question examples gets a warning.
+MOSTLY_QUESTIONS = 0.5
+
+
+def advise(brief: Brief) -> list[Issue]:
+    """Warnings: things that work but probably not as meant. They never stop a brief."""
+    issues: list[Issue] = []
+    for name, intent in brief.intents.items():
+        if intent.policy != "escalate":
+            continue
+        questions = [e for e in intent.examples if ask.detect(e).kind == ask.QUESTION]
+        if len(questions) > MOSTLY_QUESTIONS * len(intent.examples):
+            shown = ", ".join(repr(q) for q in questions[:2])
+            issues.append(
+                (
+                    ("intents", name, "policy"),
+                    f"is escalate, but {len(questions)} of {len(intent.examples)} examples "
+                    f"ask about the topic rather than ask us to act ({shown}, ...), so those "
+                    "questions go to a person. Answer them: use policy: {question: answer, "
+                    "request: escalate} with approved answers, or move the questions to an "
+                    "intent with policy answer.",
+                )
+            )
+    return issues
 
 
 def _check_csat(brief: Brief) -> list[Issue]:
@@ -130,19 +157,22 @@ def _check_intents(brief: Brief) -> list[Issue]:
     issues: list[Issue] = []
     for name, intent in brief.intents.items():
         loc: Loc = ("intents", name)
-        if intent.policy != "escalate" and intent.answers is None:
+        single = isinstance(intent.policy, str)
+        if intent.actions - {"escalate"} and intent.answers is None:
+            said = f"'{intent.policy}'" if single else "that answers or clarifies"
             issues.append(
                 (
                     (*loc, "answers"),
-                    f"is missing; an intent with policy '{intent.policy}' needs approved "
+                    f"is missing; an intent with policy {said} needs approved "
                     "answers (at least answers.short).",
                 )
             )
-        if intent.queue is None and intent.policy == "escalate":
+        if intent.queue is None and "escalate" in intent.actions:
+            kind = "an escalate-only intent" if single else "an intent that can escalate"
             issues.append(
                 (
                     (*loc, "queue"),
-                    "is missing; an escalate-only intent needs the queue it goes to "
+                    f"is missing; {kind} needs the queue it goes to "
                     f"(one of: {', '.join(sorted(brief.queues))}).",
                 )
             )
@@ -324,7 +354,7 @@ def _check_tone(brief: Brief) -> list[Issue]:
                     )
                 )
     copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
-    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items()]
+    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items() if text]
     copy += [(("csat", "question"), brief.csat.question), (("csat", "thanks"), brief.csat.thanks)]
     copy += [
         (("canned_responses", name, "text"), canned.text)

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from relaydesk.brief._checks import advise
 from relaydesk.brief.schema import PATTERN_HINTS, Brief, did_you_mean
 
 Loc = tuple[str | int, ...]
@@ -67,6 +68,18 @@ def check_brief(path: Path | str) -> list[BriefProblem]:
     except BriefError as exc:
         return list(exc.problems)
     return []
+
+
+def brief_warnings(path: Path | str) -> list[BriefProblem]:
+    """Things in the valid brief at `path` that work, but probably not as meant (see
+    `_checks.advise`); raises `BriefError` when the brief is not valid."""
+    path = Path(path)
+    _, tree = _read(path)
+    brief = load_brief(path)
+    return [
+        BriefProblem(str(path), _line(tree, loc), _field_path(loc), message)
+        for loc, message in advise(brief)
+    ]
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -216,7 +229,9 @@ def _problems(file: str, tree: CommentedMap, error: ErrorDetails) -> Iterator[Br
         for where, message in error.get("ctx", {}).get("issues", []):
             yield BriefProblem(file, _line(tree, where), _field_path(where), message)
         return
-    loc: Loc = tuple(error["loc"])
+    loc: Loc = tuple(
+        part for part in error["loc"] if not (isinstance(part, str) and part.startswith("<"))
+    )
     yield BriefProblem(file, _line(tree, loc), _field_path(loc), _explain(error, loc))
 
 

@@ -22,9 +22,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
     StringConstraints,
+    Tag,
     ValidationInfo,
     model_validator,
 )
@@ -137,6 +139,25 @@ class NextAction(_Model):
         return self
 
 
+class ModePolicy(_Model):
+    """What to do when a customer asks *about* the topic (`question`: "can I return a sale
+    item?") and when they ask us to act (`request`: "I want my money back")."""
+
+    question: PolicyAction = Field(description="a question about the topic: usually answer")
+    request: PolicyAction = Field(description="a request to act on it: usually escalate")
+
+
+def _policy_kind(value: object) -> str:
+    return "<by mode>" if isinstance(value, Mapping | ModePolicy) else "<action>"
+
+
+#: One action, or one per mode. The tags ("<...>") are dropped from error locations.
+IntentPolicy = Annotated[
+    Annotated[PolicyAction, Tag("<action>")] | Annotated[ModePolicy, Tag("<by mode>")],
+    Discriminator(_policy_kind),
+]
+
+
 class Intent(_Model):
     description: str = ""
     title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)] | None = (
@@ -147,7 +168,11 @@ class Intent(_Model):
     )
     answers: Answers | None = None
     next_action: NextAction | None = None
-    policy: PolicyAction = "answer"
+    policy: IntentPolicy = Field(
+        default="answer",
+        description="answer, clarify or escalate; or {question: ..., request: ...} to treat "
+        "asking about the topic apart from asking us to act",
+    )
     confidence_threshold: Probability | None = None
     queue: Name | None = None
     priority: Priority | None = None
@@ -155,6 +180,20 @@ class Intent(_Model):
         default=False,
         description="the same answer again is natural (greetings, thanks), never a bot loop",
     )
+
+    def action(self, mode: str | None) -> PolicyAction:
+        """The policy for a message in `mode` ("question" or "request"; None counts as a
+        request: a tap on a button for this intent chooses to act)."""
+        if isinstance(self.policy, str):
+            return self.policy
+        return self.policy.question if mode == "question" else self.policy.request
+
+    @property
+    def actions(self) -> frozenset[PolicyAction]:
+        """Every action this intent's policy can take."""
+        if isinstance(self.policy, str):
+            return frozenset((self.policy,))
+        return frozenset((self.policy.question, self.policy.request))
 
 
 # -- policy defaults --------------------------------------------------------------------
@@ -202,9 +241,10 @@ class KeywordRule(_Model):
     keywords: list[Text] = Field(min_length=1)
     queue: Name
     priority: Priority | None = None
-    escalate: bool = Field(
+    escalate: bool | Literal["request"] = Field(
         default=False,
-        description="escalate at once; otherwise only route if the conversation escalates",
+        description="true: escalate at once; request: escalate at once unless the message "
+        "only asks about the topic; false: only route if the conversation escalates",
     )
 
 
@@ -501,6 +541,11 @@ class FallbackCopy(_Model):
     connecting: Annotated[Text, placeholder_check(_COMMON)]
     not_understood: Annotated[Text, placeholder_check(_COMMON)]
     clarify: Annotated[Text, placeholder_check(_COMMON)]
+    out_of_scope: Annotated[Text, placeholder_check(_COMMON)] | None = Field(
+        default=None,
+        description="the reply to a question no intent covers, before the clarify buttons "
+        "(default: not_understood)",
+    )
 
 
 # -- ownership, targets, rollout --------------------------------------------------------
@@ -696,6 +741,7 @@ __all__ = [
     "LowConfidenceTrigger",
     "MaxChars",
     "MessageType",
+    "ModePolicy",
     "Name",
     "NextAction",
     "Owners",

@@ -63,6 +63,9 @@ class Understanding:
     frustration: float = 0.0  #: 0 .. 1
     language: str | None = None
     entities: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: "question" (asks about the topic) or "request" (asks us to act); None: not text
+    mode: str | None = None
+    mode_cue: str = ""  #: what showed the mode ("can i", "i want", "?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,12 @@ from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
-from relaydesk.domain.triggers import TriggerInput, fire, is_low_confidence
+from relaydesk.domain.triggers import (
+    HUMAN_REQUEST_THRESHOLD,
+    TriggerInput,
+    fire,
+    is_low_confidence,
+)
 
 #: Types that carry nothing to answer: reactions, deletions, edits, identity notices.
 NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
@@ -23,6 +28,8 @@ HUMAN_BUTTON = "human"
 HUMAN_BUTTON_TITLE = "Talk to a person"
 PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
+#: How many of the likeliest intents an unplaced request is checked against.
+UNPLACED_TOP = 2
 FRUSTRATION_TRIGGERS = frozenset({"negative_sentiment", "frustration", "frustration_trend"})
 
 
@@ -95,6 +102,9 @@ def step(
     if message.type == "sticker" and "sticker" not in brief.triggers.unsupported_types.types:
         ignore = Decision(Action.IGNORE, version, detail={"reason": "a sticker"})
         return Outcome(ignore, dialogue)
+    if is_acknowledgement(message.text) and understanding.sentiment >= 0:
+        ignore = Decision(Action.IGNORE, version, detail={"reason": "emoji or symbols only"})
+        return Outcome(ignore, dialogue)
     triggers = fire(
         brief,
         TriggerInput(
@@ -134,8 +144,9 @@ def step(
         return _clarify_or_escalate(brief, understanding, triggers, after, now, "unknown intent")
     intent = brief.intents[intent_name]
     threshold = brief.confidence_threshold(intent_name)
-    if understanding.confidence < threshold or intent.policy == "clarify":
-        reason = "below the intent's threshold" if intent.policy != "clarify" else "clarify"
+    action = intent.action(understanding.mode)
+    if understanding.confidence < threshold or action == "clarify":
+        reason = "below the intent's threshold" if action != "clarify" else "clarify"
         return _clarify_or_escalate(brief, understanding, triggers, after, now, reason)
     if intent.answers is None:
         return _escalate(
@@ -148,12 +159,19 @@ def step(
     return _answer(brief, intent_name, intent, understanding, triggers, after, dialogue, now)
 
 
+def is_acknowledgement(text: str | None) -> bool:
+    """A message of emoji or symbols only, and no question mark ("👍", "🙏", "ok" is not):
+    a nod, like a reaction, with nothing to answer."""
+    return bool(text and text.strip()) and not any(c.isalnum() or c in "?¿" for c in text or "")
+
+
 def _while_queued(
     state: ConversationState, understanding: Understanding, brief: Brief, version: str
 ) -> Decision:
     """Waiting for a person: silent, unless the customer calls the handoff off."""
     config = brief.triggers.cancel
-    if config.enabled and understanding.cancel >= CANCEL_THRESHOLD:
+    asks_again = understanding.human_request >= HUMAN_REQUEST_THRESHOLD
+    if config.enabled and understanding.cancel >= CANCEL_THRESHOLD and not asks_again:
         team = (state.queue or brief.policy.default_queue).replace("_", " ")
         trigger = Trigger(
             "handoff_cancelled",
@@ -203,7 +221,11 @@ def _answer(
         confidence=understanding.confidence,
         triggers=triggers,
         replies=(reply,),
-        detail={"length": length, "example": understanding.example},
+        detail={
+            "length": length,
+            "example": understanding.example,
+            **({"mode": understanding.mode} if understanding.mode else {}),
+        },
     )
     dialogue = replace(
         after.with_reply(body, tried=f"answered {name} ({length})"),
@@ -294,6 +316,9 @@ def _clarify_or_escalate(
     now: datetime,
     reason: str,
 ) -> Outcome:
+    unplaced = _unplaced_request(brief, understanding)
+    if unplaced is not None:
+        return _escalate(brief, understanding, (*triggers, unplaced), after, now)
     if after.clarifications >= brief.policy.clarification_limit:
         trigger = Trigger(
             "clarification_limit",
@@ -304,7 +329,10 @@ def _clarify_or_escalate(
         return _escalate(brief, understanding, (*triggers, trigger), after, now)
     options = _likely_intents(brief, understanding)
     buttons = tuple(Button(id=name, title=_title(brief, name)) for name in options)
-    copy = brief.fallback.clarify if options else brief.fallback.not_understood
+    if understanding.out_of_scope and brief.fallback.out_of_scope:
+        copy = brief.fallback.out_of_scope
+    else:
+        copy = brief.fallback.clarify if options else brief.fallback.not_understood
     reply = Buttons(
         body=_fill(copy, brief),
         buttons=(*buttons, Button(id=HUMAN_BUTTON, title=HUMAN_BUTTON_TITLE)),
@@ -325,6 +353,26 @@ def _clarify_or_escalate(
     return Outcome(decision, dialogue)
 
 
+def _unplaced_request(brief: Brief, understanding: Understanding) -> Trigger | None:
+    """A clear request to act ("el pago falló", "no me llega el código") that the bot cannot
+    place for sure, when one of the two likeliest topics is one where the brief sends
+    requests to a person and answers questions: asking which topic it is would only delay
+    the person."""
+    if understanding.mode != "request" or not understanding.mode_cue:
+        return None
+    for name, probability in understanding.ranking[:UNPLACED_TOP]:
+        intent = brief.intents.get(name)
+        if intent is not None and intent.actions == {"escalate", "answer"}:
+            return Trigger(
+                "unplaced_request",
+                f"asks us to act ({understanding.mode_cue!r}); {name} is among the likeliest "
+                "topics and its requests go to a person",
+                probability,
+                brief.confidence_threshold(name),
+            )
+    return None
+
+
 def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ...]:
     """Up to two answerable intents from the ranking, for the clarify buttons."""
     ranked = [name for name, _ in understanding.ranking] or (
@@ -334,7 +382,7 @@ def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ..
         name
         for name in ranked
         if name in brief.intents
-        and brief.intents[name].policy != "escalate"
+        and brief.intents[name].action(None) != "escalate"
         and name != "human_request"
     ]
     return tuple(usable[:2])

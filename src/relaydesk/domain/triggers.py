@@ -15,6 +15,7 @@ from relaydesk.domain.dialogue import DialogueState, normalise, similarity
 HUMAN_REQUEST_THRESHOLD = 0.5
 #: Repeating a message this short is chit-chat ("hi", "ok?"), not a question asked again.
 MIN_REPEAT_CHARS = 12
+QUESTION = "question"  #: Understanding.mode of a message asking about a topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +108,16 @@ def _keywords(brief: Brief, given: TriggerInput) -> list[Trigger]:
     for rule in brief.triggers.keywords:
         hit = next((k for k in rule.keywords if _keyword_pattern(k).search(text)), None)
         if hit is not None:
+            asks = given.understanding.mode == QUESTION
             fired.append(
                 Trigger(
                     "keyword",
-                    f"mentions {hit!r}",
+                    f"mentions {hit!r}" + (" in a question" if asks else ""),
                     1.0,
                     1.0,
                     queue=rule.queue,
                     priority=rule.priority,
-                    escalates=rule.escalate,
+                    escalates=rule.escalate is True or (rule.escalate == "request" and not asks),
                 )
             )
     return fired
@@ -127,12 +129,18 @@ def _policy_matrix(brief: Brief, given: TriggerInput) -> list[Trigger]:
         return []
     intent = brief.intents[u.intent]
     threshold = brief.confidence_threshold(u.intent)
-    if intent.policy != "escalate" or u.confidence < threshold:
+    if intent.action(u.mode) != "escalate" or u.confidence < threshold:
         return []
+    detail = (
+        f"{u.intent} is escalate-only"
+        if isinstance(intent.policy, str)
+        else f"a {u.mode or 'request'} about {u.intent} escalates"
+        + (f" ({u.mode_cue!r})" if u.mode_cue else "")
+    )
     return [
         Trigger(
             "policy_matrix",
-            f"{u.intent} is escalate-only",
+            detail,
             u.confidence,
             threshold,
             queue=intent.queue,

@@ -1,10 +1,20 @@
-"""A customer cancelling a pending handoff: "never mind", "olvídalo", "deixa pra lá".
+"""A customer cancelling a pending handoff: "never mind", "olvídalo", "deixa pra lá", anywhere
+in a longer message ("oh wait, I found it, thanks, no need for a person anymore", "ah non
+c'est bon j'ai trouvé, merci").
 
-Decision for mixed messages: a cancel phrase followed by a new request or question
-("never mind the color, where is my order?", "olvídalo, ¿cuánto cuesta el envío?") is NOT
-a cancellation - the customer still wants something, so the handoff stays. A cancel phrase
-with only thanks/filler after it ("never mind, thanks!", "ya no, gracias") is one.
-"I don't mind" / "no me importa" style uses never match (the phrases need their own words).
+A cancel phrase counts unless:
+
+- it is about something else: a look-alike with its own object ("never mind the delay",
+  "no need to apologise", "olvídate del color"), unless that object is the handoff itself
+  ("no need for a person anymore", "no hace falta que me llaméis");
+- a new request or question follows it ("never mind the color, where is my order?",
+  "olvídalo, ¿cuánto cuesta el envío?", "..., I still want a refund"): the customer still
+  wants something, so the handoff stays. Thanks, reasons and explanations may follow
+  ("never mind, it just arrived, thanks");
+- someone else does the minding ("I don't mind", "no me importa").
+
+A renewed request for a person in the same message ("no need to apologise, just get me a
+person") is left to the human-request detector, which the policy checks first.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from relaydesk.nlu import ask
 from relaydesk.nlu._text import fold, phrase_pattern
 
 __all__ = ["Cancel", "CancelDetector"]
@@ -23,30 +34,47 @@ BRIEF = 0.9
 
 _PHRASES: dict[str, str] = {
     "en": r"never ?mind|nvm|forget (?:it|about it)|no need(?: anymore| any more)?|not needed"
-    r"|don'?t need (?:it|help|an agent|a human|anyone)(?: anymore)?|cancel (?:that|it|the request)"
-    r"|all good now|it'?s (?:ok|fine) now|(?:i )?(?:figured|sorted) it out|problem solved"
-    r"|no longer needed|ignore (?:that|my last message)|solved it",
+    r"|don'?t need (?:it|help|an agent|a human|a person|anyone|someone|the agent)(?: anymore)?"
+    r"|cancel (?:that|it|the request|my request)|all good(?: now)?|all sorted|sorted now"
+    r"|it'?s (?:ok|okay|fine|all good) now|i'?m (?:good|fine|ok|okay) now"
+    r"|(?:i )?(?:figured|sorted) it out|problem solved|no longer needed|no longer need"
+    r"|ignore (?:that|my last message|my message)|solved it|(?:i )?found it",
     "es": r"olvidalo|olvidelo|olvidate|dejalo|dejelo|ya no(?: hace falta| es necesario)?"
-    r"|no hace falta|ya esta resuelto|ya lo resolvi|no importa|cancela(?:lo)?|ya no lo necesito",
+    r"|no hace falta|ya esta resuelto|ya lo resolvi|no importa|cancela(?:lo|la)?"
+    r"|ya no lo necesito|ya lo encontre|lo encontre|ya llego|ya me llego|todo bien ya"
+    r"|ya esta todo bien|ya esta solucionado|ya lo tengo",
     "pt": r"deixa (?:pra|para) la|esquece|esqueca|nao precisa mais|nao precisa|ja resolvi"
-    r"|ja resolveu|pode cancelar|cancela|tudo certo agora|deixa quieto",
+    r"|ja resolveu|pode cancelar|cancela|tudo certo agora|deixa quieto|ja achei|ja encontrei"
+    r"|achei|ja chegou|ta tudo certo|esta tudo certo",
     "fr": r"laisse(?:z)? tomber|oubliez?|pas besoin|plus besoin|c'?est bon|c'?est regle"
-    r"|j'?ai trouve|annule(?:z)?",
+    r"|j'?ai trouve|annule(?:z)?|c'?est arrive|tout est bon|tout est regle",
     "de": r"egal|schon gut|vergiss es|vergessen sie es|hat sich erledigt|nicht mehr notig"
-    r"|brauche ich nicht mehr|abbrechen|passt schon",
+    r"|brauche ich nicht mehr|abbrechen|passt schon|(?:hab|habe) (?:es|ihn|sie|das) gefunden"
+    r"|gefunden|ist angekommen|ist (?:doch )?da|alles gut|brauche keinen",
     "it": r"lascia stare|lasci stare|lascia perdere|lasci perdere|non importa|non serve piu"
-    r"|non serve|ho risolto|annulla|fa niente|niente",
+    r"|non serve|ho risolto|annulla|fa niente|niente|l'?ho trovat[oa]|trovato|e arrivato"
+    r"|tutto a posto|tutto ok",
     "id": r"tidak jadi|gak jadi|ga jadi|nggak jadi|enggak jadi|batal|gak usah|ga usah"
-    r"|tidak usah|udah beres|sudah beres|sudah selesai|udah gak perlu|tidak perlu lagi",
+    r"|tidak usah|udah beres|sudah beres|sudah selesai|udah gak perlu|tidak perlu lagi"
+    r"|(?:udah|sudah) (?:ketemu|sampai|nyampe|dapat)",
 }
-# After the cancel phrase only these may follow: thanks, filler, sign-offs.
-_TRAILING_OK = re.compile(
-    r"^[\s\W]*(?:(?:thanks?|thank you|thx|ty|anyway|anyways|then|now|please|pls|ok|okay|bye"
-    r"|sorry|all good|i'?m good|gracias|igual|ya|entonces|perdon|obrigad[oa]|valeu|entao|ja"
-    r"|merci|alors|desole|danke|trotzdem|dann|sorry|grazie|comunque|allora|scusa|makasih"
-    r"|terima kasih|aja|deh|ya|kak|min|dong|sih|mas|mbak|:\)|:\(|lol|haha|it|please)[\s\W]*)*$"
+# What the handoff is: a phrase followed by one of these still cancels ("no need for a
+# person anymore"); followed by any other object it is a look-alike ("never mind the delay").
+_HANDOFF = (
+    r"(?:(?:a|an|the|any|un|una|um|uma|une|einen|einem|ein|un'|uno)\s+)?(?:person|human"
+    r"|agent|someone|somebody|anyone|anybody|help|call|transfer|request|chat|it|that|this"
+    r"|talk|speak|wait|waiting|contact|escalate|bother|people|persona|agente|humano|nadie"
+    r"|ayuda|pessoa|atendente|ninguem|personne|conseiller|humain|mensch|menschen"
+    r"|mitarbeiter|jemand|hilfe|operatore|persona|nessuno|aiuto|orang|admin|cs|manusia)\b"
 )
-_NOT_MINE = re.compile(r"\b(?:i|you|we|they|he|she) (?:don'?t|do not|didn'?t|wouldn'?t) $")
+_OBJECT = re.compile(
+    r"^\s*(?:the|your|my|about|to|for|with|if|that|el|la|los|las|del|de|que|con|o|a|as|os"
+    r"|do|da|le|les|du|des|pour|den|die|das|dem|mit|il|lo|gli|i|di|per|soal|masalah"
+    r"|untuk)\s+(?!" + _HANDOFF + ")"
+)
+_NOT_MINE = re.compile(
+    r"\b(?:i|you|we|they|he|she) (?:don'?t|do not|didn'?t|wouldn'?t) $|\b(?:me|te|le|nos) $"
+)
 _NO_EXTRA: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 
@@ -82,6 +110,16 @@ class CancelDetector:
             for match in pattern.finditer(folded):
                 if _NOT_MINE.search(folded[max(0, match.start() - 20) : match.start()]):
                     continue
-                if _TRAILING_OK.match(folded[match.end() :]):
-                    return Cancel(score, language, match.group(0))
+                after = folded[match.end() :]
+                if _OBJECT.match(after) or _asks_again(after):
+                    continue
+                return Cancel(score, language, match.group(0))
         return None
+
+
+def _asks_again(after: str) -> bool:
+    """A new request or question after the cancel phrase (thanks and reasons are fine)."""
+    if not any(c.isalnum() or c in "?¿" for c in after):
+        return False
+    mode = ask.detect(after)
+    return mode.kind == ask.QUESTION or bool(mode.cue)

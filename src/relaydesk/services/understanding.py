@@ -13,8 +13,8 @@ from relaydesk.brief.schema import Brief
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.decision import Understanding
 from relaydesk.domain.policy import READABLE
+from relaydesk.nlu import ask, sentiment
 from relaydesk.nlu import entities as entity_extraction
-from relaydesk.nlu import sentiment
 from relaydesk.nlu.cancel import CancelDetector
 from relaydesk.nlu.datasets import DatasetError, Labelled
 from relaydesk.nlu.human_request import HumanRequestDetector
@@ -100,6 +100,7 @@ class Understander:
             cancel = self._cancel.detect(text)
             mood = sentiment.score(text, self._sentiment)
             found = entity_extraction.extract(text, self._order_patterns)
+            mode = ask.detect(text, specific=bool(found.order_numbers))
             results[index] = Understanding(
                 prediction.intent,
                 prediction.confidence,
@@ -112,6 +113,8 @@ class Understander:
                 frustration=mood.frustration,
                 language=(human.language if human else None)
                 or (cancel.language if cancel else None),
+                mode=mode.kind,
+                mode_cue=mode.cue,
                 entities={
                     name: values
                     for name, values in (

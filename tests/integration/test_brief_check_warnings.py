@@ -1,0 +1,49 @@
+"""`relaydesk brief check` warnings: printed, counted, never a failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from relaydesk.cli import cli
+from relaydesk.config import EXAMPLE_BRIEF
+
+SPLIT = """    policy:
+      question: answer     # "how long is the return window?", "can I return a sale item?"
+      request: escalate    # "I want my money back", "it arrived broken"
+"""
+
+
+def test_brief_check_warns_about_an_escalate_only_intent_of_questions(tmp_path: Path) -> None:
+    """Turning returns back into escalate-only makes its question examples go to people:
+    brief check says so, with the line, and still exits 0."""
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    assert SPLIT in source
+    edited = source.replace(SPLIT, "    policy: escalate\n", 1)
+    first = "      - i want to return my order\n"
+    start = edited.index(first)
+    end = edited.index("    answers:", start)
+    questions = [
+        "how long do i have to return something?",
+        "can i return a sale item?",
+        "are returns free?",
+        "do you refund the shipping cost?",
+        "how long does a refund take?",
+        "can i exchange a lamp for another colour?",
+        "what is your return policy?",
+        "is there a return window?",
+        "how do returns work?",
+        "can i return personalised items?",
+        "do i need the original box to return something?",
+    ]
+    examples = [first.strip(" -\n"), "refund please", *questions]
+    listed = "".join(f'      - "{example}"\n' for example in examples)
+    edited = edited[:start] + listed + edited[end:]
+    path = tmp_path / "brief.yaml"
+    path.write_text(edited, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["brief", "check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert f"{path}:" in warning and "intents.returns_refund.policy: is escalate" in warning
+    assert result.output.strip().endswith(": ok (1 warning(s))")
