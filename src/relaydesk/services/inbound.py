@@ -15,7 +15,7 @@ acknowledged. Only a database that is unavailable, or a race still lost after
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -41,8 +41,7 @@ from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
-from relaydesk.services import events
-from relaydesk.services.events import EventKind
+from relaydesk.services._ingest_rows import Batch, Counts, decision_row, record_merge, short
 from relaydesk.services.handoff import LiveQueue, csat_reply, record_events
 
 log = structlog.get_logger(__name__)
@@ -83,42 +82,6 @@ class IngestResult:
     statuses: int
     replies: int
     skipped: int = 0  #: events not stored because the database refused their content
-
-
-@dataclass
-class _Batch:
-    """Rows written in bulk at the end of the transaction, and counts for metrics."""
-
-    understood: dict[str, Understanding] = field(default_factory=dict)
-    raw: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)
-    statuses: list[tuple[str, bool]] = field(default_factory=list)
-    events: int = 0  #: rows written to the events table (the console wants to know)
-    flushed: int = 0  #: outbox rows already inserted event by event (isolated retries)
-
-    def absorb(self, item: _Batch) -> None:
-        """Take the counts of one event stored on its own (its rows are already written)."""
-        self.actions += item.actions
-        self.statuses += item.statuses
-        self.events += item.events
-        self.flushed += len(item.outbox)
-
-
-@dataclass
-class _Counts:
-    new: int = 0
-    duplicates: int = 0
-    statuses: int = 0
-    replies: int = 0
-    skipped: int = 0
-
-    def add(self, other: _Counts) -> None:
-        self.new += other.new
-        self.duplicates += other.duplicates
-        self.statuses += other.statuses
-        self.replies += other.replies
 
 
 class InboundService:
@@ -197,7 +160,7 @@ class InboundService:
             for event in webhook.parsed.events
             if isinstance(event, InboundMessage)
         ]
-        batch = _Batch(understood=self._understand(messages, isolate=isolate))
+        batch = Batch(understood=self._understand(messages, isolate=isolate))
         # Customers' rows are locked in one order by every writer, so two concurrent
         # batches cannot deadlock on them (a webhook's own order is kept).
         order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
@@ -226,12 +189,12 @@ class InboundService:
                 (result[message.wamid],) = self._decider.understand_many([message])
             except Exception as error:
                 log.warning(
-                    "understanding_failed", wamid=_short(message.wamid), error=type(error).__name__
+                    "understanding_failed", wamid=short(message.wamid), error=type(error).__name__
                 )
         return result
 
     def _committed(
-        self, batch: _Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
+        self, batch: Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
     ) -> None:
         """Metrics and logs once the data is safe; then wake the outbox worker, and the
         event hub when there are events (`on_event`, e.g. `EventHub.wake`)."""
@@ -250,17 +213,17 @@ class InboundService:
             self._on_event()
 
     def _webhook(
-        self, conn: Connection, batch: _Batch, webhook: Webhook, *, isolate: bool
+        self, conn: Connection, batch: Batch, webhook: Webhook, *, isolate: bool
     ) -> IngestResult:
         now = webhook.received_at
         events_ = webhook.parsed.events
         batch.raw.append({"received_at": now, "body": webhook.body, "events": len(events_)})
-        counts = _Counts()
+        counts = Counts()
         for event in events_:
             if not isolate:
                 self._event(conn, batch, counts, event, now)
                 continue
-            item, item_counts = _Batch(understood=batch.understood), _Counts()
+            item, item_counts = Batch(understood=batch.understood), Counts()
             try:
                 with conn.begin_nested():
                     self._event(conn, item, item_counts, event, now)
@@ -273,7 +236,7 @@ class InboundService:
                 log.warning(
                     "webhook_item_skipped",
                     kind=type(event).__name__,
-                    wamid=_short(getattr(event, "wamid", None)),
+                    wamid=short(getattr(event, "wamid", None)),
                     error=type(error).__name__,
                 )
                 continue
@@ -289,7 +252,7 @@ class InboundService:
         )
 
     def _event(
-        self, conn: Connection, batch: _Batch, counts: _Counts, event: WebhookEvent, now: datetime
+        self, conn: Connection, batch: Batch, counts: Counts, event: WebhookEvent, now: datetime
     ) -> None:
         if isinstance(event, InboundMessage):
             sent = self._inbound(conn, batch, event, now)
@@ -319,12 +282,12 @@ class InboundService:
             )
 
     def _inbound(
-        self, conn: Connection, batch: _Batch, message: InboundMessage, now: datetime
+        self, conn: Connection, batch: Batch, message: InboundMessage, now: datetime
     ) -> int | None:
         """Store one message and act on it; None for a duplicate, else replies enqueued."""
         customer = repo.lock_customer(conn, message.sender, now, wamid=message.wamid)
         if customer.merge is not None:
-            batch.events += _merged(conn, customer.merge, now)
+            batch.events += record_merge(conn, customer.merge, now)
         if handoff.is_csat(message.reply_id):
             return self._csat_reply(conn, batch, customer.id, message, now)
         state = repo.open_conversation(conn, customer.id, message.phone_number_id, now)
@@ -381,7 +344,7 @@ class InboundService:
         )
         batch.events += record_events(conn, state, decision, message_id, message.type, now)
         batch.actions.append(decision.action.value)
-        batch.decisions.append(_decision_row(state.id, message_id, decision, now))
+        batch.decisions.append(decision_row(state.id, message_id, decision, now))
         if decision.action is Action.ESCALATE:
             log.info(
                 "conversation_escalated",
@@ -396,7 +359,7 @@ class InboundService:
     def _reply(
         self,
         conn: Connection,
-        batch: _Batch,
+        batch: Batch,
         conversation_id: int,
         message: InboundMessage,
         replies: Sequence[OutboundContent],
@@ -419,7 +382,7 @@ class InboundService:
     def _csat_reply(
         self,
         conn: Connection,
-        batch: _Batch,
+        batch: Batch,
         customer_id: int,
         message: InboundMessage,
         now: datetime,
@@ -433,60 +396,14 @@ class InboundService:
         batch.events += answer.events
         batch.actions.append(decision.action.value)
         batch.decisions.append(
-            _decision_row(answer.conversation_id, answer.message_id, decision, now)
+            decision_row(answer.conversation_id, answer.message_id, decision, now)
         )
         self._reply(conn, batch, answer.conversation_id, message, decision.replies, now)
         return len(decision.replies)
 
 
-def _decision_row(
-    conversation_id: int, message_id: int, decision: Decision, now: datetime
-) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "action": decision.action.value,
-        "intent": decision.intent,
-        "confidence": decision.confidence,
-        "triggers": [t.as_dict() for t in decision.triggers],
-        "policy_version": decision.policy_version,
-        "detail": decision.detail,
-        "created_at": now,
-    }
-
-
 #: A webhook that lost a deadlock or serialisation race is simply run again.
 TRANSIENT_RETRIES = 3
-
-
-def _merged(conn: Connection, merge: repo.Merge, now: datetime) -> int:
-    """Log a merge of two customers; the console hears of a conversation it closed."""
-    log.info(
-        "customers_merged",
-        survivor=merge.survivor,
-        merged=merge.merged,
-        kept_conversation=merge.kept_conversation,
-        closed_conversation=merge.closed_conversation,
-    )
-    if merge.closed_conversation is None:
-        return 0
-    events.record(
-        conn,
-        EventKind.RESOLVED,
-        now=now,
-        conversation_id=merge.closed_conversation,
-        detail={"reason": "customers_merged", "into": merge.kept_conversation},
-    )
-    return 1
-
-
-def _short(value: object, limit: int = 80) -> str | None:
-    """A value fit for a log line: a string at most `limit` characters, or None."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else repr(value)
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _lock_key(webhook: Webhook) -> str:
