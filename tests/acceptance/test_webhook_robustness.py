@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import structlog
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -167,3 +169,66 @@ async def test_a_poison_webhook_in_a_batch_does_not_fail_the_others(harness: Har
     assert total(harness, raw_webhooks) == 4
     stored = {r.wamid for r in rows(harness, select(messages).where(messages.c.direction == "in"))}
     assert {"wamid.B0", "wamid.B1", "wamid.B2"} <= stored
+
+
+class PgError(Exception):
+    def __init__(self, sqlstate: str | None) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def failing_raw_save(monkeypatch: pytest.MonkeyPatch, *errors: Exception) -> list[int]:
+    """Make the raw-body insert raise `errors`, one per call, then work; returns calls."""
+    from relaydesk.adapters.storage import repository
+
+    real = repository.save_raw_webhooks
+    calls: list[int] = []
+
+    def save(conn: Any, rows: list[dict[str, Any]]) -> None:
+        calls.append(len(rows))
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        real(conn, rows)
+
+    monkeypatch.setattr(repository, "save_raw_webhooks", save)
+    return calls
+
+
+async def test_a_lost_deadlock_is_run_again_and_stored(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deadlock = OperationalError("INSERT", {}, PgError("40P01"))
+    calls = failing_raw_save(monkeypatch, deadlock, deadlock)
+    response = await harness.post_webhook(identity_webhook(wa_id=WA, user_id=None, body="hi"))
+    assert response.status_code == 200
+    assert len(calls) == 3
+    assert total(harness, raw_webhooks) == 1
+
+
+async def test_storage_down_answers_503_and_nothing_is_skipped(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = failing_raw_save(monkeypatch, *[OperationalError("INSERT", {}, PgError(None))] * 9)
+    with structlog.testing.capture_logs() as logs:
+        response = await harness.post_webhook(identity_webhook(wa_id=WA, user_id=None, body="hi"))
+    assert response.status_code == 503
+    assert len(calls) == 1  # not retried event by event: the redelivery will do
+    assert not [e for e in logs if e["event"] == "webhook_item_skipped"]
+    assert total(harness, messages) == 0
+
+
+async def test_a_signed_body_with_a_lone_surrogate_is_acknowledged_beside_a_good_message(
+    harness: Harness,
+) -> None:
+    good = json.loads(identity_webhook(wa_id="34613000001", user_id=None, body="hi"))
+    bad = json.loads(identity_webhook(wa_id="34613000002", user_id=None, body="x"))
+    bad["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "cut \ud83d"
+    bad["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = "A\ud83d\u0000"
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": bad["entry"] + good["entry"]}
+    )
+    response = await harness.post_webhook(body.encode())
+    assert response.status_code == 200, response.text
+    wamid = good["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    assert rows(harness, select(messages.c.id).where(messages.c.wamid == wamid))
+    assert total(harness, raw_webhooks) == 1
