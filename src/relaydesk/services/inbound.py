@@ -216,10 +216,10 @@ class InboundService:
         self, conn: Connection, batch: Batch, webhook: Webhook, *, isolate: bool
     ) -> IngestResult:
         now = webhook.received_at
-        events_ = webhook.parsed.events
-        batch.raw.append({"received_at": now, "body": webhook.body, "events": len(events_)})
+        events = webhook.parsed.events
+        batch.raw.append({"received_at": now, "body": webhook.body, "events": len(events)})
         counts = Counts()
-        for event in events_:
+        for event in events:
             if not isolate:
                 self._event(conn, batch, counts, event, now)
                 continue
@@ -243,7 +243,7 @@ class InboundService:
             batch.absorb(item)
             counts.add(item_counts)
         return IngestResult(
-            len(events_),
+            len(events),
             counts.new,
             counts.duplicates,
             counts.statuses,
