@@ -185,6 +185,18 @@ def envelope(value: dict[str, Any]) -> bytes:
     return json.dumps({"object": "whatsapp_business_account", "entry": [_entry(value)]}).encode()
 
 
+def _fresh_ids(doc: Any, token: str) -> Any:
+    """Give the sample's messages and statuses wamids of their own, so that each mutant is
+    processed as new (not deduplicated against the previous mutant of the same sample)."""
+    for entry in doc.get("entry", []):
+        for change in entry.get("changes", []):
+            value = change.get("value", {})
+            for item in [*value.get("messages", []), *value.get("statuses", [])]:
+                if isinstance(item.get("id"), str):
+                    item["id"] = f"{item['id']}.{token}"
+    return doc
+
+
 def mutate(
     sample: dict[str, Any],
     picks: list[tuple[int, int]],
@@ -195,7 +207,7 @@ def mutate(
     """Apply `picks` to a copy of `sample`, then add a well-formed message in its own
     entry (at `good_slot` modulo the entries); identifiers are unique per call."""
     token = token or uuid.uuid4().hex
-    doc: Any = copy.deepcopy(sample)
+    doc: Any = _fresh_ids(copy.deepcopy(sample), token)
     names: list[str] = []
     paths: list[tuple[Any, ...]] = []
     seeds: list[bytes] = []
