@@ -15,7 +15,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from relaydesk.adapters.storage.errors import Failure, classify
+from relaydesk.adapters.storage.errors import Failure, RaceLost, classify
 
 
 class PgError(Exception):
@@ -53,6 +53,7 @@ def wrapped(kind: type[DBAPIError], orig: Exception, *, invalidated: bool = Fals
         (wrapped(IntegrityError, sqlite3.IntegrityError("UNIQUE failed")), Failure.PERMANENT),
         (wrapped(ProgrammingError, sqlite3.ProgrammingError("bind")), Failure.PERMANENT),
         (PoolTimeoutError("QueuePool limit reached"), Failure.UNAVAILABLE),
+        (RaceLost("customer upsert lost a race three times"), Failure.TRANSIENT),
         (UnicodeEncodeError("utf-8", "\ud83d", 0, 1, "surrogates not allowed"), Failure.PERMANENT),
         (OverflowError("Python int too large to convert to SQLite INTEGER"), Failure.PERMANENT),
         (ValueError("sender has neither wa_id nor user_id"), Failure.PERMANENT),

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from relaydesk.adapters.storage.errors import RaceLost
 from relaydesk.adapters.storage.tables import (
     conversations,
     customers,
@@ -125,7 +126,7 @@ def lock_customer(
         ).first()
         if inserted is not None:
             return CustomerRef(int(inserted.id), {})
-    raise RuntimeError("customer upsert lost a race three times; retry the webhook")
+    raise RaceLost("customer upsert lost a race three times; retry the webhook")
 
 
 def _find(conn: Connection, sender: Sender, keys: dict[str, Any]) -> list[Any]:

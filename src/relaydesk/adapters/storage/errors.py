@@ -25,6 +25,11 @@ class Failure(enum.StrEnum):
     PERMANENT = "permanent"  #: this content can never be stored; skip it
 
 
+class RaceLost(RuntimeError):
+    """A write lost a race with concurrent writers more often than it retries in place;
+    running the transaction again resolves it."""
+
+
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 # connection exception, insufficient resources, operator intervention (shutdown, cancel),
 # system error; and lock_not_available.
@@ -36,6 +41,8 @@ def classify(error: BaseException) -> Failure:
     """Whether a write that raised `error` may succeed if tried again."""
     if isinstance(error, PoolTimeoutError | DisconnectionError):
         return Failure.UNAVAILABLE
+    if isinstance(error, RaceLost):
+        return Failure.TRANSIENT
     if not isinstance(error, DBAPIError):
         return Failure.PERMANENT  # e.g. UnicodeEncodeError, OverflowError while binding
     sqlstate = getattr(error.orig, "sqlstate", None)
