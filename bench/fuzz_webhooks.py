@@ -52,12 +52,15 @@ class LogCounter:
     def __init__(self) -> None:
         self.skipped: Counter[str] = Counter()  #: webhook_item_skipped by error class
         self.events: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()  #: webhooks refused, by log event and error
 
     def __call__(self, _logger: Any, _method: str, event: dict[str, Any]) -> Any:
         name = str(event.get("event"))
         self.events[name] += 1
         if name == "webhook_item_skipped":
             self.skipped[f"{event.get('kind')}:{event.get('error')}"] += 1
+        elif name in ("webhook_store_failed", "webhook_processing_failed"):
+            self.failures[f"{name}:{event.get('error')}"] += 1
         raise structlog.DropEvent
 
 
@@ -195,6 +198,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "good_messages_acknowledged": len(acknowledged),
         "good_messages_missing": missing,
         "items_skipped_by_reason": dict(counter.skipped.most_common()),
+        "webhook_failures_by_error": dict(counter.failures.most_common()),
         "parser_warnings": counter.events["webhook_warning"],
         "bodies_refused_400": counter.events["webhook_bad_payload"],
         "violations": violations[:20],
