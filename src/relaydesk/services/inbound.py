@@ -104,8 +104,9 @@ class InboundService:
         self._queue = LiveQueue(decider.brief)
 
     def ingest(self, body: bytes, parsed: ParsedWebhook, now: datetime) -> IngestResult:
-        """Commit one webhook. Raises on database errors (the caller answers 5xx so that
-        Meta retries)."""
+        """Commit one webhook, skipping the events the database refuses (`skipped`). Raises
+        when storage is unavailable or a race was lost repeatedly (the caller answers 503 so
+        that Meta retries)."""
         (result,) = self.ingest_batch([Webhook(body, parsed, now)])
         if isinstance(result, BaseException):
             raise result
