@@ -5,32 +5,43 @@ Nothing is acknowledged to WhatsApp before its transaction commits; a duplicate 
 through the database's unique constraint and changes nothing. Webhooks that arrive together
 are committed together (`ingest_batch`), which is what lets one process keep up with a busy
 number; a batch that fails is retried webhook by webhook, so one bad webhook cannot hold
-back the others.
+back the others. A webhook that fails for what it contains (a value the database refuses)
+is retried event by event, each in a SAVEPOINT: the events that fail are skipped and logged
+(`webhook_item_skipped`), the rest and the raw body are stored, and the webhook is
+acknowledged. Only a database that is unavailable, or a race still lost after
+`TRANSIENT_RETRIES`, makes a webhook fail (and WhatsApp redeliver it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.errors import Failure, classify
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import handoff
-from relaydesk.domain.channel import IdentityChange, Ignored, InboundMessage, StatusUpdate
+from relaydesk.domain.channel import (
+    IdentityChange,
+    Ignored,
+    InboundMessage,
+    StatusUpdate,
+    WebhookEvent,
+)
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.outbound import OutboundContent, Template, content_kind
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
+from relaydesk.services._ingest_rows import Batch, Counts, decision_row, record_merge, short
 from relaydesk.services.handoff import LiveQueue, csat_reply, record_events
 
 log = structlog.get_logger(__name__)
@@ -70,19 +81,7 @@ class IngestResult:
     duplicates: int
     statuses: int
     replies: int
-
-
-@dataclass
-class _Batch:
-    """Rows written in bulk at the end of the transaction, and counts for metrics."""
-
-    understood: dict[str, Understanding] = field(default_factory=dict)
-    raw: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)
-    statuses: list[tuple[str, bool]] = field(default_factory=list)
-    events: int = 0  #: rows written to the events table (the console wants to know)
+    skipped: int = 0  #: events not stored because the database refused their content
 
 
 class InboundService:
@@ -105,55 +104,71 @@ class InboundService:
         self._queue = LiveQueue(decider.brief)
 
     def ingest(self, body: bytes, parsed: ParsedWebhook, now: datetime) -> IngestResult:
-        """Commit one webhook. Raises on database errors (the caller answers 5xx so that
-        Meta retries)."""
+        """Commit one webhook, skipping the events the database refuses (`skipped`). Raises
+        when storage is unavailable or a race was lost repeatedly (the caller answers 503 so
+        that Meta retries)."""
         (result,) = self.ingest_batch([Webhook(body, parsed, now)])
         if isinstance(result, BaseException):
             raise result
         return result
 
-    def ingest_batch(
-        self, webhooks: Sequence[Webhook], *, attempt: int = 0
-    ) -> list[IngestResult | Exception]:
+    def ingest_batch(self, webhooks: Sequence[Webhook]) -> list[IngestResult | Exception]:
         """Commit webhooks in one transaction; on failure, each on its own, so only the
-        failing ones get an error (and Meta retries only those)."""
+        failing ones get an error (and Meta retries only those). An error is returned only
+        when storage is unavailable or a race was lost `TRANSIENT_RETRIES` times."""
+        if len(webhooks) == 1:
+            return [self._ingest_one(webhooks[0])]
         try:
-            results = self._commit(webhooks)
+            return list(self._commit(webhooks))
         except Exception as error:
-            if len(webhooks) == 1 and _transient(error) and attempt < TRANSIENT_RETRIES:
-                return self.ingest_batch(webhooks, attempt=attempt + 1)
-            if len(webhooks) == 1:
-                if isinstance(error, DBAPIError):
-                    log.warning("webhook_store_failed", error=type(error).__name__)
-                else:
-                    log.exception("webhook_processing_failed")
-                return [error]
+            failure = classify(error)
+            if failure is Failure.UNAVAILABLE:
+                log.warning(
+                    "webhook_store_failed", error=type(error).__name__, webhooks=len(webhooks)
+                )
+                return [error] * len(webhooks)
             log.info("webhook_batch_split", size=len(webhooks), error=type(error).__name__)
-            return [self.ingest_batch([webhook])[0] for webhook in webhooks]
-        return list(results)
+            return [self._ingest_one(webhook) for webhook in webhooks]
 
-    def _commit(self, webhooks: Sequence[Webhook]) -> list[IngestResult]:
+    def _ingest_one(self, webhook: Webhook) -> IngestResult | Exception:
+        """One webhook: retried whole after a lost race, event by event after a refusal."""
+        isolate = False
+        attempt = 0
+        while True:
+            try:
+                (result,) = self._commit([webhook], isolate=isolate)
+                return result
+            except Exception as error:
+                failure = classify(error)
+                if failure is Failure.TRANSIENT and attempt < TRANSIENT_RETRIES:
+                    attempt += 1
+                    continue
+                if failure is Failure.PERMANENT and not isolate:
+                    log.info("webhook_isolating_events", error=type(error).__name__)
+                    isolate = True
+                    continue
+                if failure is Failure.PERMANENT:
+                    log.error("webhook_processing_failed", error=type(error).__name__)
+                    log.debug("webhook_processing_failed_detail", exc_info=error)
+                else:
+                    log.warning("webhook_store_failed", error=type(error).__name__)
+                return error
+
+    def _commit(self, webhooks: Sequence[Webhook], *, isolate: bool = False) -> list[IngestResult]:
         messages = [
             event
             for webhook in webhooks
             for event in webhook.parsed.events
             if isinstance(event, InboundMessage)
         ]
-        understood = dict(
-            zip(
-                (m.wamid for m in messages),
-                self._decider.understand_many(messages),
-                strict=True,
-            )
-        )
-        batch = _Batch(understood=understood)
+        batch = Batch(understood=self._understand(messages, isolate=isolate))
         # Customers' rows are locked in one order by every writer, so two concurrent
         # batches cannot deadlock on them (a webhook's own order is kept).
         order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
         results: list[IngestResult | None] = [None] * len(webhooks)
         with self._db.write() as conn:
             for index in order:
-                results[index] = self._webhook(conn, batch, webhooks[index])
+                results[index] = self._webhook(conn, batch, webhooks[index], isolate=isolate)
             repo.save_raw_webhooks(conn, batch.raw)
             repo.record_decisions(conn, batch.decisions)
             repo.insert_outbox_rows(conn, batch.outbox)
@@ -161,8 +176,26 @@ class InboundService:
         self._committed(batch, webhooks, done)
         return done
 
+    def _understand(
+        self, messages: Sequence[InboundMessage], *, isolate: bool
+    ) -> dict[str, Understanding]:
+        """Understanding for every message; when isolating, one by one, and a message the
+        model cannot read is decided on without it."""
+        if not isolate:
+            understood = self._decider.understand_many(messages)
+            return dict(zip((m.wamid for m in messages), understood, strict=True))
+        result: dict[str, Understanding] = {}
+        for message in messages:
+            try:
+                (result[message.wamid],) = self._decider.understand_many([message])
+            except Exception as error:
+                log.warning(
+                    "understanding_failed", wamid=short(message.wamid), error=type(error).__name__
+                )
+        return result
+
     def _committed(
-        self, batch: _Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
+        self, batch: Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
     ) -> None:
         """Metrics and logs once the data is safe; then wake the outbox worker, and the
         event hub when there are events (`on_event`, e.g. `EventHub.wake`)."""
@@ -175,50 +208,87 @@ class InboundService:
             self._metrics.decisions.labels(action).inc()
         for status, applied in batch.statuses:
             self._metrics.statuses.labels(status, "applied" if applied else "duplicate").inc()
-        if batch.outbox:
+        if batch.outbox or batch.flushed:
             self._on_outbound()
         if batch.events:
             self._on_event()
 
-    def _webhook(self, conn: Connection, batch: _Batch, webhook: Webhook) -> IngestResult:
+    def _webhook(
+        self, conn: Connection, batch: Batch, webhook: Webhook, *, isolate: bool
+    ) -> IngestResult:
         now = webhook.received_at
         events = webhook.parsed.events
         batch.raw.append({"received_at": now, "body": webhook.body, "events": len(events)})
-        new = dup = statuses = replies = 0
+        counts = Counts()
         for event in events:
-            if isinstance(event, InboundMessage):
-                sent = self._inbound(conn, batch, event, now)
-                if sent is None:
-                    dup += 1
-                else:
-                    new += 1
-                    replies += sent
-            elif isinstance(event, StatusUpdate):
-                statuses += 1
-                batch.statuses.append((event.status.wire, repo.record_status(conn, event, now)))
-                if event.errors:
-                    log.warning(
-                        "delivery_failed",
-                        wamid=event.wamid,
-                        code=event.errors[0].code,
-                        title=event.errors[0].title,
-                    )
-            elif isinstance(event, IdentityChange):
-                if repo.apply_identity_change(conn, event, now):
-                    log.info("customer_identity_changed", kind=event.kind)
-            elif isinstance(event, Ignored):
-                log.info(
-                    "webhook_event_ignored",
-                    reason=event.reason,
-                    codes=[e.code for e in event.errors],
+            if not isolate:
+                self._event(conn, batch, counts, event, now)
+                continue
+            item, item_counts = Batch(understood=batch.understood), Counts()
+            try:
+                with conn.begin_nested():
+                    self._event(conn, item, item_counts, event, now)
+                    repo.record_decisions(conn, item.decisions)
+                    repo.insert_outbox_rows(conn, item.outbox)
+            except Exception as error:
+                if classify(error) is not Failure.PERMANENT:
+                    raise
+                counts.skipped += 1
+                log.warning(
+                    "webhook_item_skipped",
+                    kind=type(event).__name__,
+                    wamid=short(getattr(event, "wamid", None)),
+                    error=type(error).__name__,
                 )
-        return IngestResult(len(events), new, dup, statuses, replies)
+                continue
+            batch.absorb(item)
+            counts.add(item_counts)
+        return IngestResult(
+            len(events),
+            counts.new,
+            counts.duplicates,
+            counts.statuses,
+            counts.replies,
+            counts.skipped,
+        )
+
+    def _event(
+        self, conn: Connection, batch: Batch, counts: Counts, event: WebhookEvent, now: datetime
+    ) -> None:
+        if isinstance(event, InboundMessage):
+            sent = self._inbound(conn, batch, event, now)
+            if sent is None:
+                counts.duplicates += 1
+            else:
+                counts.new += 1
+                counts.replies += sent
+        elif isinstance(event, StatusUpdate):
+            counts.statuses += 1
+            batch.statuses.append((event.status.wire, repo.record_status(conn, event, now)))
+            if event.errors:
+                log.warning(
+                    "delivery_failed",
+                    wamid=event.wamid,
+                    code=event.errors[0].code,
+                    title=event.errors[0].title,
+                )
+        elif isinstance(event, IdentityChange):
+            if repo.apply_identity_change(conn, event, now):
+                log.info("customer_identity_changed", kind=event.kind)
+        elif isinstance(event, Ignored):
+            log.info(
+                "webhook_event_ignored",
+                reason=event.reason,
+                codes=[e.code for e in event.errors],
+            )
 
     def _inbound(
-        self, conn: Connection, batch: _Batch, message: InboundMessage, now: datetime
+        self, conn: Connection, batch: Batch, message: InboundMessage, now: datetime
     ) -> int | None:
         """Store one message and act on it; None for a duplicate, else replies enqueued."""
-        customer = repo.lock_customer(conn, message.sender, now)
+        customer = repo.lock_customer(conn, message.sender, now, wamid=message.wamid)
+        if customer.merge is not None:
+            batch.events += record_merge(conn, customer.merge, now)
         if handoff.is_csat(message.reply_id):
             return self._csat_reply(conn, batch, customer.id, message, now)
         state = repo.open_conversation(conn, customer.id, message.phone_number_id, now)
@@ -275,7 +345,7 @@ class InboundService:
         )
         batch.events += record_events(conn, state, decision, message_id, message.type, now)
         batch.actions.append(decision.action.value)
-        batch.decisions.append(_decision_row(state.id, message_id, decision, now))
+        batch.decisions.append(decision_row(state.id, message_id, decision, now))
         if decision.action is Action.ESCALATE:
             log.info(
                 "conversation_escalated",
@@ -290,7 +360,7 @@ class InboundService:
     def _reply(
         self,
         conn: Connection,
-        batch: _Batch,
+        batch: Batch,
         conversation_id: int,
         message: InboundMessage,
         replies: Sequence[OutboundContent],
@@ -313,7 +383,7 @@ class InboundService:
     def _csat_reply(
         self,
         conn: Connection,
-        batch: _Batch,
+        batch: Batch,
         customer_id: int,
         message: InboundMessage,
         now: datetime,
@@ -327,36 +397,14 @@ class InboundService:
         batch.events += answer.events
         batch.actions.append(decision.action.value)
         batch.decisions.append(
-            _decision_row(answer.conversation_id, answer.message_id, decision, now)
+            decision_row(answer.conversation_id, answer.message_id, decision, now)
         )
         self._reply(conn, batch, answer.conversation_id, message, decision.replies, now)
         return len(decision.replies)
 
 
-def _decision_row(
-    conversation_id: int, message_id: int, decision: Decision, now: datetime
-) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "action": decision.action.value,
-        "intent": decision.intent,
-        "confidence": decision.confidence,
-        "triggers": [t.as_dict() for t in decision.triggers],
-        "policy_version": decision.policy_version,
-        "detail": decision.detail,
-        "created_at": now,
-    }
-
-
 #: A webhook that lost a deadlock or serialisation race is simply run again.
 TRANSIENT_RETRIES = 3
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
-
-
-def _transient(error: Exception) -> bool:
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    return isinstance(error, DBAPIError) and sqlstate in _TRANSIENT_SQLSTATES
 
 
 def _lock_key(webhook: Webhook) -> str:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from relaydesk.adapters.storage.customers import (
+    CustomerRef,
+    Merge,
+    lock_customer,
+    upsert_customer,
+)
 from relaydesk.adapters.storage.tables import (
     conversations,
     customers,
@@ -24,12 +29,13 @@ from relaydesk.domain.channel import (
     DeliveryStatus,
     IdentityChange,
     InboundMessage,
-    Sender,
     StatusUpdate,
     advances,
 )
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.dialogue import DialogueState
+
+__all__ = ["CustomerRef", "Merge", "lock_customer", "upsert_customer"]  # re-exported
 
 
 def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
@@ -42,14 +48,6 @@ def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
 # Statements on the per-message path are built once: SQLAlchemy then only binds parameters
 # (building a statement per call cost more than running it).
 _B = bindparam
-_CUSTOMER_BY = {
-    key: select(customers).where(cond).order_by(customers.c.id).limit(1).with_for_update()
-    for key, cond in {
-        "wa": customers.c.wa_id == _B("k_wa"),
-        "uid": customers.c.user_id == _B("k_uid"),
-        "both": or_(customers.c.wa_id == _B("k_wa"), customers.c.user_id == _B("k_uid")),
-    }.items()
-}
 _OPEN_CONVERSATION = select(conversations).where(
     conversations.c.customer_id == _B("k_customer"),
     conversations.c.status != ConversationStatus.RESOLVED.value,
@@ -91,13 +89,6 @@ _FINISH_CANCELLED = _FINISH_INBOUND.values(timer_at=None)
 # resolution clocks run again, so the worker must look at it now.
 _FINISH_OWNED = _FINISH_INBOUND.values(timer_at=_B("k_at", type_=_AT))
 _INSERT_OUTBOUND = messages.insert().returning(messages.c.id)
-_INSERT_CUSTOMER = {
-    dialect.name: insert_(customers).on_conflict_do_nothing().returning(customers.c.id)
-    for dialect, insert_ in (
-        (postgresql.dialect, postgresql.insert),
-        (sqlite.dialect, sqlite.insert),
-    )
-}
 _INSERT_INBOUND = {
     dialect.name: insert_(messages)
     .on_conflict_do_nothing(index_elements=["wamid"])
@@ -121,66 +112,6 @@ def purge_raw_webhooks(conn: Connection, older_than: datetime) -> int:
 
 
 # --- customers -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerRef:
-    id: int
-    attributes: dict[str, str]
-
-
-def upsert_customer(conn: Connection, sender: Sender, now: datetime) -> int:
-    """The customer for this sender, created if new; see `lock_customer`."""
-    return lock_customer(conn, sender, now).id
-
-
-def lock_customer(conn: Connection, sender: Sender, now: datetime) -> CustomerRef:
-    """The customer for this sender, created if new; locks its row until commit (PostgreSQL),
-    which serialises concurrent webhooks for one customer."""
-    if sender.wa_id and sender.user_id:
-        query = _CUSTOMER_BY["both"]
-    elif sender.wa_id:
-        query = _CUSTOMER_BY["wa"]
-    elif sender.user_id:
-        query = _CUSTOMER_BY["uid"]
-    else:
-        raise ValueError("sender has neither wa_id nor user_id; cannot key a customer")
-    keys = {"k_wa": sender.wa_id, "k_uid": sender.user_id}
-    for _ in range(2):
-        row = conn.execute(query, keys).first()
-        if row is not None:
-            changes = _identity_updates(row._mapping, sender)
-            if changes:
-                changes["updated_at"] = now
-                conn.execute(update(customers).where(customers.c.id == row.id).values(**changes))
-            attributes = {str(k): str(v).lower() for k, v in (row.attributes or {}).items()}
-            return CustomerRef(int(row.id), attributes)
-        inserted = conn.execute(
-            _INSERT_CUSTOMER[conn.dialect.name],
-            {
-                "wa_id": sender.wa_id,
-                "user_id": sender.user_id,
-                "parent_user_id": sender.parent_user_id,
-                "profile_name": sender.profile_name,
-                "username": sender.username,
-                "created_at": now,
-                "updated_at": now,
-            },
-        ).first()
-        if inserted is not None:
-            return CustomerRef(int(inserted.id), {})
-    raise RuntimeError("customer upsert lost a race twice; retry the webhook")
-
-
-def _identity_updates(row: Any, sender: Sender) -> dict[str, Any]:
-    wanted = {
-        "wa_id": sender.wa_id,
-        "user_id": sender.user_id,
-        "parent_user_id": sender.parent_user_id,
-        "profile_name": sender.profile_name,
-        "username": sender.username,
-    }
-    return {k: v for k, v in wanted.items() if v is not None and row[k] != v}
 
 
 def apply_identity_change(conn: Connection, change: IdentityChange, now: datetime) -> bool:

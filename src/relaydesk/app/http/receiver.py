@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from relaydesk.adapters.storage.errors import Failure, classify
 from relaydesk.adapters.whatsapp.webhook import (
     SIGNATURE_HEADER,
     WebhookPayloadError,
@@ -91,17 +91,22 @@ class WebhookReceiver:
             return 400, str(exc)
         try:
             result = await self._ingestor.submit(Webhook(body, parsed, self._clock()))
-        except DBAPIError:
-            metrics.webhook_requests.labels("unavailable").inc()
-            return 503, "storage unavailable; WhatsApp will retry this delivery"
-        except Exception:
+        except Exception as error:
+            if classify(error) is not Failure.PERMANENT:  # down, or a race lost repeatedly
+                metrics.webhook_requests.labels("unavailable").inc()
+                return 503, "storage unavailable; WhatsApp will retry this delivery"
             metrics.webhook_requests.labels("error").inc()
             return 500, (
                 "the webhook could not be processed; it is logged, and WhatsApp will retry "
                 "this delivery"
             )
         metrics.webhook_requests.labels("ok").inc()
-        log.debug("webhook_stored", events=result.events, new=result.new_messages)
+        log.debug(
+            "webhook_stored",
+            events=result.events,
+            new=result.new_messages,
+            skipped=result.skipped,
+        )
         return 200, None
 
 
