@@ -362,6 +362,15 @@ def test_an_emoji_alone_is_ignored(brief: Brief, text: str) -> None:
         assert outcome.dialogue == dialogue
 
 
+@pytest.mark.parametrize("kind", ["image", "video", "document"])
+def test_a_photo_with_an_emoji_caption_is_not_ignored(brief: Brief, kind: str) -> None:
+    """A photo of a damaged item captioned "👇" is what the unsupported-types trigger is for."""
+    understanding = Understanding("greeting", 0.45, out_of_scope=True, sentiment=0.24)
+    decision = decide(state(), view(kind=kind, text="👇"), understanding, brief, NOW)
+    assert decision.action is Action.ESCALATE
+    assert "unsupported_type" in {t.type for t in decision.triggers}
+
+
 def test_an_angry_emoji_or_a_question_mark_is_not_ignored(brief: Brief) -> None:
     angry = Understanding(None, 0.0, out_of_scope=True, sentiment=-0.9, frustration=0.8)
     assert decide(state(), view(text="😡😡"), angry, brief, NOW).action is Action.ESCALATE

@@ -102,7 +102,7 @@ def step(
     if message.type == "sticker" and "sticker" not in brief.triggers.unsupported_types.types:
         ignore = Decision(Action.IGNORE, version, detail={"reason": "a sticker"})
         return Outcome(ignore, dialogue)
-    if is_acknowledgement(message.text) and understanding.sentiment >= 0:
+    if message.type == "text" and is_acknowledgement(message.text) and understanding.sentiment >= 0:
         ignore = Decision(Action.IGNORE, version, detail={"reason": "emoji or symbols only"})
         return Outcome(ignore, dialogue)
     triggers = fire(
