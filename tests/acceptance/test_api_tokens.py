@@ -60,6 +60,24 @@ async def test_people_manage_their_own_tokens(harness: Harness) -> None:
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
 
 
+async def test_a_token_cannot_mint_one_that_outlives_it(harness: Harness) -> None:
+    """A leaked short-lived token must not buy lasting access."""
+    client = harness.client
+    _, root = person(harness, "root@example.com", role="admin")
+    short = await client.post("/api/v1/tokens", json={"expires_in": "1h"}, headers=root)
+    short_expiry = datetime.fromisoformat(short.json()["expires_at"])
+    for asked in ({}, {"expires_in": "30d"}):
+        minted = await client.post(
+            "/api/v1/tokens", json=asked, headers=bearer(short.json()["token"])
+        )
+        assert minted.status_code == 201, minted.text
+        assert datetime.fromisoformat(minted.json()["expires_at"]) <= short_expiry
+    shorter = await client.post(
+        "/api/v1/tokens", json={"expires_in": "5m"}, headers=bearer(short.json()["token"])
+    )
+    assert datetime.fromisoformat(shorter.json()["expires_at"]) < short_expiry
+
+
 async def test_admins_create_and_revoke_anyones_tokens(harness: Harness) -> None:
     client = harness.client
     ana_id, ana = person(harness, "ana@example.com")

@@ -61,6 +61,8 @@ class User:
     email: str
     name: str
     role: Role
+    #: when the API token this user acts through expires (None: never, or not a token)
+    token_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,7 @@ def authenticate_token(conn: Connection, token: str, now: datetime) -> User | No
     if row is None:
         return None
     conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-    return User(row.user_id, row.email, row.name, row.role)
+    return User(row.user_id, row.email, row.name, row.role, row.expires_at)
 
 
 def token_user(conn: Connection, token: str, now: datetime) -> User | None:
@@ -175,7 +177,12 @@ def _live_token(conn: Connection, token: str, now: datetime) -> Any | None:
         return None
     return conn.execute(
         select(
-            api_tokens.c.id, users.c.id.label("user_id"), users.c.email, users.c.name, users.c.role
+            api_tokens.c.id,
+            api_tokens.c.expires_at,
+            users.c.id.label("user_id"),
+            users.c.email,
+            users.c.name,
+            users.c.role,
         )
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(

@@ -133,12 +133,17 @@ async def list_tokens(
 async def create_token(
     body: TokenIn, container: ContainerDep, clock: ClockDep, user: Operator
 ) -> NewTokenOut:
-    """A new token for yourself, or (admins) for `user_id`, optionally expiring."""
+    """A new token for yourself, or (admins) for `user_id`, optionally expiring. A token
+    made with an expiring token expires no later than it, so a leaked short-lived token
+    cannot mint a lasting one."""
     owner = _owner(user, body.user_id) or user.id
     now = clock()
 
     def create() -> tuple[str, TokenInfo]:
         lifetime = None if body.expires_in is None else tokens.parse_lifetime(body.expires_in)
+        if user.token_expires_at is not None:
+            left = user.token_expires_at - now
+            lifetime = left if lifetime is None else min(lifetime, left)
         with container.db.write() as conn:
             email = accounts.get_user(conn, owner).email
             return tokens.issue(conn, email=email, label=body.label, now=now, lifetime=lifetime)
