@@ -117,6 +117,29 @@ def test_both_ids_merge_the_two_customers_and_their_conversations(db: Database) 
             assert (again.id, again.merge) == (by_phone, None)
 
 
+def test_a_merge_is_reported_even_when_the_lookup_goes_round_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent writer taking a key after the merge makes the lookup look again; the
+    merge it already did must still be reported, so its closed conversation is announced."""
+    from relaydesk.adapters.storage import customers as customers_module
+
+    seed(db, Sender(wa_id=WA), "wamid.P1", NOW - timedelta(hours=2))
+    seed(db, Sender(wa_id=None, user_id=UID), "wamid.U1", NOW - timedelta(hours=1))
+    real = customers_module._update_identity
+    calls: list[int] = []
+
+    def lose_once(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        return False if len(calls) == 1 else real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(customers_module, "_update_identity", lose_once)
+    with db.write() as conn:
+        ref = repo.lock_customer(conn, Sender(WA, UID), NOW, wamid="wamid.BOTH")
+    assert len(calls) == 2
+    assert ref.merge is not None
+
+
 def test_the_conversation_a_person_owns_stays_open(db: Database) -> None:
     _, phone_conv = seed(db, Sender(wa_id=WA), "wamid.P1", NOW - timedelta(hours=3))
     _, uid_conv = seed(db, Sender(wa_id=None, user_id=UID), "wamid.U1", NOW - timedelta(hours=1))

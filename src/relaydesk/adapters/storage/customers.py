@@ -4,9 +4,11 @@ A customer is keyed by phone number (`wa_id`), by business-scoped user id (`user
 both. One person can be stored twice, once under each key, until a message names both;
 `lock_customer` then merges the two rows (see `merge_customers` for what moves where).
 
-Lock order: customer rows by ascending id, then their open conversations by ascending id.
-Every writer that locks more than one customer does so in that order, so two merges (or a
-merge and an ordinary message) cannot deadlock on PostgreSQL; SQLite has one writer.
+Lock order: a merge locks its two customer rows by ascending id, then their open
+conversations by ascending id. A batch of webhooks locks its customers in the order of their
+sender keys, not ids, so on PostgreSQL a merge and a concurrent batch can still deadlock;
+that is a transient error and the webhook is run again (`errors.classify`). SQLite has one
+writer.
 """
 
 from __future__ import annotations
@@ -98,10 +100,10 @@ def lock_customer(
     if not sender.wa_id and not sender.user_id:
         raise ValueError("sender has neither wa_id nor user_id; cannot key a customer")
     keys = {"k_wa": sender.wa_id, "k_uid": sender.user_id}
+    merge: Merge | None = None  # kept across attempts: a merge done is reported once
     for _ in range(_ATTEMPTS):
         rows = _find(conn, sender, keys)
         if rows:
-            merge = None
             if len(rows) > 1:
                 merge = merge_customers(conn, rows[0], rows[1], sender, now, wamid=wamid)
                 rows = [
