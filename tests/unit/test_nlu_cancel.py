@@ -61,6 +61,77 @@ LOOK_ALIKES = [
     "non importa il ritardo, voglio il rimborso",
     "gak usah minta maaf, saya mau refund",
 ]
+# A problem described with "found" / "arrived" / "got" / "all good": negated, something wrong
+# found, or arrived but broken, damaged, missing or wrong. The person stays in the queue.
+DESCRIBES_A_PROBLEM = [
+    "Il pacco non è arrivato",  # it: negated
+    "Non è arrivato niente",  # it: negated, nothing
+    "Ho trovato un addebito doppio",  # it: found a problem
+    "Ich habe einen Fehler in der Rechnung gefunden",  # de: found an error, verb last
+    "Não achei nada",  # pt: negated, nothing
+    "Das Paket ist angekommen, aber es fehlt ein Teil",  # de: arrived, but missing
+    "El paquete ya llegó pero vacío",  # es: arrived, but empty
+    "Sudah dapat email konfirmasi tapi uangnya belum masuk",  # id: got it, but not yet
+    "Still not all good",  # en: negated
+    "I still haven't found it",  # en: negated
+    "I found it was charged twice",  # en: found a problem
+    "found it, but the screen is cracked",  # en: contrast and damage
+    "never mind, it arrived broken",  # en: a call-off, then a problem
+    "no need, it came but the box was empty",  # en: a call-off, then contrast and content
+    "no lo encontré",  # es: negated
+    "todavía no lo encontré",  # es: negated, "still"
+    "ya llegó, pero falta una pieza",  # es: arrived, missing a part
+    "ya me llegó el paquete roto",  # es: arrived broken
+    "ya llegó pero no es mi talla",  # es: contrast with content, no problem word
+    "ainda não achei",  # pt: negated
+    "achei um erro na fatura",  # pt: found an error
+    "já chegou, mas veio quebrado",  # pt: arrived broken
+    "já chegou mas está faltando um item",  # pt: arrived, missing
+    "j'ai trouvé une erreur sur ma facture",  # fr: found an error
+    "j'ai trouvé un double prélèvement",  # fr: found a double charge
+    "c'est arrivé mais le colis est abîmé",  # fr: arrived damaged
+    "ich habe es nicht gefunden",  # de: negated
+    "ich habe nichts gefunden",  # de: nothing
+    "das Paket ist da, aber leer",  # de: arrived, but empty
+    "hab es gefunden, aber die Rechnung ist falsch",  # de: found, but wrong
+    "nicht alles gut",  # de: negated
+    "non l'ho ancora trovato",  # it: negated, "yet" in between
+    "non ho trovato niente",  # it: nothing
+    "l'ho trovato ma è rotto",  # it: found, but broken
+    "è arrivato ma manca un pezzo",  # it: arrived, missing
+    "è arrivato il pacco sbagliato",  # it: the wrong parcel
+    "non è tutto ok",  # it: negated
+    "sudah sampai tapi barangnya rusak",  # id: arrived, broken
+    "udah dapat barangnya tapi ada yang hilang",  # id: got it, something lost
+    "paketnya sudah sampai tapi salah warna",  # id: arrived, wrong colour
+    "Das Paket ist angekommen",  # de: bare news with no thanks, when unsure it stays
+]
+# The same words as genuine news: with "it" or "already", with thanks, or on their own; and a
+# contrast followed by thanks only.
+GENUINE_NEWS = [
+    ("all good!", "en"),  # on its own
+    ("all good, thanks", "en"),  # with thanks
+    ("found it!", "en"),  # "it"
+    ("no I found it", "en"),  # "no" is an interjection in English
+    ("no need, but thanks anyway", "en"),  # contrast followed by thanks only
+    ("never mind, but thank you so much for your help", "en"),
+    ("it's fine now, sorry I was wrong", "en"),  # "I was wrong" is no problem described
+    ("ya llegó!", "es"),  # "already"
+    ("ah no ya llegó, gracias", "es"),  # "no" before "ya" is an interjection
+    ("achei, obrigado", "pt"),  # bare, with thanks
+    ("já achei!", "pt"),  # "already"
+    ("je l'ai trouvé, merci", "fr"),  # "it"
+    ("c'est bon, mais merci quand même", "fr"),  # contrast followed by thanks only
+    ("gefunden, danke", "de"),  # bare, with thanks
+    ("ist angekommen, danke!", "de"),  # bare, with thanks
+    ("hab's gefunden, danke", "de"),  # "it"
+    ("schon gut, aber danke trotzdem", "de"),  # contrast followed by thanks only
+    ("è arrivato, grazie", "it"),  # bare, with thanks
+    ("trovato, grazie!", "it"),  # bare, with thanks
+    ("ho risolto, grazie", "it"),  # solved
+    ("sudah sampai kak, makasih", "id"),  # "already"
+    ("udah dapat, makasih ya", "id"),  # "already"
+]
 NEGATIVES = [
     "I don't mind",  # "mind" without "never"
     "never mind the color, where is my order?",  # new request after the phrase
@@ -116,3 +187,18 @@ def test_brief_phrases_are_merged() -> None:
     assert detector.detect("laat maar, waar is mijn bestelling?") is None
     found = detector.detect("laat maar!")
     assert found is not None and found.language == "nl"
+
+
+@pytest.mark.parametrize("text", DESCRIBES_A_PROBLEM)
+def test_a_described_problem_keeps_the_handoff(detector: CancelDetector, text: str) -> None:
+    """ "Not arrived", "found an error", "arrived but broken" are no cancellation."""
+    assert detector.detect(text) is None, (text, detector.detect(text))
+
+
+@pytest.mark.parametrize(("text", "language"), GENUINE_NEWS)
+def test_detects_news_that_the_problem_went_away(
+    detector: CancelDetector, text: str, language: str
+) -> None:
+    """Found or arrived with "it", "already", thanks, or nothing else still cancels."""
+    found = detector.detect(text)
+    assert found is not None and found.language == language, (text, found)
