@@ -101,7 +101,7 @@ async def test_failed_status_marks_the_message_and_shows_in_the_api(harness: Har
             conn,
             email="a@example.com",
             name="A",
-            role="agent",
+            role="supervisor",  # agents see only waiting conversations and their own
             password=None,
             now=datetime.now(UTC),
         )

@@ -6,6 +6,7 @@ lone surrogates, NUL, huge numbers, long strings, missing senders)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -71,7 +72,7 @@ def mutated_bodies(draw: st.DrawFn) -> bytes:
     doc = json.loads(json.dumps(draw(st.sampled_from(DOCS))))
     for _ in range(draw(st.integers(1, 4))):
         node = draw(st.sampled_from(_containers(doc)))
-        value = draw(hostile)
+        value = copy.deepcopy(draw(hostile))  # never share a drawn [] or {} across cases
         if isinstance(node, dict):
             keys = sorted(node) + KEYS
             key = draw(st.sampled_from(keys))
