@@ -97,8 +97,8 @@ def start(
 
 def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expired | None:
     """The session behind a cookie token, EXPIRED when it timed out, or None when there
-    is no such session or its user was deactivated. Reads only: see `keep_alive` and
-    `forget`."""
+    is no such session or its user was deactivated. Reads only: see `keep_alive`; expired
+    rows are deleted by `purge_expired` at the next sign-in."""
     if not token:
         return None
     row = conn.execute(
@@ -136,17 +136,6 @@ def keep_alive(
         .where(console_sessions.c.id == session.id)
         .values(last_seen_at=now, expires_at=now + idle)
     )
-
-
-def forget(conn: Connection, token: str) -> None:
-    """Delete an expired session's row (the person is told it expired)."""
-    found = conn.execute(
-        delete(console_sessions)
-        .where(console_sessions.c.token_hash == token_hash(token))
-        .returning(console_sessions.c.id, console_sessions.c.user_id)
-    ).first()
-    if found is not None:
-        log.info("console_session_expired", user_id=found.user_id, session_id=found.id)
 
 
 def logout(conn: Connection, token: str) -> bool:

@@ -117,12 +117,11 @@ async def signed_in(request: Request, container: ContainerDep, clock: ClockDep) 
     now = clock()
 
     def load() -> ConsoleSession | sessions.Expired | None:
+        # An expired session row is left for the purge at the next sign-in, so that every
+        # request of the page (live regions, the event stream) is told "expired" alike.
         with container.db.read() as conn:
             found = sessions.lookup(conn, token, now)
-        if found == sessions.EXPIRED:
-            with container.db.write() as conn:
-                sessions.forget(conn, token)
-        elif isinstance(found, ConsoleSession) and found.due_for_keep_alive(now):
+        if isinstance(found, ConsoleSession) and found.due_for_keep_alive(now):
             with container.db.write() as conn:
                 sessions.keep_alive(conn, found, now)
         return found
