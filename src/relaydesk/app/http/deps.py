@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
+import structlog
 from fastapi import Depends, HTTPException, Request, status
 
 from relaydesk.bootstrap import Container
 from relaydesk.services import accounts
-from relaydesk.services.accounts import User
+from relaydesk.services.accounts import AccountError, User
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 def get_container(request: Request) -> Container:
@@ -68,3 +72,13 @@ def require_role(*roles: str) -> Callable[..., object]:
 Operator = Annotated[User, Depends(require_role("agent", "supervisor", "admin"))]
 Supervisor = Annotated[User, Depends(require_role("supervisor", "admin"))]
 Admin = Annotated[User, Depends(require_role("admin"))]
+
+
+async def account_call(func: Callable[[], T]) -> T:
+    """Run an accounts or tokens service call in a thread; a refusal (`AccountError`)
+    becomes the HTTP error it names."""
+    try:
+        return await anyio.to_thread.run_sync(func)
+    except AccountError as exc:
+        log.info("api_account_refused", reason=type(exc).__name__, status=exc.status)
+        raise HTTPException(exc.status, str(exc)) from None

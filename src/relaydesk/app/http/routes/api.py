@@ -10,7 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, status
 
-from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator
+from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator, account_call
 from relaydesk.app.http.routes.reads import read_in_thread
 from relaydesk.app.http.schemas import (
     Created,
@@ -29,7 +29,7 @@ from relaydesk.app.http.schemas import (
 )
 from relaydesk.bootstrap import Container
 from relaydesk.services import accounts
-from relaydesk.services.accounts import Account, AccountError
+from relaydesk.services.accounts import Account
 from relaydesk.services.agents import ActionError
 
 router = APIRouter(
@@ -228,7 +228,7 @@ async def create_user(
             )
             return accounts.get_user(conn, user.id)
 
-    return _user_out(await _accounts(run))
+    return _user_out(await account_call(run))
 
 
 @router.patch(
@@ -249,19 +249,11 @@ async def update_user(
                 conn, user_id, **body.model_dump(exclude_unset=True), now=clock()
             )
 
-    updated = await _accounts(run)
+    updated = await account_call(run)
     if not updated.active:
         await anyio.to_thread.run_sync(container.desk.release, updated.id, clock(), admin.id)
     await anyio.to_thread.run_sync(container.desk.assign_waiting, clock())
     return _user_out(updated)
-
-
-async def _accounts(run: Any) -> Account:
-    try:
-        result: Account = await anyio.to_thread.run_sync(run)
-    except AccountError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
-    return result
 
 
 def _user_out(account: Account) -> UserOut:

@@ -3,19 +3,17 @@ admins everyone's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
-import anyio.to_thread
 import structlog
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator
+from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator, account_call
 from relaydesk.app.http.schemas import MAX_ID, Id, Problem, Text
 from relaydesk.services import accounts, tokens
-from relaydesk.services.accounts import AccountError, User
+from relaydesk.services.accounts import User
 from relaydesk.services.tokens import TokenInfo
 
 log = structlog.get_logger(__name__)
@@ -93,15 +91,6 @@ def _owner(user: User, user_id: int | None) -> int | None:
     return user.id
 
 
-async def _run(func: Callable[[], T]) -> T:
-    try:
-        result = await anyio.to_thread.run_sync(func)
-    except AccountError as exc:
-        log.info("api_tokens_refused", reason=type(exc).__name__, status=exc.status)
-        raise HTTPException(exc.status, str(exc)) from None
-    return result
-
-
 @router.get("/tokens", response_model=TokenList)
 async def list_tokens(
     container: ContainerDep,
@@ -119,7 +108,7 @@ async def list_tokens(
         with container.db.read() as conn:
             return tokens.list_tokens(conn, user_id=owner)
 
-    found = await _run(load)
+    found = await account_call(load)
     now = clock()
     return TokenList(tokens=[_out(info, now) for info in found])
 
@@ -148,7 +137,7 @@ async def create_token(
             email = accounts.get_user(conn, owner).email
             return tokens.issue(conn, email=email, label=body.label, now=now, lifetime=lifetime)
 
-    token, info = await _run(create)
+    token, info = await account_call(create)
     log.info("api_token_created", token_id=info.id, user_id=owner, by=user.id)
     return NewTokenOut(token=token, **_out(info, now).model_dump())
 
@@ -173,7 +162,7 @@ async def revoke_token(
         with container.db.write() as conn:
             return tokens.revoke(conn, token_id, now, owner_id=owner)
 
-    info, revoked = await _run(revoke)
+    info, revoked = await account_call(revoke)
     if revoked:
         log.info("api_token_revoked", token_id=token_id, user_id=info.user_id, by=user.id)
     return _out(info, now)
