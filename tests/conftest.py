@@ -122,12 +122,25 @@ class Harness:
         self.client = client
         self.graph = graph
 
-    async def post_webhook(self, body: bytes, *, secret: str = APP_SECRET) -> httpx.Response:
-        return await self.client.post(
+    async def post_webhook(
+        self, body: bytes, *, secret: str = APP_SECRET, decide: bool = True
+    ) -> httpx.Response:
+        """POST a signed webhook; then (with `decide`) run the decision stage until every
+        acknowledged message is decided, as the app's own decision thread would."""
+        response = await self.client.post(
             "/webhooks/whatsapp",
             content=body,
             headers={"X-Hub-Signature-256": sign(body, secret), "Content-Type": "application/json"},
         )
+        if decide and response.status_code == 200:
+            await self.decide()
+        return response
+
+    async def decide(self) -> int:
+        """Decide every pending message now; how many were decided."""
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.container.decisions.run_until_idle)
 
     @functools.cached_property
     def token(self) -> str:

@@ -15,10 +15,9 @@ from relaydesk.brief.loader import load_brief
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
-from relaydesk.nlu.datasets import DatasetError
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
-from relaydesk.services.decider import BriefDecider
+from relaydesk.services.decisions import DecisionStage, pending_depth
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
@@ -41,18 +40,29 @@ class Container:
     desk: AgentDesk
     hub: EventHub  #: live updates for the console's and the API's event streams
     timers: Timers  #: SLA clocks, the ladder and CSAT; run by the worker every second
-    _inbound: InboundService | None = None
+    inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
+    _decisions: DecisionStage | None = None
 
     @property
-    def inbound(self) -> InboundService:
-        """The webhook path, with the brief's trained classifier (built on first use, so a
-        process that only works the outbox never trains one)."""
-        if self._inbound is None:
+    def decisions(self) -> DecisionStage:
+        """The decision stage, with the brief's trained classifier: built on first use, so
+        a process that only receives webhooks (`serve --no-worker`) never imports or loads
+        a model."""
+        if self._decisions is None:
+            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+            from relaydesk.nlu.datasets import DatasetError
+            from relaydesk.services.decider import BriefDecider
+
+            # One BLAS/OpenMP thread: the models' batches are small, and extra threads spin
+            # against the event loop and the writer for the same cores (training the
+            # example brief took 6x the CPU with them on a busy 2-core machine).
+            threadpool_limits(limits=1)
             try:
                 decider = BriefDecider.from_brief(self.brief, self.settings.nlu_history)
             except DatasetError as exc:
                 raise StartupError(f"RELAYDESK_NLU_HISTORY: {exc}") from None
-            self._inbound = InboundService(
+            self._decisions = DecisionStage(
                 self.db,
                 decider,
                 self.metrics,
@@ -60,11 +70,8 @@ class Container:
                 on_outbound=self.worker.wake.set,
                 on_event=self.hub.wake,
             )
-        return self._inbound
-
-    @inbound.setter
-    def inbound(self, service: InboundService) -> None:
-        self._inbound = service
+            self.inbound.on_pending = self._decisions.wake.set
+        return self._decisions
 
 
 def graph_url_for(settings: Settings, base_url: str) -> str:
@@ -137,6 +144,13 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
             return repo.outbox_depth(conn, datetime.now(UTC))
 
     metrics.watch_outbox(read_outbox)
+
+    def read_pending() -> tuple[int, float]:
+        count, oldest = pending_depth(db)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        return count, max(age, 0.0)
+
+    metrics.watch_pending(read_pending)
     desk = AgentDesk(db, brief)
     worker.every_second(desk.assign_waiting)
     timers = Timers(db, brief, on_outbound=worker.wake.set)
@@ -144,7 +158,10 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
-    return Container(settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers)
+    inbound = InboundService(db, brief, metrics, on_outbound=worker.wake.set, on_event=hub.wake)
+    return Container(
+        settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers, inbound
+    )
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

@@ -62,7 +62,11 @@ def cli() -> None:
     "--worker/--no-worker",
     "run_worker",
     default=None,
-    help="Run the outbox worker in this process [default: RELAYDESK_EMBEDDED_WORKER].",
+    help=(
+        "Also decide and send in this process (the decision stage, the outbox worker and "
+        "the periodic jobs); --no-worker only receives and acknowledges, next to a "
+        "`relaydesk worker` [default: RELAYDESK_EMBEDDED_WORKER]."
+    ),
 )
 def serve(host: str, port: int, run_worker: bool | None) -> None:
     """Serve webhooks, the API and (without WhatsApp credentials) the sandbox."""
@@ -101,13 +105,15 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
 
 @cli.command()
 def worker() -> None:
-    """Run the outbox worker alone (production: next to any number of `serve --no-worker`)."""
+    """Decide and send: the decision stage, the outbox worker and the periodic jobs
+    (production: next to any number of `serve --no-worker`)."""
     from relaydesk.bootstrap import StartupError, build
 
     settings = settings_for_cli()
     configure_logging(settings.log_level, settings.log_format)
     try:
         container = build(settings, base_url=settings.public_url or "http://127.0.0.1:8000")
+        decisions = container.decisions  # trains the brief's classifier now, or fails here
     except StartupError as exc:
         fail(str(exc))
 
@@ -117,7 +123,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await container.worker.run(stop)
+            await asyncio.gather(container.worker.run(stop), decisions.run_async(stop))
         finally:
             await container.graph.aclose()
             container.db.dispose()

@@ -126,7 +126,9 @@ class Settings(BaseSettings):
         "to 1,000 messages/s on slow links; each connection costs CPU per request.",
     )
     embedded_worker: bool = Field(
-        default=True, description="`serve` also runs the outbox worker in-process."
+        default=True,
+        description="`serve` also runs the decision stage, the outbox worker and the periodic "
+        "jobs in-process.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     log_format: Literal["json", "console"] = Field(default="json")

@@ -54,29 +54,60 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.stage_cpu = Counter(
+            "relaydesk_stage_cpu_seconds",
+            "CPU time (of the thread doing it) spent per stage of the message path: receive "
+            "(signature, parsing), store (the acknowledging transaction), decide "
+            "(understanding, policy and its transaction).",
+            ["stage"],
+            registry=self.registry,
+        )
+
     def watch_outbox(self, read: Callable[[], tuple[int, float]]) -> None:
         """Report outbox depth and oldest age, read from the database at scrape time."""
-        self.registry.register(_OutboxCollector(read))
+        self.registry.register(
+            _DepthCollector(
+                read,
+                ("relaydesk_outbox_depth", "Outbound messages not yet accepted."),
+                (
+                    "relaydesk_outbox_oldest_seconds",
+                    "Age of the oldest outbound message not yet accepted.",
+                ),
+            )
+        )
+
+    def watch_pending(self, read: Callable[[], tuple[int, float]]) -> None:
+        """Report the messages acknowledged but not yet decided on, and the oldest's age."""
+        self.registry.register(
+            _DepthCollector(
+                read,
+                ("relaydesk_pending_decisions", "Messages acknowledged, not yet decided on."),
+                (
+                    "relaydesk_pending_oldest_seconds",
+                    "Age of the oldest message waiting for a decision.",
+                ),
+            )
+        )
 
 
-class _OutboxCollector(Collector):
-    def __init__(self, read: Callable[[], tuple[int, float]]) -> None:
+class _DepthCollector(Collector):
+    def __init__(
+        self,
+        read: Callable[[], tuple[int, float]],
+        depth: tuple[str, str],
+        oldest: tuple[str, str],
+    ) -> None:
         self._read = read
+        self._names = (depth, oldest)
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         try:
-            depth, oldest = self._read()
+            values = self._read()
         except Exception:  # the database may be down; /readyz says so, metrics stay up
             return []
         return [
-            GaugeMetricFamily(
-                "relaydesk_outbox_depth", "Outbound messages not yet accepted.", value=depth
-            ),
-            GaugeMetricFamily(
-                "relaydesk_outbox_oldest_seconds",
-                "Age of the oldest outbound message not yet accepted.",
-                value=oldest,
-            ),
+            GaugeMetricFamily(name, help_text, value=value)
+            for (name, help_text), value in zip(self._names, values, strict=True)
         ]
 
 

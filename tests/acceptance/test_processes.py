@@ -150,7 +150,7 @@ class Relaydesk:
     def stderr_path(self) -> Path:
         return self.workdir / f"serve-{self.port}-{self.runs}.err"
 
-    def start(self, *, ready: bool = True, timeout: float = 30) -> Relaydesk:
+    def start(self, *, ready: bool = True, timeout: float = 120) -> Relaydesk:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.runs += 1
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
@@ -166,7 +166,7 @@ class Relaydesk:
             self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         with httpx.Client(trust_env=False, timeout=2) as client:
             while True:

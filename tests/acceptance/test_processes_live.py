@@ -168,7 +168,9 @@ def test_an_escalation_through_one_server_appears_live_on_the_other(
     assert answer.status_code == 200, answer.text
     wait_for(lambda: "escalated" in watching.kinds(), timeout=10, what="the escalation event")
     latency = time.monotonic() - started
-    assert latency < 3, f"the escalation took {latency:.1f} s to reach the other server"
+    # acknowledged by one server, decided by the worker (which polls every 0.1 s), announced
+    # to the other server by NOTIFY
+    assert latency < 5, f"the escalation took {latency:.1f} s to reach the other server"
     wait_for(lambda: "escalated" in on_console.kinds(), timeout=5, what="the console's live update")
 
     # The agent goes online through the second server; the worker process assigns.

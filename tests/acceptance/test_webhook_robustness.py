@@ -137,6 +137,7 @@ async def test_events_the_database_refuses_are_skipped_and_the_rest_stored(
         assert entry["kind"] == "InboundMessage" and entry["wamid"].startswith("wamid.BAD")
         assert entry["error"]
     assert "Ana" not in repr(skipped) and "3461100001" not in repr(skipped)
+    await harness.decide()
     await harness.drain()
     answered = {m.body["to"] for m in harness.graph.state.accepted()}
     assert {g.sender.wa_id for g in good} <= answered

@@ -116,7 +116,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         {"RELAYDESK_DATABASE_URL": f"sqlite:///{database}", "RELAYDESK_LOG_LEVEL": "warning"}
     )
     container = build(settings, base_url=base_url, migrate=True)
-    assert container.inbound is not None  # train the brief's classifier before serving
+    assert container.decisions is not None  # train the brief's classifier before serving
     app = create_app(container)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

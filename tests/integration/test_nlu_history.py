@@ -58,6 +58,6 @@ def test_bad_history_stops_start_up_naming_the_setting(tmp_path: Path) -> None:
     container = build(settings, base_url="http://testserver")
     try:
         with pytest.raises(StartupError, match="RELAYDESK_NLU_HISTORY"):
-            container.inbound  # noqa: B018 - building it is the test
+            container.decisions  # noqa: B018 - building it is the test
     finally:
         container.db.dispose()

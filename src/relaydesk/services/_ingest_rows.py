@@ -1,4 +1,5 @@
-"""The rows and counts one ingest transaction gathers, and the helpers that fill them."""
+"""The rows and counts one ingest or decision transaction gathers, and the helpers that
+fill them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.customers import Merge
+from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.domain.decision import Decision, Understanding
+from relaydesk.domain.outbound import OutboundContent, Template, content_kind
 from relaydesk.services import events
 from relaydesk.services.events import EventKind
 
@@ -25,10 +29,12 @@ class Batch:
     raw: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  #: messages to decide on
     actions: list[str] = field(default_factory=list)
     statuses: list[tuple[str, bool]] = field(default_factory=list)
     events: int = 0  #: rows written to the events table (the console wants to know)
     flushed: int = 0  #: outbox rows already inserted event by event (isolated retries)
+    flushed_pending: int = 0  #: pending decisions already inserted event by event
 
     def absorb(self, item: Batch) -> None:
         """Take the counts of one event stored on its own (its rows are already written)."""
@@ -36,6 +42,7 @@ class Batch:
         self.statuses += item.statuses
         self.events += item.events
         self.flushed += len(item.outbox)
+        self.flushed_pending += len(item.pending)
 
 
 @dataclass
@@ -97,3 +104,43 @@ def short(value: object, limit: int = 80) -> str | None:
     text = value if isinstance(value, str) else repr(value)
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def outbox_row(
+    conn: Connection,
+    *,
+    conversation_id: int,
+    phone_number_id: str,
+    recipient: Recipient,
+    content: OutboundContent,
+    reply_to: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Store the outbound message now; return its outbox row for a bulk insert."""
+    stored = content_to_dict(content)
+    message_id = repo.insert_outbound_message(
+        conn,
+        conversation_id=conversation_id,
+        kind=content_kind(content),
+        text=readable_text(content),
+        content=stored,
+        now=now,
+    )
+    return {
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "phone_number_id": phone_number_id,
+        "recipient_wa_id": recipient.wa_id,
+        "recipient_user_id": recipient.user_id,
+        "content": stored,
+        "reply_to": reply_to,
+        "state": "pending",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def readable_text(content: OutboundContent) -> str | None:
+    if isinstance(content, Template):
+        return f"[template {content.name}] " + " | ".join(content.body_params)
+    return content.body

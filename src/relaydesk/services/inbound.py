@@ -1,4 +1,10 @@
-"""Webhook ingestion: store, dedupe, decide and enqueue replies, committed before the ack.
+"""Webhook ingestion: store and dedupe, committed before the ack; deciding comes after.
+
+The acknowledgement waits only for the durable insert: the customer, the conversation the
+message belongs to, the message, the raw body, and a `pending_decisions` row that hands the
+message to the decision stage (`services.decisions`), which understands, decides and
+enqueues replies off the request path. Delivery statuses, identity changes and taps on a
+CSAT button (no model involved) are applied here.
 
 Nothing is acknowledged to WhatsApp before its transaction commits; a duplicate webhook
 (retries, several subscribed apps, concurrent deliveries) finds the wamid already stored
@@ -14,18 +20,19 @@ acknowledged. Only a database that is unavailable, or a race still lost after
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
 
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import pending as pending_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.errors import Failure, classify
-from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
+from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import handoff
@@ -36,33 +43,22 @@ from relaydesk.domain.channel import (
     StatusUpdate,
     WebhookEvent,
 )
-from relaydesk.domain.conversation import ConversationState, ConversationStatus
-from relaydesk.domain.decision import Action, Decision, Understanding
-from relaydesk.domain.outbound import OutboundContent, Template, content_kind
-from relaydesk.domain.policy import Outcome, with_wait
+from relaydesk.domain.outbound import OutboundContent
 from relaydesk.observability import Metrics
-from relaydesk.services._ingest_rows import Batch, Counts, decision_row, record_merge, short
-from relaydesk.services.handoff import LiveQueue, csat_reply, record_events
+from relaydesk.services._ingest_rows import (
+    Batch,
+    Counts,
+    decision_row,
+    outbox_row,
+    readable_text,
+    record_merge,
+    short,
+)
+from relaydesk.services.handoff import csat_reply
+
+__all__ = ["InboundService", "IngestResult", "Webhook", "outbox_row", "readable_text"]
 
 log = structlog.get_logger(__name__)
-_NOTHING = Understanding(None, 0.0)
-
-
-class DecisionMaker(Protocol):
-    """Understanding (model inference, batched, outside the transaction) and policy."""
-
-    brief: Brief
-
-    def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]: ...
-
-    def decide(
-        self,
-        state: ConversationState,
-        message: InboundMessage,
-        understanding: Understanding,
-        attributes: Mapping[str, str],
-        now: datetime,
-    ) -> Outcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +76,7 @@ class IngestResult:
     new_messages: int
     duplicates: int
     statuses: int
-    replies: int
+    replies: int  #: replies enqueued at once (the thanks for a CSAT answer); the bot's come later
     skipped: int = 0  #: events not stored because the database refused their content
 
 
@@ -88,20 +84,20 @@ class InboundService:
     def __init__(
         self,
         db: Database,
-        decider: DecisionMaker,
+        brief: Brief,
         metrics: Metrics,
         *,
-        backlog_max_age: timedelta,
         on_outbound: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
+        on_pending: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
-        self._decider = decider
+        self._brief = brief
         self._metrics = metrics
-        self._backlog_max_age = backlog_max_age
         self._on_outbound = on_outbound
         self._on_event = on_event
-        self._queue = LiveQueue(decider.brief)
+        #: wakes the decision stage (`DecisionStage.wake.set`) after a commit with new messages
+        self.on_pending = on_pending
 
     def ingest(self, body: bytes, parsed: ParsedWebhook, now: datetime) -> IngestResult:
         """Commit one webhook, skipping the events the database refuses (`skipped`). Raises
@@ -116,6 +112,13 @@ class InboundService:
         """Commit webhooks in one transaction; on failure, each on its own, so only the
         failing ones get an error (and Meta retries only those). An error is returned only
         when storage is unavailable or a race was lost `TRANSIENT_RETRIES` times."""
+        started = time.thread_time()
+        try:
+            return self._ingest_batch(webhooks)
+        finally:
+            self._metrics.stage_cpu.labels("store").inc(time.thread_time() - started)
+
+    def _ingest_batch(self, webhooks: Sequence[Webhook]) -> list[IngestResult | Exception]:
         if len(webhooks) == 1:
             return [self._ingest_one(webhooks[0])]
         try:
@@ -155,13 +158,7 @@ class InboundService:
                 return error
 
     def _commit(self, webhooks: Sequence[Webhook], *, isolate: bool = False) -> list[IngestResult]:
-        messages = [
-            event
-            for webhook in webhooks
-            for event in webhook.parsed.events
-            if isinstance(event, InboundMessage)
-        ]
-        batch = Batch(understood=self._understand(messages, isolate=isolate))
+        batch = Batch()
         # Customers' rows are locked in one order by every writer, so two concurrent
         # batches cannot deadlock on them (a webhook's own order is kept).
         order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
@@ -172,27 +169,10 @@ class InboundService:
             repo.save_raw_webhooks(conn, batch.raw)
             repo.record_decisions(conn, batch.decisions)
             repo.insert_outbox_rows(conn, batch.outbox)
+            pending_store.add(conn, batch.pending)
         done = [r for r in results if r is not None]
         self._committed(batch, webhooks, done)
         return done
-
-    def _understand(
-        self, messages: Sequence[InboundMessage], *, isolate: bool
-    ) -> dict[str, Understanding]:
-        """Understanding for every message; when isolating, one by one, and a message the
-        model cannot read is decided on without it."""
-        if not isolate:
-            understood = self._decider.understand_many(messages)
-            return dict(zip((m.wamid for m in messages), understood, strict=True))
-        result: dict[str, Understanding] = {}
-        for message in messages:
-            try:
-                (result[message.wamid],) = self._decider.understand_many([message])
-            except Exception as error:
-                log.warning(
-                    "understanding_failed", wamid=short(message.wamid), error=type(error).__name__
-                )
-        return result
 
     def _committed(
         self, batch: Batch, webhooks: Sequence[Webhook], results: Sequence[IngestResult]
@@ -212,6 +192,8 @@ class InboundService:
             self._on_outbound()
         if batch.events:
             self._on_event()
+        if batch.pending or batch.flushed_pending:
+            self.on_pending()
 
     def _webhook(
         self, conn: Connection, batch: Batch, webhook: Webhook, *, isolate: bool
@@ -224,12 +206,13 @@ class InboundService:
             if not isolate:
                 self._event(conn, batch, counts, event, now)
                 continue
-            item, item_counts = Batch(understood=batch.understood), Counts()
+            item, item_counts = Batch(), Counts()
             try:
                 with conn.begin_nested():
                     self._event(conn, item, item_counts, event, now)
                     repo.record_decisions(conn, item.decisions)
                     repo.insert_outbox_rows(conn, item.outbox)
+                    pending_store.add(conn, item.pending)
             except Exception as error:
                 if classify(error) is not Failure.PERMANENT:
                     raise
@@ -285,7 +268,8 @@ class InboundService:
     def _inbound(
         self, conn: Connection, batch: Batch, message: InboundMessage, now: datetime
     ) -> int | None:
-        """Store one message and act on it; None for a duplicate, else replies enqueued."""
+        """Store one message for the decision stage; None for a duplicate, else how many
+        replies were enqueued now (only a CSAT answer's thanks)."""
         customer = repo.lock_customer(conn, message.sender, now, wamid=message.wamid)
         if customer.merge is not None:
             batch.events += record_merge(conn, customer.merge, now)
@@ -296,66 +280,8 @@ class InboundService:
         if message_id is None:
             log.info("inbound_duplicate", wamid=message.wamid)
             return None
-        window_from = max(message.sent_at, state.last_inbound_at or message.sent_at)
-        state = ConversationState(
-            id=state.id,
-            status=state.status,
-            last_inbound_at=window_from,
-            queue=state.queue,
-            tier=state.tier,
-            priority=state.priority,
-            dialogue=state.dialogue,
-        )
-        if now - message.sent_at > self._backlog_max_age:
-            outcome = Outcome(
-                Decision(
-                    action=Action.DEFER,
-                    policy_version="backlog",
-                    detail={
-                        "reason": "backlog",
-                        "age_seconds": int((now - message.sent_at).total_seconds()),
-                    },
-                ),
-                state.dialogue,
-            )
-        else:
-            understanding = batch.understood.get(message.wamid, _NOTHING)
-            outcome = self._decider.decide(state, message, understanding, customer.attributes, now)
-        draft = outcome.handoff
-        if draft is not None:  # escalating: word the wait from the live queue it joins
-            snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)
-            outcome = with_wait(outcome, self._decider.brief, snapshot, now)
-        decision = outcome.decision
-        route = decision.route
-        cancelled = any(t.type == "handoff_cancelled" for t in decision.triggers)
-        repo.finish_inbound(
-            conn,
-            state.id,
-            last_inbound_at=window_from,
-            dialogue=outcome.dialogue,
-            status=decision.status_after or state.status,
-            queue=route.queue if route else state.queue,
-            tier=route.tier if route else state.tier,
-            priority=route.priority if route else state.priority,
-            now=now,
-            queued_at=now if decision.status_after is ConversationStatus.QUEUED else None,
-            escalated=draft is not None,
-            cancelled=cancelled,
-            language=draft.language if draft else None,
-        )
-        batch.events += record_events(conn, state, decision, message_id, message.type, now)
-        batch.actions.append(decision.action.value)
-        batch.decisions.append(decision_row(state.id, message_id, decision, now))
-        if decision.action is Action.ESCALATE:
-            log.info(
-                "conversation_escalated",
-                conversation_id=state.id,
-                queue=route.queue if route else None,
-                triggers=[t.type for t in decision.triggers],
-                wait_basis=decision.detail.get("wait_basis"),
-            )
-        self._reply(conn, batch, state.id, message, decision.replies, now)
-        return len(decision.replies)
+        batch.pending.append(pending_store.row(message_id, message, now))
+        return 0
 
     def _reply(
         self,
@@ -389,7 +315,7 @@ class InboundService:
         now: datetime,
     ) -> int | None:
         """A tap on a CSAT button (see `services.handoff.csat_reply`); None: a duplicate."""
-        answer = csat_reply(conn, self._decider.brief, customer_id, message, now)
+        answer = csat_reply(conn, self._brief, customer_id, message, now)
         if answer is None:
             log.info("inbound_duplicate", wamid=message.wamid)
             return None
@@ -412,43 +338,3 @@ def _lock_key(webhook: Webhook) -> str:
         if isinstance(event, InboundMessage):
             return event.sender.wa_id or event.sender.user_id or ""
     return ""
-
-
-def outbox_row(
-    conn: Connection,
-    *,
-    conversation_id: int,
-    phone_number_id: str,
-    recipient: Recipient,
-    content: OutboundContent,
-    reply_to: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Store the outbound message now; return its outbox row for a bulk insert."""
-    stored = content_to_dict(content)
-    message_id = repo.insert_outbound_message(
-        conn,
-        conversation_id=conversation_id,
-        kind=content_kind(content),
-        text=readable_text(content),
-        content=stored,
-        now=now,
-    )
-    return {
-        "message_id": message_id,
-        "conversation_id": conversation_id,
-        "phone_number_id": phone_number_id,
-        "recipient_wa_id": recipient.wa_id,
-        "recipient_user_id": recipient.user_id,
-        "content": stored,
-        "reply_to": reply_to,
-        "state": "pending",
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-def readable_text(content: OutboundContent) -> str | None:
-    if isinstance(content, Template):
-        return f"[template {content.name}] " + " | ".join(content.body_params)
-    return content.body

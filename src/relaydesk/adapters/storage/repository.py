@@ -188,6 +188,14 @@ def open_conversation(
     return _state(row._mapping)
 
 
+_CONVERSATION = select(conversations).where(conversations.c.id == _B("k_id"))
+
+
+def conversation_state(conn: Connection, conversation_id: int) -> ConversationState:
+    """The conversation's state as the decision reads it."""
+    return _state(conn.execute(_CONVERSATION, {"k_id": conversation_id}).one()._mapping)
+
+
 def _state(row: Any) -> ConversationState:
     return ConversationState(
         id=int(row["id"]),

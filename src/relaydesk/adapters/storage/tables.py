@@ -314,3 +314,19 @@ login_attempts = Table(
     Index("ix_login_attempts_account_key_at", "account_key", "at"),
     Index("ix_login_attempts_at", "at"),
 )
+
+#: Inbound messages stored and acknowledged but not yet decided on: the decision stage's
+#: work queue, written in the webhook's transaction and deleted in the transaction that
+#: records the decision, so a crash between the two leaves the message here to be decided.
+pending_decisions = Table(
+    "pending_decisions",
+    metadata,
+    Column(
+        "message_id",
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("received_at", UtcDateTime, nullable=False),  # the decision's `now`
+    Column("message", Json, nullable=False),  # what the decision reads beyond the messages row
+)

@@ -54,12 +54,16 @@ def create_app(
     ingestor = BatchIngestor(
         container.inbound, writers=1 if container.db.is_sqlite else settings.ingest_writers
     )
+    # The decision stage runs where the worker runs: a receive-only process
+    # (`serve --no-worker`) stores and acknowledges, and loads no model.
+    decisions = container.decisions if run_worker else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         stop = asyncio.Event()
         task = asyncio.create_task(container.worker.run(stop)) if run_worker else None
+        deciding = asyncio.create_task(decisions.run_async(stop)) if decisions else None
         log.info(
             "relaydesk_started",
             version=__version__,
@@ -75,6 +79,8 @@ def create_app(
             await container.hub.stop()
             if task is not None:
                 await task
+            if deciding is not None:
+                await deciding
             ingestor.stop()
             if sandbox is not None:
                 await sandbox.aclose()

@@ -74,6 +74,7 @@ class WebhookReceiver:
             return 413, (
                 f"body is larger than {self._limit} bytes (RELAYDESK_WEBHOOK_MAX_BODY_BYTES)"
             )
+        started = time.thread_time()  # the receive stage's CPU: signature and parsing
         signature = headers.get(_SIGNATURE)
         header = signature.decode("latin-1") if signature is not None else None
         if not verify_signature(body, header, self._secret):
@@ -89,6 +90,7 @@ class WebhookReceiver:
             metrics.webhook_requests.labels("bad_payload").inc()
             log.warning("webhook_bad_payload", path=exc.path, error=str(exc))
             return 400, str(exc)
+        metrics.stage_cpu.labels("receive").inc(time.thread_time() - started)
         try:
             result = await self._ingestor.submit(Webhook(body, parsed, self._clock()))
         except Exception as error:
