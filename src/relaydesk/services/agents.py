@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import agents as agents_store
+from relaydesk.adapters.storage import desk as desk_store
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations, customers, messages, notes, outbox
-from relaydesk.adapters.storage.tables import users as users_table
+from relaydesk.adapters.storage.desk import Worked
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
@@ -96,9 +97,8 @@ class AgentDesk:
     def _check_can_take(
         self, conn: Connection, user: User, queue_name: str, language: str | None
     ) -> None:
-        # Lock the person's row: two takes at once must not both fit in the last free slot.
-        conn.execute(select(users_table.c.id).where(users_table.c.id == user.id).with_for_update())
-        found = assignment.agents(conn, user_id=user.id)
+        agents_store.lock(conn, user.id)  # two takes at once must not both fit the last slot
+        found = agents_store.agents(conn, user_id=user.id)
         if not found:
             raise ActionError(f"user {user.email} is deactivated", 403)
         agent = found[0]
@@ -128,9 +128,7 @@ class AgentDesk:
             choices = ", ".join(p.value for p in routing.Presence)
             raise ActionError(f"presence {presence!r} is not one of: {choices}", 422) from None
         with self._db.write() as conn:
-            conn.execute(
-                update(users_table).where(users_table.c.id == user.id).values(presence=value.value)
-            )
+            agents_store.set_presence(conn, user.id, value)
             record(
                 conn,
                 EventKind.PRESENCE,
@@ -160,32 +158,17 @@ class AgentDesk:
             )
         with self._db.write() as conn:
             row = self._owned(conn, user, conversation_id, OPEN)
-            customer = conn.execute(
-                select(customers.c.wa_id, customers.c.user_id).where(
-                    customers.c.id == row.customer_id
-                )
-            ).one()
             entry = outbox_row(
                 conn,
                 conversation_id=conversation_id,
                 phone_number_id=row.phone_number_id,
-                recipient=Recipient(customer.wa_id, customer.user_id),
+                recipient=Recipient(*desk_store.customer_keys(conn, row.customer_id)),
                 content=Text(body),
                 reply_to=None,
                 now=now,
             )
-            conn.execute(
-                update(messages)
-                .where(messages.c.id == entry["message_id"])
-                .values(author_id=user.id, draft=started_from)
-            )
-            outbox_id = int(
-                conn.execute(outbox.insert().returning(outbox.c.id), entry).scalar_one()
-            )
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(updated_at=now)
+            outbox_id = desk_store.queue_reply(
+                conn, entry, author_id=user.id, draft=started_from, now=now
             )
             record(
                 conn,
@@ -205,17 +188,8 @@ class AgentDesk:
             raise ActionError(f"the note is {len(text)} characters; write 1 to {MAX_NOTE}", 422)
         with self._db.write() as conn:
             self._owned(conn, user, conversation_id)
-            note_id = int(
-                conn.execute(
-                    notes.insert()
-                    .values(
-                        conversation_id=conversation_id,
-                        author_id=user.id,
-                        body=text,
-                        created_at=now,
-                    )
-                    .returning(notes.c.id)
-                ).scalar_one()
+            note_id = desk_store.add_note(
+                conn, conversation_id, author_id=user.id, body=text, now=now
             )
             record(
                 conn,
@@ -251,11 +225,8 @@ class AgentDesk:
                 self._requeue(conn, row, queue, now)
                 detail: dict[str, Any] = {"from_queue": row.queue, "to_queue": queue}
             else:
-                target = conn.execute(
-                    select(users_table.c.id, users_table.c.name, users_table.c.active).where(
-                        users_table.c.id == agent_id
-                    )
-                ).first()
+                assert agent_id is not None  # exactly one of queue and agent_id, checked above
+                target = agents_store.person(conn, agent_id)
                 if target is None:
                     raise ActionError(f"no user with id {agent_id}", 422)
                 if not target.active:
@@ -320,7 +291,7 @@ class AgentDesk:
             reason=move.reason.value,
         )
 
-    def _next_on_ladder(self, conn: Connection, row: Any) -> routing.LadderMove | None:
+    def _next_on_ladder(self, conn: Connection, row: Worked) -> routing.LadderMove | None:
         """The next ladder step's queue, skipping steps nobody online could take."""
         queues = self._brief.queues
         waiting = routing.Waiting(
@@ -330,7 +301,7 @@ class AgentDesk:
             queued_at=row.queued_at or row.created_at,
             language=row.language,
         )
-        online = assignment.agents(conn, online_only=True)
+        online = agents_store.agents(conn, online_only=True)
         return routing.move_up(
             waiting,
             self._brief.ladder,
@@ -343,11 +314,7 @@ class AgentDesk:
         """Put every conversation this person holds back in its queue (they were
         deactivated, say), keeping each one's place in line. Returns their ids."""
         with self._db.write() as conn:
-            rows = conn.execute(
-                select(conversations)
-                .where(conversations.c.assignee_id == agent_id, conversations.c.status == ASSIGNED)
-                .with_for_update()
-            ).all()
+            rows = desk_store.held_by(conn, agent_id)
             for row in rows:
                 queue = self._queue_name(row.queue)
                 self._requeue(conn, row, queue, now)
@@ -363,23 +330,12 @@ class AgentDesk:
             log.info("conversations_released", agent_id=agent_id, count=len(rows))
         return [row.id for row in rows]
 
-    def _requeue(self, conn: Connection, row: Any, queue: str, now: datetime) -> None:
+    def _requeue(self, conn: Connection, row: Worked, queue: str, now: datetime) -> None:
         """Back to waiting, in `queue`; it keeps its place in line (`queued_at`) but the
         ladder's timeout counts from now."""
-        conn.execute(
-            update(conversations)
-            .where(conversations.c.id == row.id)
-            .values(
-                status=QUEUED,
-                queue=queue,
-                tier=self._brief.queues[queue].tier,
-                assignee_id=None,
-                assigned_at=None,
-                queued_at=row.queued_at or now,
-                entered_queue_at=now,
-                timer_at=now,
-                updated_at=now,
-            )
+        tier = self._brief.queues[queue].tier
+        desk_store.requeue(
+            conn, row.id, queue=queue, tier=tier, queued_at=row.queued_at or now, now=now
         )
 
     # --- closing --------------------------------------------------------------------------
@@ -388,16 +344,7 @@ class AgentDesk:
         """Close the conversation; the worker then asks the customer for a rating."""
         with self._db.write() as conn:
             self._owned(conn, user, conversation_id, OPEN)
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(
-                    status=ConversationStatus.RESOLVED.value,
-                    resolved_at=now,
-                    csat_state="pending",
-                    updated_at=now,
-                )
-            )
+            desk_store.resolve(conn, conversation_id, now)
             record(
                 conn, EventKind.RESOLVED, now=now, conversation_id=conversation_id, actor_id=user.id
             )
@@ -407,20 +354,7 @@ class AgentDesk:
         """The bot takes the conversation again."""
         with self._db.write() as conn:
             row = self._owned(conn, user, conversation_id, OPEN)
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(
-                    status=ConversationStatus.BOT.value,
-                    assignee_id=None,
-                    queue=None,
-                    tier=None,
-                    priority=None,
-                    entered_queue_at=None,
-                    timer_at=None,
-                    updated_at=now,
-                )
-            )
+            desk_store.hand_back(conn, conversation_id, now)
             record(
                 conn,
                 EventKind.HANDED_BACK,
@@ -459,10 +393,8 @@ class AgentDesk:
                     "an escalation",
                     409,
                 )
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(feedback=verdict, failure_tags=chosen, feedback_by=user.id, feedback_at=now)
+            desk_store.save_feedback(
+                conn, conversation_id, verdict=verdict, tags=chosen, by=user.id, now=now
             )
             record(
                 conn,
@@ -479,10 +411,8 @@ class AgentDesk:
     def _queue_name(self, queue: str | None) -> str:
         return queue if queue in self._brief.queues else self._brief.policy.default_queue
 
-    def _conversation(self, conn: Connection, conversation_id: int) -> Any:
-        row = conn.execute(
-            select(conversations).where(conversations.c.id == conversation_id).with_for_update()
-        ).first()
+    def _conversation(self, conn: Connection, conversation_id: int) -> Worked:
+        row = desk_store.lock(conn, conversation_id)
         if row is None:
             raise ActionError(f"no conversation {conversation_id}", 404)
         return row
@@ -493,7 +423,7 @@ class AgentDesk:
         user: User,
         conversation_id: int,
         states: Collection[str] | None = None,
-    ) -> Any:
+    ) -> Worked:
         """The conversation (locked), if this user may act on it in one of `states` (None:
         any): its assignee, or a supervisor or admin."""
         row = self._conversation(conn, conversation_id)
