@@ -19,7 +19,7 @@ from relaydesk.domain import desk, routing
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
 from relaydesk.domain.routing import PRIORITY_RANK
 from relaydesk.domain.sla import SlaReport, SlaState, SlaStatus
-from relaydesk.services import timers
+from relaydesk.services import clocks
 
 
 def my_conversations(
@@ -259,7 +259,7 @@ def sla_out(report: SlaReport) -> dict[str, Any]:
 def sla_reports_for(
     conn: Connection, brief: Brief, now: datetime, conversation_ids: Sequence[int]
 ) -> dict[int, SlaReport]:
-    """The SLA clocks of these conversations (from `services.timers`)."""
+    """The SLA clocks of these conversations (from `services.clocks`)."""
     if not conversation_ids:
         return {}
-    return timers.sla_reports(conn, brief, now, conversation_ids=list(conversation_ids))
+    return clocks.sla_reports(conn, brief, now, conversation_ids=list(conversation_ids))

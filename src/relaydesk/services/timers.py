@@ -24,7 +24,7 @@ alerts supervisors instead, who can transfer it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,8 +41,11 @@ from relaydesk.brief.schema import PRIORITIES, Brief, Priority
 from relaydesk.domain import routing, sla
 from relaydesk.domain.calendar import BusinessCalendar
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
-from relaydesk.services import csat
+from relaydesk.services import clocks, csat
+from relaydesk.services.clocks import sla_reports
 from relaydesk.services.events import EventKind, record
+
+__all__ = ["TimerReport", "Timers", "next_instant", "sla_reports"]
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +157,7 @@ class Timers:
         rows = store.claim_due(conn, ids, now)
         if not rows:
             return
-        timelines = _timelines(conn, rows)
+        timelines = clocks.timelines(conn, rows)
         agents = _online_agents(conn)
         for row in rows:
             counts.conversations += 1
@@ -387,50 +390,6 @@ _LOGGED = frozenset(
 def next_instant(instants: Iterable[datetime | None], now: datetime) -> datetime | None:
     """The earliest of `instants` after `now`; None when none is (nothing is pending)."""
     return min((at for at in instants if at is not None and at > now), default=None)
-
-
-def sla_reports(
-    conn: Connection,
-    brief: Brief,
-    now: datetime,
-    conversation_ids: Collection[int] | None = None,
-) -> dict[int, sla.SlaReport]:
-    """The SLA clocks at `now` of every queued or assigned conversation, or of the
-    conversations named (those ever escalated; resolved ones with stopped clocks), by id.
-    For read models: the queue overview, the SLA risk list, a conversation's page."""
-    rows = store.timed(conn, conversation_ids)
-    timelines = _timelines(conn, rows)
-    reports: dict[int, sla.SlaReport] = {}
-    for row in rows:
-        timeline = timelines.get(row.id)
-        if timeline is None or timeline.opened_at > now:
-            continue
-        priority = row.priority if row.priority in PRIORITIES else brief.policy.default_priority
-        reports[row.id] = sla.evaluate(timeline, priority, brief, now)
-    return reports
-
-
-# --- storage helpers ---------------------------------------------------------------------
-
-
-def _timelines(conn: Connection, rows: Sequence[Timed]) -> dict[int, sla.SlaTimeline]:
-    """The SLA timeline of each conversation that was escalated: opened when escalated
-    (else when queued), with the customer's messages and the agents' replies (an
-    outbound with an author; the bot's own messages do not count)."""
-    opened = {row.id: at for row in rows if (at := row.escalated_at or row.queued_at) is not None}
-    if not opened:
-        return {}
-    found = store.clock_messages(conn, list(opened), since=min(opened.values()))
-    resolved = {row.id: row.resolved_at for row in rows if row.status == RESOLVED}
-    return {
-        cid: sla.SlaTimeline(
-            opened_at=at,
-            messages=tuple(found.get(cid, ())),
-            resolved_at=resolved.get(cid),
-        )
-        for cid, at in opened.items()
-        if (closed := resolved.get(cid)) is None or closed >= at
-    }
 
 
 def _clock_detail(status: sla.SlaStatus, item: _Conversation) -> dict[str, Any]:
