@@ -1,6 +1,6 @@
-"""What agents and supervisors do with a conversation after an escalation: take, reply,
-note, transfer, escalate, resolve, hand back, feedback, presence; and the assignment
-round in its own transaction (`services.assignment`, with `domain.routing` deciding).
+"""What agents and supervisors do with a conversation after an escalation: reply, note,
+resolve, hand back, feedback, presence; and, from `services.moves`, the assignment round,
+take, transfer, escalate and release.
 
 Every action is one transaction that also writes its `services.events` event, and
 refuses with an `ActionError` carrying the HTTP status: 404 no such conversation, 403 not
@@ -11,115 +11,34 @@ admins on any.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import structlog
-from sqlalchemy import Connection, select, update
 
-from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations, customers, messages, notes, outbox
-from relaydesk.adapters.storage.tables import users as users_table
+from relaydesk.adapters.storage import agents as agents_store
+from relaydesk.adapters.storage import desk as desk_store
 from relaydesk.adapters.whatsapp.codec import Recipient
-from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
-from relaydesk.domain.conversation import ConversationStatus
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.domain.outbound import Text
-from relaydesk.services import assignment
 from relaydesk.services.accounts import User
-from relaydesk.services.assignment import Assigned
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
+from relaydesk.services.moves import OPEN, ActionError, Moves
+
+__all__ = ["MAX_DRAFT", "MAX_NOTE", "MAX_REPLY", "ActionError", "AgentDesk"]
 
 log = structlog.get_logger(__name__)
 MAX_REPLY = 4096
 MAX_DRAFT = 2 * MAX_REPLY
 MAX_NOTE = 4000
-QUEUED = ConversationStatus.QUEUED.value
-ASSIGNED = ConversationStatus.ASSIGNED.value
-OPEN = (QUEUED, ASSIGNED)
 
 
-class ActionError(ValueError):
-    """An agent action that cannot be done as asked; `status` is the HTTP answer."""
+class AgentDesk(Moves):
+    """Every action of agents and supervisors, for the console and the API."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class AgentDesk:
-    def __init__(self, db: Database, brief: Brief) -> None:
-        self._db = db
-        self._brief = brief
-
-    # --- assignment -------------------------------------------------------------------------
-
-    def assign_waiting(self, now: datetime) -> list[Assigned]:
-        """One assignment round (`services.assignment.assign_waiting`) in its own
-        transaction."""
-        with self._db.write() as conn:
-            made = assignment.assign_waiting(conn, self._brief, now)
-        for one in made:
-            log.info(
-                "conversation_assigned",
-                conversation_id=one.conversation_id,
-                agent_id=one.agent_id,
-                queue=one.queue,
-            )
-        return made
-
-    # --- taking and presence --------------------------------------------------------------
-
-    def take(self, user: User, conversation_id: int, now: datetime) -> None:
-        """The user takes a waiting conversation. An agent must be qualified for its queue
-        (a skill, the customer's language) and have room; supervisors may take any."""
-        with self._db.write() as conn:
-            row = self._conversation(conn, conversation_id)
-            if row.status != QUEUED:
-                raise ActionError(
-                    f"conversation {conversation_id} is {row.status}; only a queued "
-                    "conversation can be taken"
-                    + ("" if row.status != ASSIGNED else " (a supervisor can transfer it)"),
-                    409,
-                )
-            queue_name = self._queue_name(row.queue)
-            if user.role == "agent":
-                self._check_can_take(conn, user, queue_name, row.language)
-            assignment.assign(
-                conn, conversation_id, user.id, queue_name, now, actor_id=user.id, how="take"
-            )
-        log.info("conversation_taken", conversation_id=conversation_id, agent_id=user.id)
-
-    def _check_can_take(
-        self, conn: Connection, user: User, queue_name: str, language: str | None
-    ) -> None:
-        # Lock the person's row: two takes at once must not both fit in the last free slot.
-        conn.execute(select(users_table.c.id).where(users_table.c.id == user.id).with_for_update())
-        found = assignment.agents(conn, user_id=user.id)
-        if not found:
-            raise ActionError(f"user {user.email} is deactivated", 403)
-        agent = found[0]
-        queue = self._brief.queues[queue_name]
-        if not routing.qualified(agent, queue, language):
-            needs = (
-                f" and the language {_needed_language(queue, language)}" if queue.languages else ""
-            )
-            raise ActionError(
-                f"the {queue_name} queue needs one of the skills {', '.join(queue.skills)}"
-                + needs
-                + f"; you have skills {', '.join(sorted(agent.skills)) or 'none'} and languages "
-                f"{', '.join(sorted(agent.languages)) or 'none'}. Ask a supervisor to assign it",
-                403,
-            )
-        if not agent.has_capacity:
-            raise ActionError(
-                f"you already hold {agent.active_conversations} conversation(s), your capacity "
-                f"is {agent.capacity}; resolve or hand one back first",
-                409,
-            )
+    # --- presence -------------------------------------------------------------------------
 
     def set_presence(self, user: User, presence: str, now: datetime) -> None:
         try:
@@ -128,9 +47,7 @@ class AgentDesk:
             choices = ", ".join(p.value for p in routing.Presence)
             raise ActionError(f"presence {presence!r} is not one of: {choices}", 422) from None
         with self._db.write() as conn:
-            conn.execute(
-                update(users_table).where(users_table.c.id == user.id).values(presence=value.value)
-            )
+            agents_store.set_presence(conn, user.id, value)
             record(
                 conn,
                 EventKind.PRESENCE,
@@ -160,32 +77,17 @@ class AgentDesk:
             )
         with self._db.write() as conn:
             row = self._owned(conn, user, conversation_id, OPEN)
-            customer = conn.execute(
-                select(customers.c.wa_id, customers.c.user_id).where(
-                    customers.c.id == row.customer_id
-                )
-            ).one()
             entry = outbox_row(
                 conn,
                 conversation_id=conversation_id,
                 phone_number_id=row.phone_number_id,
-                recipient=Recipient(customer.wa_id, customer.user_id),
+                recipient=Recipient(*desk_store.customer_keys(conn, row.customer_id)),
                 content=Text(body),
                 reply_to=None,
                 now=now,
             )
-            conn.execute(
-                update(messages)
-                .where(messages.c.id == entry["message_id"])
-                .values(author_id=user.id, draft=started_from)
-            )
-            outbox_id = int(
-                conn.execute(outbox.insert().returning(outbox.c.id), entry).scalar_one()
-            )
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(updated_at=now)
+            outbox_id = desk_store.queue_reply(
+                conn, entry, author_id=user.id, draft=started_from, now=now
             )
             record(
                 conn,
@@ -205,17 +107,8 @@ class AgentDesk:
             raise ActionError(f"the note is {len(text)} characters; write 1 to {MAX_NOTE}", 422)
         with self._db.write() as conn:
             self._owned(conn, user, conversation_id)
-            note_id = int(
-                conn.execute(
-                    notes.insert()
-                    .values(
-                        conversation_id=conversation_id,
-                        author_id=user.id,
-                        body=text,
-                        created_at=now,
-                    )
-                    .returning(notes.c.id)
-                ).scalar_one()
+            note_id = desk_store.add_note(
+                conn, conversation_id, author_id=user.id, body=text, now=now
             )
             record(
                 conn,
@@ -228,176 +121,13 @@ class AgentDesk:
         log.info("note_added", conversation_id=conversation_id, agent_id=user.id)
         return note_id
 
-    # --- moving it on ---------------------------------------------------------------------
-
-    def transfer(
-        self,
-        user: User,
-        conversation_id: int,
-        now: datetime,
-        queue: str | None = None,
-        agent_id: int | None = None,
-    ) -> None:
-        """Give the conversation to another queue (it waits there again) or to a named,
-        active person. Agents may transfer their own conversations; supervisors any."""
-        if (queue is None) == (agent_id is None):
-            raise ActionError("transfer to a queue or to an agent: give exactly one", 422)
-        if queue is not None and queue not in self._brief.queues:
-            known = ", ".join(self._brief.queues)
-            raise ActionError(f"queue {queue!r} is not in the brief; queues: {known}", 422)
-        with self._db.write() as conn:
-            row = self._owned(conn, user, conversation_id, OPEN)
-            if queue is not None:
-                self._requeue(conn, row, queue, now)
-                detail: dict[str, Any] = {"from_queue": row.queue, "to_queue": queue}
-            else:
-                target = conn.execute(
-                    select(users_table.c.id, users_table.c.name, users_table.c.active).where(
-                        users_table.c.id == agent_id
-                    )
-                ).first()
-                if target is None:
-                    raise ActionError(f"no user with id {agent_id}", 422)
-                if not target.active:
-                    raise ActionError(f"{target.name} (user {agent_id}) is deactivated", 422)
-                if row.status == ASSIGNED and row.assignee_id == agent_id:
-                    raise ActionError(
-                        f"conversation {conversation_id} is already assigned to {target.name}",
-                        409,
-                    )
-                assignment.assign(
-                    conn,
-                    conversation_id,
-                    target.id,
-                    self._queue_name(row.queue),
-                    now,
-                    actor_id=user.id,
-                    how="transfer",
-                )
-                detail = {"from_agent_id": row.assignee_id, "to_agent_id": target.id}
-            record(
-                conn,
-                EventKind.TRANSFERRED,
-                now=now,
-                conversation_id=conversation_id,
-                actor_id=user.id,
-                detail=detail,
-            )
-        log.info("conversation_transferred", conversation_id=conversation_id, **detail)
-
-    def escalate(self, user: User, conversation_id: int, now: datetime) -> None:
-        """Move the conversation to the next step of the brief's tier ladder, where it
-        waits for someone there."""
-        with self._db.write() as conn:
-            row = self._owned(conn, user, conversation_id, OPEN)
-            current = self._queue_name(row.queue)
-            move = self._next_on_ladder(conn, row)
-            if move is None:
-                raise ActionError(
-                    f"conversation {conversation_id} is in {current}, the top of the ladder; "
-                    "transfer it to a person instead",
-                    409,
-                )
-            self._requeue(conn, row, move.to_queue, now)
-            record(
-                conn,
-                EventKind.MOVED,
-                now=now,
-                conversation_id=conversation_id,
-                actor_id=user.id,
-                detail={
-                    "from_queue": current,
-                    "to_queue": move.to_queue,
-                    "tier": move.tier,
-                    "reason": move.reason.value,
-                    "skipped": list(move.skipped),
-                },
-            )
-        log.info(
-            "conversation_moved",
-            conversation_id=conversation_id,
-            to_queue=move.to_queue,
-            reason=move.reason.value,
-        )
-
-    def _next_on_ladder(self, conn: Connection, row: Any) -> routing.LadderMove | None:
-        """The next ladder step's queue, skipping steps nobody online could take."""
-        queues = self._brief.queues
-        waiting = routing.Waiting(
-            conversation_id=row.id,
-            queue=self._queue_name(row.queue),
-            priority=row.priority or self._brief.policy.default_priority,
-            queued_at=row.queued_at or row.created_at,
-            language=row.language,
-        )
-        online = assignment.agents(conn, online_only=True)
-        return routing.move_up(
-            waiting,
-            self._brief.ladder,
-            queues,
-            lambda queue: routing.staffed(queue, online, queues, row.language),
-            routing.MoveReason.AGENT,
-        )
-
-    def release(self, agent_id: int, now: datetime, actor_id: int | None = None) -> list[int]:
-        """Put every conversation this person holds back in its queue (they were
-        deactivated, say), keeping each one's place in line. Returns their ids."""
-        with self._db.write() as conn:
-            rows = conn.execute(
-                select(conversations)
-                .where(conversations.c.assignee_id == agent_id, conversations.c.status == ASSIGNED)
-                .with_for_update()
-            ).all()
-            for row in rows:
-                queue = self._queue_name(row.queue)
-                self._requeue(conn, row, queue, now)
-                record(
-                    conn,
-                    EventKind.TRANSFERRED,
-                    now=now,
-                    conversation_id=row.id,
-                    actor_id=actor_id,
-                    detail={"from_agent_id": agent_id, "to_queue": queue, "reason": "released"},
-                )
-        if rows:
-            log.info("conversations_released", agent_id=agent_id, count=len(rows))
-        return [row.id for row in rows]
-
-    def _requeue(self, conn: Connection, row: Any, queue: str, now: datetime) -> None:
-        """Back to waiting, in `queue`; it keeps its place in line (`queued_at`) but the
-        ladder's timeout counts from now."""
-        conn.execute(
-            update(conversations)
-            .where(conversations.c.id == row.id)
-            .values(
-                status=QUEUED,
-                queue=queue,
-                tier=self._brief.queues[queue].tier,
-                assignee_id=None,
-                assigned_at=None,
-                queued_at=row.queued_at or now,
-                entered_queue_at=now,
-                timer_at=now,
-                updated_at=now,
-            )
-        )
-
     # --- closing --------------------------------------------------------------------------
 
     def resolve(self, user: User, conversation_id: int, now: datetime) -> None:
         """Close the conversation; the worker then asks the customer for a rating."""
         with self._db.write() as conn:
             self._owned(conn, user, conversation_id, OPEN)
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(
-                    status=ConversationStatus.RESOLVED.value,
-                    resolved_at=now,
-                    csat_state="pending",
-                    updated_at=now,
-                )
-            )
+            desk_store.resolve(conn, conversation_id, now)
             record(
                 conn, EventKind.RESOLVED, now=now, conversation_id=conversation_id, actor_id=user.id
             )
@@ -407,20 +137,7 @@ class AgentDesk:
         """The bot takes the conversation again."""
         with self._db.write() as conn:
             row = self._owned(conn, user, conversation_id, OPEN)
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(
-                    status=ConversationStatus.BOT.value,
-                    assignee_id=None,
-                    queue=None,
-                    tier=None,
-                    priority=None,
-                    entered_queue_at=None,
-                    timer_at=None,
-                    updated_at=now,
-                )
-            )
+            desk_store.hand_back(conn, conversation_id, now)
             record(
                 conn,
                 EventKind.HANDED_BACK,
@@ -459,10 +176,8 @@ class AgentDesk:
                     "an escalation",
                     409,
                 )
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(feedback=verdict, failure_tags=chosen, feedback_by=user.id, feedback_at=now)
+            desk_store.save_feedback(
+                conn, conversation_id, verdict=verdict, tags=chosen, by=user.id, now=now
             )
             record(
                 conn,
@@ -473,46 +188,3 @@ class AgentDesk:
                 detail={"verdict": verdict, "tags": chosen},
             )
         log.info("escalation_feedback", conversation_id=conversation_id, verdict=verdict)
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _queue_name(self, queue: str | None) -> str:
-        return queue if queue in self._brief.queues else self._brief.policy.default_queue
-
-    def _conversation(self, conn: Connection, conversation_id: int) -> Any:
-        row = conn.execute(
-            select(conversations).where(conversations.c.id == conversation_id).with_for_update()
-        ).first()
-        if row is None:
-            raise ActionError(f"no conversation {conversation_id}", 404)
-        return row
-
-    def _owned(
-        self,
-        conn: Connection,
-        user: User,
-        conversation_id: int,
-        states: Collection[str] | None = None,
-    ) -> Any:
-        """The conversation (locked), if this user may act on it in one of `states` (None:
-        any): its assignee, or a supervisor or admin."""
-        row = self._conversation(conn, conversation_id)
-        if states is not None and row.status not in states:
-            raise ActionError(
-                f"conversation {conversation_id} is {row.status}; only a "
-                f"{' or '.join(states)} conversation can be worked on",
-                409,
-            )
-        if user.role == "agent" and row.assignee_id != user.id:
-            raise ActionError(
-                f"conversation {conversation_id} is not assigned to you; take it from the "
-                "queue or ask a supervisor to transfer it",
-                403,
-            )
-        return row
-
-
-def _needed_language(queue: Queue, language: str | None) -> str:
-    """For the refusal: what `routing.qualified` asks of the agent (the queue's main
-    language when the customer's is unknown)."""
-    return routing.required_language(queue, language) or routing.base_language(queue.languages[0])

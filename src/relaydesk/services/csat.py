@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection
 
-from relaydesk.adapters.storage.tables import conversations, customers, outbox
+from relaydesk.adapters.storage import csat as store
+from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief
-from relaydesk.domain.conversation import ConversationStatus, window_open
+from relaydesk.domain.conversation import window_open
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
 from relaydesk.domain.routing import base_language
 from relaydesk.services.events import EventKind, record
@@ -28,37 +28,13 @@ log = structlog.get_logger(__name__)
 CSAT_WINDOW_MARGIN = timedelta(minutes=5)
 
 
-def pending() -> Any:
-    """Resolved conversations whose question is still to be sent (a partial index)."""
-    return and_(
-        conversations.c.status == ConversationStatus.RESOLVED.value,
-        conversations.c.csat_state == "pending",
-    )
-
-
 def send_pending(
     conn: Connection, ids: Sequence[int], brief: Brief, now: datetime
 ) -> tuple[int, int]:
     """Queue the question for those of `ids` still pending, in the caller's transaction
     (rows another worker holds are skipped on PostgreSQL). Returns (sent, skipped)."""
     sent = skipped = 0
-    query = (
-        select(
-            conversations.c.id,
-            conversations.c.phone_number_id,
-            conversations.c.last_inbound_at,
-            conversations.c.language,
-            customers.c.wa_id,
-            customers.c.user_id,
-            customers.c.profile_name,
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .where(conversations.c.id.in_(ids), pending())
-        .order_by(conversations.c.id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=conversations, skip_locked=True)
-    for row in conn.execute(query).all():
+    for row in store.claim_pending(conn, ids):
         content = None
         if row.wa_id or row.user_id:
             content = csat_content(
@@ -70,7 +46,7 @@ def send_pending(
             )
         if content is None:
             skipped += 1
-            _save(conn, row.id, {"csat_state": "skipped", "timer_at": None})
+            store.mark(conn, row.id, "skipped")
             reason = "disabled" if not brief.csat.enabled else "no_template"
             log.info("csat_skipped", conversation_id=row.id, reason=reason)
             continue
@@ -83,17 +59,13 @@ def send_pending(
             reply_to=None,
             now=now,
         )
-        conn.execute(outbox.insert(), entry)
-        _save(conn, row.id, {"csat_state": "sent", "timer_at": None})
+        repo.insert_outbox_rows(conn, [entry])
+        store.mark(conn, row.id, "sent")
         via = "template" if isinstance(content, Template) else "buttons"
         record(conn, EventKind.CSAT_SENT, now=now, conversation_id=row.id, detail={"via": via})
         sent += 1
         log.info("csat_sent", conversation_id=row.id, via=via)
     return sent, skipped
-
-
-def _save(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(values))
 
 
 def csat_content(

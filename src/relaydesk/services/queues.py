@@ -8,16 +8,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import agents as agents_store
+from relaydesk.adapters.storage import queues as store
 from relaydesk.adapters.storage.handoff import online_agents as _online_agents
-from relaydesk.adapters.storage.tables import conversations, customers, messages, users
+from relaydesk.adapters.storage.queues import Summary
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk, routing
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
 from relaydesk.domain.routing import PRIORITY_RANK
 from relaydesk.domain.sla import SlaReport, SlaState, SlaStatus
-from relaydesk.services import timers
+from relaydesk.services import clocks
 
 
 def my_conversations(
@@ -31,14 +33,7 @@ def my_conversations(
 ) -> list[dict[str, Any]]:
     """The conversations assigned to this person, most urgent first (priority, then the
     customer who has waited longest since writing); `limit` of them from `offset`."""
-    rows = list(
-        conn.execute(
-            _summary_query().where(
-                conversations.c.assignee_id == user_id,
-                conversations.c.status == ConversationStatus.ASSIGNED.value,
-            )
-        )
-    )
+    rows = store.summaries(conn, (ConversationStatus.ASSIGNED.value,), assignee_id=user_id)
     rows.sort(
         key=lambda r: (
             PRIORITY_RANK.get(r.priority or brief.policy.default_priority, 9),
@@ -60,12 +55,7 @@ def waiting(
     """Conversations waiting for a person, in the order agents get them
     (`domain.routing.order_queue`): window closing soon, priority, oldest; `limit` of them
     from `offset` (each with its `position` in the whole line)."""
-    rows = {
-        r.id: r
-        for r in conn.execute(
-            _summary_query().where(conversations.c.status == ConversationStatus.QUEUED.value)
-        )
-    }
+    rows = {r.id: r for r in store.summaries(conn, (ConversationStatus.QUEUED.value,))}
     ordered = routing.order_queue([_as_waiting(r, brief) for r in rows.values()], now)
     page = _slice([rows[w.conversation_id] for w in ordered], limit, offset)
     out = _summaries(conn, page, brief, now)
@@ -77,18 +67,7 @@ def waiting(
 def queue_overview(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, Any]]:
     """Per queue of the brief: how many wait, the oldest wait, how many people own
     conversations there, who is online to take them, and how many are at SLA risk."""
-    rows = list(
-        conn.execute(
-            select(
-                conversations.c.id,
-                conversations.c.queue,
-                conversations.c.status,
-                conversations.c.queued_at,
-                conversations.c.created_at,
-                conversations.c.language,
-            ).where(conversations.c.status.in_(OPEN))
-        )
-    )
+    rows = store.open_conversations(conn)
     reports = sla_reports_for(conn, brief, now, [r.id for r in rows])
     agents = _online_agents(conn)
     out = []
@@ -122,7 +101,7 @@ def sla_risk(
 ) -> list[dict[str, Any]]:
     """Open conversations with an SLA clock in warning or breached: breached first, then
     the soonest due; `limit` of them from `offset`."""
-    rows = {r.id: r for r in conn.execute(_summary_query().where(conversations.c.status.in_(OPEN)))}
+    rows = {r.id: r for r in store.summaries(conn, OPEN)}
     reports = sla_reports_for(conn, brief, now, list(rows))
     risky = [cid for cid, report in reports.items() if _at_risk(report) and cid in rows]
 
@@ -137,18 +116,6 @@ def sla_risk(
 
 def agents_overview(conn: Connection) -> list[dict[str, Any]]:
     """Every active person: presence, conversations held against capacity, skills."""
-    load = (
-        select(conversations.c.assignee_id, func.count().label("active"))
-        .where(conversations.c.status == ConversationStatus.ASSIGNED.value)
-        .group_by(conversations.c.assignee_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(users, func.coalesce(load.c.active, 0).label("active_count"))
-        .outerjoin(load, load.c.assignee_id == users.c.id)
-        .where(users.c.active.is_(True))
-        .order_by(users.c.name, users.c.id)
-    )
     return [
         {
             "id": r.id,
@@ -156,24 +123,19 @@ def agents_overview(conn: Connection) -> list[dict[str, Any]]:
             "email": r.email,
             "role": r.role,
             "presence": r.presence,
-            "active_conversations": r.active_count,
+            "active_conversations": r.active_conversations,
             "capacity": r.capacity,
-            "skills": list(r.skills or ()),
-            "languages": list(r.languages or ()),
+            "skills": list(r.skills),
+            "languages": list(r.languages),
             "last_assigned_at": r.last_assigned_at,
         }
-        for r in rows
+        for r in agents_store.overview(conn)
     ]
 
 
 def rewrite_stats(conn: Connection) -> dict[str, Any]:
     """How often agents change the suggested draft before sending, and by how much."""
-    pairs = conn.execute(
-        select(messages.c.draft, messages.c.text).where(
-            messages.c.author_id.is_not(None), messages.c.draft.is_not(None)
-        )
-    )
-    return desk.rewrite_stats((p.draft, p.text or "") for p in pairs).as_dict()
+    return desk.rewrite_stats(store.rewrites(conn)).as_dict()
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -194,22 +156,9 @@ def _slice(items: Sequence[T], limit: int | None, offset: int) -> Sequence[T]:
     return items[offset:] if limit is None else items[offset : offset + limit]
 
 
-def _summary_query() -> Select[Any]:
-    return (
-        select(
-            conversations,
-            customers.c.wa_id,
-            customers.c.profile_name,
-            users.c.name.label("assignee_name"),
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .outerjoin(users, users.c.id == conversations.c.assignee_id)
-    )
-
-
 def _summaries(
     conn: Connection,
-    rows: Sequence[Any],
+    rows: Sequence[Summary],
     brief: Brief,
     now: datetime,
     reports: Mapping[int, SlaReport] | None = None,
@@ -217,7 +166,15 @@ def _summaries(
     ids = [r.id for r in rows]
     if reports is None:
         reports = sla_reports_for(conn, brief, now, ids)
-    last = _last_messages(conn, ids)
+    last = {
+        cid: {
+            "direction": m.direction,
+            "type": m.type,
+            "text": (m.text or "")[:PREVIEW] or None,
+            "at": m.sent_at,
+        }
+        for cid, m in store.last_messages(conn, ids).items()
+    }
     out = []
     for r in rows:
         since = r.queued_at or r.created_at
@@ -248,35 +205,7 @@ def _summaries(
     return out
 
 
-def _last_messages(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    latest = (
-        select(func.max(messages.c.id))
-        .where(messages.c.conversation_id.in_(ids))
-        .group_by(messages.c.conversation_id)
-    )
-    rows = conn.execute(
-        select(
-            messages.c.conversation_id,
-            messages.c.direction,
-            messages.c.type,
-            messages.c.text,
-            messages.c.sent_at,
-        ).where(messages.c.id.in_(latest))
-    )
-    return {
-        m.conversation_id: {
-            "direction": m.direction,
-            "type": m.type,
-            "text": (m.text or "")[:PREVIEW] or None,
-            "at": m.sent_at,
-        }
-        for m in rows
-    }
-
-
-def _as_waiting(row: Any, brief: Brief) -> routing.Waiting:
+def _as_waiting(row: Summary, brief: Brief) -> routing.Waiting:
     return routing.Waiting(
         conversation_id=row.id,
         queue=_queue_of(row.queue, brief),
@@ -330,7 +259,7 @@ def sla_out(report: SlaReport) -> dict[str, Any]:
 def sla_reports_for(
     conn: Connection, brief: Brief, now: datetime, conversation_ids: Sequence[int]
 ) -> dict[int, SlaReport]:
-    """The SLA clocks of these conversations (from `services.timers`)."""
+    """The SLA clocks of these conversations (from `services.clocks`)."""
     if not conversation_ids:
         return {}
-    return timers.sla_reports(conn, brief, now, conversation_ids=list(conversation_ids))
+    return clocks.sla_reports(conn, brief, now, conversation_ids=list(conversation_ids))

@@ -24,24 +24,28 @@ alerts supervisors instead, who can transfer it.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import csat as csat_store
+from relaydesk.adapters.storage import timers as store
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.handoff import online_agents as _online_agents
-from relaydesk.adapters.storage.tables import conversations, messages
+from relaydesk.adapters.storage.timers import Timed
 from relaydesk.brief.schema import PRIORITIES, Brief, Priority
 from relaydesk.domain import routing, sla
 from relaydesk.domain.calendar import BusinessCalendar
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
-from relaydesk.services import csat
+from relaydesk.services import clocks, csat
+from relaydesk.services.clocks import sla_reports
 from relaydesk.services.events import EventKind, record
+
+__all__ = ["TimerReport", "Timers", "next_instant", "sla_reports"]
 
 log = structlog.get_logger(__name__)
 
@@ -115,58 +119,45 @@ class Timers:
         """Act on every timer due at `now`: SLA warnings and breaches, ladder timeouts,
         pending CSAT questions. Safe to run from several workers at once."""
         counts = TimerReport()
-        after = 0
-        while (ids := self._due(now, after)) is not None:
+        size = self._batch_size
+        for ids in self._batches(
+            lambda conn, after: store.due_ids(conn, now, after=after, limit=size)
+        ):
             with self._db.write() as conn:
                 self._work(conn, ids, now, counts)
-            after = ids[-1]
-        after = 0
-        while (ids := self._csat_due(after)) is not None:
+        for ids in self._batches(
+            lambda conn, after: csat_store.pending_ids(conn, after=after, limit=size)
+        ):
             with self._db.write() as conn:
                 sent, skipped = csat.send_pending(conn, ids, self._brief, now)
             counts.csat_sent += sent
             counts.csat_skipped += skipped
-            after = ids[-1]
         if counts.csat_sent:
             self._on_outbound()
         return counts
 
-    # --- which conversations are due -----------------------------------------------------
-
-    def _due(self, now: datetime, after: int) -> list[int] | None:
-        return self._next_ids(_is_due(now), after)
-
-    def _csat_due(self, after: int) -> list[int] | None:
-        return self._next_ids(csat.pending(), after)
-
-    def _next_ids(self, condition: Any, after: int) -> list[int] | None:
-        """The next batch of ids above `after` that meet `condition` (a read, so an idle
-        second never takes the write lock), or None when there are none."""
-        with self._db.read() as conn:
-            ids = conn.execute(
-                select(conversations.c.id)
-                .where(condition, conversations.c.id > after)
-                .order_by(conversations.c.id)
-                .limit(self._batch_size)
-            ).scalars()
-            return [int(i) for i in ids] or None
+    def _batches(self, find: Callable[[Connection, int], list[int]]) -> Iterator[list[int]]:
+        """Batches of ids in order, `find(conn, after)` giving the next batch above
+        `after`; each is looked up in a read of its own (an idle second never takes the
+        write lock) and worked on by the caller before the next is looked up."""
+        after = 0
+        while True:
+            with self._db.read() as conn:
+                ids = find(conn, after)
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]
 
     # --- SLA clocks and the ladder -------------------------------------------------------
 
     def _work(
         self, conn: Connection, ids: Sequence[int], now: datetime, counts: TimerReport
     ) -> None:
-        query = (
-            select(conversations)
-            .where(conversations.c.id.in_(ids), _is_due(now))
-            .order_by(conversations.c.id)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = store.claim_due(conn, ids, now)
         if not rows:
             return
-        timelines = _timelines(conn, rows)
+        timelines = clocks.timelines(conn, rows)
         agents = _online_agents(conn)
         for row in rows:
             counts.conversations += 1
@@ -175,32 +166,32 @@ class Timers:
                     self._one(conn, row, timelines.get(row.id), agents, now, counts)
             except Exception:  # one bad conversation must not stop the others (or the outbox)
                 log.exception("timer_failed", conversation_id=row.id)
-                _save(conn, row.id, {"timer_at": now + RETRY_AFTER})
+                store.save(conn, row.id, {"timer_at": now + RETRY_AFTER})
 
     def _one(
         self,
         conn: Connection,
-        row: Any,
+        row: Timed,
         timeline: sla.SlaTimeline | None,
         agents: Sequence[routing.Agent],
         now: datetime,
         counts: TimerReport,
     ) -> None:
         if timeline is None:  # never escalated: nothing to time
-            _save(conn, row.id, {"timer_at": None, "sla_handled": row.sla_handled or []})
+            store.save(conn, row.id, {"timer_at": None, "sla_handled": list(row.sla_handled or ())})
             return
         item = self._conversation(row, timeline)
         if timeline.opened_at > now:  # opened in the future: look again then
-            _save(conn, row.id, {"timer_at": timeline.opened_at})
+            store.save(conn, row.id, {"timer_at": timeline.opened_at})
             return
         self._clocks(conn, item, agents, now, counts)
         if item.status == QUEUED:
             self._ladder(conn, item, agents, now, counts)
         item.changes["timer_at"] = self._next_timer(item, now)
         item.changes["sla_handled"] = sorted(item.handled)
-        _save(conn, item.id, item.changes)
+        store.save(conn, item.id, item.changes)
 
-    def _conversation(self, row: Any, timeline: sla.SlaTimeline) -> _Conversation:
+    def _conversation(self, row: Timed, timeline: sla.SlaTimeline) -> _Conversation:
         known = self._brief.queues
         priority = row.priority if row.priority in PRIORITIES else None
         return _Conversation(
@@ -399,83 +390,6 @@ _LOGGED = frozenset(
 def next_instant(instants: Iterable[datetime | None], now: datetime) -> datetime | None:
     """The earliest of `instants` after `now`; None when none is (nothing is pending)."""
     return min((at for at in instants if at is not None and at > now), default=None)
-
-
-def sla_reports(
-    conn: Connection,
-    brief: Brief,
-    now: datetime,
-    conversation_ids: Collection[int] | None = None,
-) -> dict[int, sla.SlaReport]:
-    """The SLA clocks at `now` of every queued or assigned conversation, or of the
-    conversations named (those ever escalated; resolved ones with stopped clocks), by id.
-    For read models: the queue overview, the SLA risk list, a conversation's page."""
-    query = select(conversations)
-    if conversation_ids is None:
-        query = query.where(conversations.c.status.in_((QUEUED, ASSIGNED)))
-    elif not conversation_ids:
-        return {}
-    else:
-        query = query.where(
-            conversations.c.id.in_(list(conversation_ids)),
-            conversations.c.status.in_((QUEUED, ASSIGNED, RESOLVED)),
-        )
-    rows = conn.execute(query).all()
-    timelines = _timelines(conn, rows)
-    reports: dict[int, sla.SlaReport] = {}
-    for row in rows:
-        timeline = timelines.get(row.id)
-        if timeline is None or timeline.opened_at > now:
-            continue
-        priority = row.priority if row.priority in PRIORITIES else brief.policy.default_priority
-        reports[row.id] = sla.evaluate(timeline, priority, brief, now)
-    return reports
-
-
-# --- storage helpers ---------------------------------------------------------------------
-
-
-def _is_due(now: datetime) -> Any:
-    """Queued or assigned, and its timer has come (or it was never looked at)."""
-    return and_(
-        conversations.c.status.in_((QUEUED, ASSIGNED)),
-        or_(
-            conversations.c.timer_at <= now,
-            and_(conversations.c.timer_at.is_(None), conversations.c.sla_handled.is_(None)),
-        ),
-    )
-
-
-def _save(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(values))
-
-
-def _timelines(conn: Connection, rows: Sequence[Any]) -> dict[int, sla.SlaTimeline]:
-    """The SLA timeline of each conversation that was escalated: opened when escalated
-    (else when queued), with the customer's messages and the agents' replies (an
-    outbound with an author; the bot's own messages do not count)."""
-    opened = {row.id: at for row in rows if (at := row.escalated_at or row.queued_at) is not None}
-    if not opened:
-        return {}
-    found: dict[int, list[sla.TimelineMessage]] = defaultdict(list)
-    query = select(messages.c.conversation_id, messages.c.direction, messages.c.created_at).where(
-        messages.c.conversation_id.in_(list(opened)),
-        messages.c.created_at >= min(opened.values()),
-        or_(messages.c.direction == "in", messages.c.author_id.is_not(None)),
-    )
-    for message in conn.execute(query):
-        party = sla.Party.CUSTOMER if message.direction == "in" else sla.Party.AGENT
-        found[message.conversation_id].append(sla.TimelineMessage(message.created_at, party))
-    resolved = {row.id: row.resolved_at for row in rows if row.status == RESOLVED}
-    return {
-        cid: sla.SlaTimeline(
-            opened_at=at,
-            messages=tuple(found.get(cid, ())),
-            resolved_at=resolved.get(cid),
-        )
-        for cid, at in opened.items()
-        if resolved.get(cid) is None or resolved[cid] >= at
-    }
 
 
 def _clock_detail(status: sla.SlaStatus, item: _Conversation) -> dict[str, Any]:
