@@ -20,8 +20,8 @@ Targets (each a separate process started here, all served by uvicorn the same wa
 
 - sqlite / postgres: `relaydesk serve` with production settings and the embedded outbox
   worker; its Graph API is `relaydesk.testing.graph_app` in another process (bench._graph).
-  "Fully processed" means the bot's reply reached that Graph server; after every step each
-  acknowledged message must have exactly one reply (checked per wa_id, reported loudly).
+  Fully processed and exactly once are counted per mix as above, after every step
+  (violations reported loudly). Run from this checkout's `src`.
 - bare: a raw ASGI endpoint that only verifies the signature and parses the JSON.
 - pywa: the pywa library on FastAPI, signature validation on, no-op message handler.
 
@@ -284,7 +284,9 @@ class Target:
 
 
 @contextlib.asynccontextmanager
-async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[Target]:
+async def started(
+    name: str, workdir: Path, postgres_url: str, start_timeout: float = 60.0
+) -> AsyncIterator[Target]:
     exe = sys.executable
     port = free_port()
     procs: list[Proc] = []
@@ -326,7 +328,7 @@ async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[
                 argv = [exe, "-m", "bench._targets", name, str(port), APP_SECRET]
                 proc = spawn(name, argv, base_env(), port, workdir)
             procs.append(proc)
-            await wait_listening(proc)
+            await wait_listening(proc, start_timeout)
             yield Target(name, proc, graph, tuple(workers), url)
         finally:
             for p in reversed(procs):
@@ -721,7 +723,8 @@ async def bench_target(
             count = CLOSED_CAP[name] * (1 if name in STATELESS else int(duration))
         return Step(name, kind, step_no, rate, count, duration, connections)
 
-    async with started(name, workdir / f"{name}-{mix}", args.postgres_url) as target:
+    workdir = workdir / f"{name}-{mix}"
+    async with started(name, workdir, args.postgres_url, args.start_timeout) as target:
         target.mix = mix
         await asyncio.sleep(args.idle)
         rss_idle = target.rss()
@@ -910,6 +913,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated traffic mixes, each on a fresh target: everyday (2,000 "
         "returning customers, a day's mix of texts), confident (one answerable question "
         "per new customer) (default everyday)",
+    )
+    p.add_argument(
+        "--start-timeout",
+        type=float,
+        default=300.0,
+        help="seconds a target may take to listen (it trains its model first; default 300)",
     )
     p.add_argument(
         "--idle", type=float, default=3.0, help="seconds after start before the idle RSS"
