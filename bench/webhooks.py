@@ -3,13 +3,25 @@
     python -m bench.webhooks                    # full run, ~10 minutes
     python -m bench.webhooks --quick            # smoke check, ~1 minute
     python -m bench.webhooks --targets sqlite --rates 500,1000 --duration 20
+    python -m bench.webhooks --mix everyday,confident --targets bare,pywa,sqlite
+
+Mixes (`--mix`, each on a freshly started target):
+
+- everyday: greetings, order status with and without a number, thanks/bye, vague
+  messages, app/login problems, refunds, shipping, a person request now and then, emoji
+  and button taps, from 2,000 returning customers (bench._mix). Many land in
+  conversations already open, escalated or queued, which get no bot reply by design, so
+  "fully processed" is read from the target's database (bench._ledger): a decision row
+  for the message and every outbox row it produced delivered.
+- confident: "where is my order?" from a new customer each time, answered with exactly
+  one reply, counted at the Graph server (the behaviour before `--mix`).
 
 Targets (each a separate process started here, all served by uvicorn the same way):
 
 - sqlite / postgres: `relaydesk serve` with production settings and the embedded outbox
   worker; its Graph API is `relaydesk.testing.graph_app` in another process (bench._graph).
-  "Fully processed" means the bot's reply reached that Graph server; after every step each
-  acknowledged message must have exactly one reply (checked per wa_id, reported loudly).
+  Fully processed and exactly once are counted per mix as above, after every step
+  (violations reported loudly). Run from this checkout's `src`.
 - bare: a raw ASGI endpoint that only verifies the signature and parses the JSON.
 - pywa: the pywa library on FastAPI, signature validation on, no-op message handler.
 
@@ -42,7 +54,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import _ledger, _mix
 from bench import _loadgen as lg
+from bench import _procstats as ps
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -52,6 +66,7 @@ ACCESS_TOKEN = "bench-access-token"
 PHONE_NUMBER_ID = "1122334455667"
 TEXT = "where is my order?"  # the bundled shop brief answers it with exactly one text reply
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MIXES = ("everyday", "confident")
 ALL_TARGETS = ("sqlite", "sqlite-split", "postgres", "postgres-split", "bare", "pywa")
 LABELS = {
     "sqlite": "Relaydesk, SQLite",
@@ -204,7 +219,8 @@ async def wait_listening(proc: Proc, timeout: float = 60.0) -> None:
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
-    env["PYTHONPATH"] = str(ROOT)
+    # the relaydesk of this checkout, not whichever one is installed (editable elsewhere)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     return env
 
 
@@ -254,16 +270,30 @@ class Target:
     proc: Proc
     graph: Proc | None  #: the fake Graph server (Relaydesk targets only)
     workers: tuple[Proc, ...] = ()  #: `relaydesk worker` processes of the -split targets
+    db_url: str | None = None  #: the Relaydesk target's database
+    mix: str = "confident"
+
+    @property
+    def relaydesk(self) -> tuple[Proc, ...]:
+        """The Relaydesk processes (serve, then workers); none for bare and pywa."""
+        return (self.proc, *self.workers) if self.graph is not None else ()
+
+    def rss(self) -> dict[str, float | None]:
+        procs = [self.proc, *self.workers] + ([self.graph] if self.graph else [])
+        return {p.name: ps.rss_mb(p.popen.pid) for p in procs}
 
 
 @contextlib.asynccontextmanager
-async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[Target]:
+async def started(
+    name: str, workdir: Path, postgres_url: str, start_timeout: float = 60.0
+) -> AsyncIterator[Target]:
     exe = sys.executable
     port = free_port()
     procs: list[Proc] = []
     with contextlib.ExitStack() as stack:
         try:
             graph = None
+            url = None
             base, _, topology = name.partition("-")
             workers: list[Proc] = []
             if base in ("sqlite", "postgres"):
@@ -298,8 +328,8 @@ async def started(name: str, workdir: Path, postgres_url: str) -> AsyncIterator[
                 argv = [exe, "-m", "bench._targets", name, str(port), APP_SECRET]
                 proc = spawn(name, argv, base_env(), port, workdir)
             procs.append(proc)
-            await wait_listening(proc)
-            yield Target(name, proc, graph, tuple(workers))
+            await wait_listening(proc, start_timeout)
+            yield Target(name, proc, graph, tuple(workers), url)
         finally:
             for p in reversed(procs):
                 p.stop()
@@ -377,9 +407,88 @@ class Step:
     connections: int
 
 
+def everyday_requests(port: int, step: int, count: int) -> tuple[list[bytes], str, list[str]]:
+    """The everyday mix's requests for a step, their common wamid prefix and the wamids."""
+    salt = secrets.token_hex(4)
+    planned = _mix.plan(count, step, salt, int(time.time()))
+    requests = _mix.signed_requests(
+        planned, port=port, path=PATH, app_secret=APP_SECRET, phone_number_id=PHONE_NUMBER_ID
+    )
+    return requests, f"wamid.BENCH{salt}S{step:02d}N", [p.wamid for p in planned]
+
+
+async def drain_ledger(
+    ledger: _ledger.Ledger, prefix: str, acked: int, stall: float = 15.0
+) -> float:
+    """Wait until `acked` messages of the step are decided and no outbox row is pending or
+    sending, or nothing moves for `stall` seconds. Returns the monotonic time of the last
+    poll that saw progress."""
+    last = await asyncio.to_thread(ledger.progress, prefix)
+    last_change = shown = time.monotonic()
+    while (last[0] < acked or last[1]) and time.monotonic() - last_change < stall:
+        await asyncio.sleep(0.25)
+        now = await asyncio.to_thread(ledger.progress, prefix)
+        if now != last:
+            last, last_change = now, time.monotonic()
+        if time.monotonic() - shown > 2:
+            log(f"    draining: {acked - last[0]} undecided, {last[1]} outbox rows open")
+            shown = time.monotonic()
+    return last_change
+
+
+async def account_everyday(
+    target: Target,
+    ledger: _ledger.Ledger,
+    watch: GraphWatch,
+    run: lg.Run,
+    prefix: str,
+    wamids: list[str],
+    window: tuple[float, float],
+    wall_offset: float,
+) -> dict[str, Any]:
+    """Fully processed and exactly once, from the target's database (see bench._ledger)."""
+    last_progress = await drain_ledger(ledger, prefix, len(run.acked))
+    acked = {wamids[i] for i, _, _ in run.acked}
+    account = await asyncio.to_thread(ledger.account, prefix, acked)
+    delivered = await asyncio.to_thread(ledger.delivered_by_recipient)
+    await watch.poll()
+    received = await watch.replies("77")
+    doubled_sends = sorted(k for k, n in received.items() if n > delivered.get(k, 0))
+    lost_sends = sorted(k for k, n in delivered.items() if n > received.get(k, 0))
+    width = window[1] - window[0]
+    in_window = account.processed_between(window[0] + wall_offset, window[1] + wall_offset)
+    examples = {
+        "missing": account.missing[:5],
+        "doubled": account.doubled[:5],
+        "unexpected": account.unexpected[:5],
+        "doubled_sends": doubled_sends[:5],
+        "lost_sends": lost_sends[:5],
+    }
+    return {
+        "processed_per_s": in_window / width,
+        "processed": account.processed,
+        "decided": account.decided,
+        "stored": account.stored,
+        "replies": sum(received.values()),
+        "missing": len(account.missing),
+        "doubled": len(account.doubled) + len(doubled_sends),
+        "unexpected": len(account.unexpected),
+        "lost_sends": len(lost_sends),
+        "open_outbox": account.open_outbox,
+        "examples": examples,
+        "drain_s": round(max(0.0, last_progress - run.t_stop), 3),
+    }
+
+
 async def run_step(target: Target, step: Step, *, profile: Path | None = None) -> dict[str, Any]:
     port = target.proc.port
-    requests = build_requests(port, step.step, step.count)
+    everyday = target.mix == "everyday"
+    prefix, wamids = "", list[str]()
+    if everyday:
+        requests, prefix, wamids = everyday_requests(port, step.step, step.count)
+    else:
+        requests = build_requests(port, step.step, step.count)
+    ledger = _ledger.Ledger(target.db_url) if everyday and target.db_url else None
     watch = GraphWatch(target.graph) if target.graph else None
     base = await watch.poll() if watch else 0
     label = f"{target.name} {step.name} " + (
@@ -390,6 +499,8 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
     spies = start_profile(target.proc, profile, step.duration) if profile else []
     gc.collect()
     gc.freeze()
+    stages_before = await ps.stage_cpu(port) if target.relaydesk else None
+    wall_offset = time.time() - time.monotonic()
     cpu_before = cpu_seconds(target)
     try:
         if step.rate is None:
@@ -419,6 +530,7 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
     latencies = [t - sched for _, sched, t in run.acked]
     result: dict[str, Any] = {
         "target": target.name,
+        "mix": target.mix,
         "kind": step.name,
         "offered_rate": step.rate,
         "connections": step.connections,
@@ -437,7 +549,21 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
             k: (v * 1000 if v is not None else None) for k, v in lg.percentiles(latencies).items()
         },
     }
-    if watch is not None:
+    if ledger is not None and watch is not None:
+        result.update(
+            await account_everyday(target, ledger, watch, run, prefix, wamids, window, wall_offset)
+        )
+        ledger.close()
+        watch.close()
+        if result["missing"] or result["doubled"] or result["unexpected"] or result["lost_sends"]:
+            log(
+                f"  !!! EXACTLY-ONCE VIOLATED on {label}: {result['missing']} acknowledged "
+                f"without a decision, {result['doubled']} decided or sent more than once, "
+                f"{result['unexpected']} stored without a 200 acknowledgement, "
+                f"{result['lost_sends']} marked sent but never received. "
+                f"Examples: {result['examples']}"
+            )
+    elif watch is not None:
         last_progress = await drain(watch, base + len(run.acked))
         series = await watch.series(run.t0 - 1)
         result["replies_per_s"] = (
@@ -456,6 +582,7 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
             examples={"missing": missing[:5], "doubled": doubled[:5], "unexpected": unexpected[:5]},
             drain_s=round(max(0.0, last_progress - run.t_stop), 3),
         )
+        result["processed_per_s"] = result["replies_per_s"]
         watch.close()
         if missing or doubled or unexpected:
             log(
@@ -464,13 +591,20 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
                 f"without a 200 acknowledgement. Examples: {result['examples']}"
             )
     cpu_after = cpu_seconds(target)
+    stages_after = await ps.stage_cpu(port) if target.relaydesk else None
     result["cpu_s_incl_drain"] = {k: round(cpu_after[k] - cpu_before[k], 3) for k in cpu_before}
-    done = result.get("replies", result["acked"])
+    done = result["acked"] if everyday else result.get("replies", result["acked"])
     result["target_cpu_ms_per_msg"] = (
         1000 * result["cpu_s_incl_drain"]["target"] / done if done else None
     )
+    if target.relaydesk:
+        result["stage_cpu_ms_per_msg"] = ps.per_message_ms(
+            stages_before, stages_after, result["cpu_s_incl_drain"]["target"], done
+        )
+        if target.workers and done:
+            result["worker_cpu_ms_per_msg"] = 1000 * result["cpu_s_incl_drain"]["workers"] / done
     rate = step.rate or 0.0
-    throughput = result.get("replies_per_s", result["ack_rate"])
+    throughput = result.get("processed_per_s", result["ack_rate"])
     result["sustainable"] = bool(
         step.rate is not None
         and not result["shed"]
@@ -481,6 +615,7 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
         and result.get("drain_s", 0.0) <= 2.0
         and not result.get("missing")
         and not result.get("doubled")
+        and not result.get("lost_sends")
     )
     log("  " + summary_line(result))
     if result["errors"]:
@@ -506,6 +641,7 @@ def cpu_seconds(target: Target) -> dict[str, float]:
     own = os.times()
     return {
         "target": of(target.proc) + sum(of(w) for w in target.workers),
+        "workers": sum(of(w) for w in target.workers),  #: `relaydesk worker` processes
         "graph": of(target.graph),
         "loadgen": own.user + own.system,
     }
@@ -538,15 +674,25 @@ def summary_line(r: dict[str, Any]) -> str:
 
     offered = f"{r['offered_rate']:.0f}/s" if r["offered_rate"] else f"closed c={r['connections']}"
     parts = [
-        f"{r['target']:8s} {r['kind']:6s} {offered:>12s}",
+        f"{r['target']:8s} {r.get('mix', 'confident'):9s} {r['kind']:6s} {offered:>12s}",
         f"ack {r['ack_rate']:7.0f}/s",
         f"p50 {ms(lat['p50'])} p90 {ms(lat['p90'])} p99 {ms(lat['p99'])} max {ms(lat['max'])} ms",
     ]
-    if "replies_per_s" in r:
-        parts.append(f"replies {r['replies_per_s']:7.0f}/s drain {r['drain_s']:.1f}s")
+    if "processed_per_s" in r:
+        parts.append(f"processed {r['processed_per_s']:7.0f}/s drain {r['drain_s']:.1f}s")
         parts.append(f"missing {r['missing']} doubled {r['doubled']} unexpected {r['unexpected']}")
+        if r.get("lost_sends") or r.get("open_outbox"):
+            parts.append(f"lost sends {r['lost_sends']} outbox open {r['open_outbox']}")
     if r.get("target_cpu_ms_per_msg"):
         parts.append(f"cpu {r['target_cpu_ms_per_msg']:.2f} ms/msg")
+    stages = r.get("stage_cpu_ms_per_msg")
+    if stages:
+        parts.append(
+            "stages ms/msg "
+            + " ".join(f"{k} {ps.fmt_ms(stages.get(k))}" for k in (*ps.STAGES, "send"))
+        )
+    if r.get("worker_cpu_ms_per_msg") is not None:
+        parts.append(f"worker process {r['worker_cpu_ms_per_msg']:.2f} ms/msg")
     if r["shed"]:
         parts.append(f"SHED {r['shed']}")
     parts.append("ok" if r["sustainable"] else "-")
@@ -556,8 +702,15 @@ def summary_line(r: dict[str, Any]) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-async def bench_target(name: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
-    log(f"\n== {LABELS[name]}")
+def rss_line(label: str, rss: dict[str, float | None]) -> str:
+    shown = ", ".join(f"{k} {'gone' if v is None else f'{v:.0f} MB'}" for k, v in rss.items())
+    return f"  RSS {label}: {shown}"
+
+
+async def bench_target(
+    name: str, mix: str, args: argparse.Namespace, workdir: Path
+) -> list[dict[str, Any]]:
+    log(f"\n== {LABELS[name]}, {mix} mix (load {os.getloadavg()[0]:.1f})")
     results: list[dict[str, Any]] = []
     step_no = 0
 
@@ -570,7 +723,12 @@ async def bench_target(name: str, args: argparse.Namespace, workdir: Path) -> li
             count = CLOSED_CAP[name] * (1 if name in STATELESS else int(duration))
         return Step(name, kind, step_no, rate, count, duration, connections)
 
-    async with started(name, workdir / name, args.postgres_url) as target:
+    workdir = workdir / f"{name}-{mix}"
+    async with started(name, workdir, args.postgres_url, args.start_timeout) as target:
+        target.mix = mix
+        await asyncio.sleep(args.idle)
+        rss_idle = target.rss()
+        log(rss_line(f"idle {args.idle:.0f} s after start", rss_idle))
         warm = await run_step(target, step("warmup", 100, args.warmup, args.connections))
         warm["kind"] = "warmup"
         results.append(warm)
@@ -602,6 +760,10 @@ async def bench_target(name: str, args: argparse.Namespace, workdir: Path) -> li
                     profile=profile,
                 )
             )
+        rss_end = target.rss()
+        log(rss_line("at the end", rss_end))
+        for r in results:
+            r["rss_mb"] = {"idle": rss_idle, "end": rss_end}
     return results
 
 
@@ -633,19 +795,89 @@ def print_summary(results: list[dict[str, Any]]) -> None:
     for r in results:
         if r["kind"] != "warmup":
             log("  " + summary_line(r))
-    sqlite = [r for r in results if r["target"] == "sqlite" and r["offered_rate"]]
-    ok = [r["offered_rate"] for r in sqlite if r["sustainable"] and r["kind"] != "warmup"]
-    if sqlite:
-        log(
-            f"  max sustainable offered rate on SQLite (p99 <= {SUSTAINABLE_P99 * 1000:.0f} ms, "
-            f"replies keep up, exactly once): {max(ok, default=0):.0f}/s"
-        )
-    violations = [r for r in results if r.get("missing") or r.get("doubled") or r.get("unexpected")]
+    for mix in MIXES:
+        sqlite = [
+            r
+            for r in results
+            if r["target"] == "sqlite" and r.get("mix") == mix and r["offered_rate"]
+        ]
+        ok = [r["offered_rate"] for r in sqlite if r["sustainable"] and r["kind"] != "warmup"]
+        if sqlite:
+            log(
+                f"  max sustainable offered rate on SQLite, {mix} mix (p99 <= "
+                f"{SUSTAINABLE_P99 * 1000:.0f} ms, processing keeps up, exactly once): "
+                f"{max(ok, default=0):.0f}/s"
+            )
+    headline(results)
+    violations = [r for r in results if violated(r)]
     errors = [r for r in results if r["errors"]]
     if violations:
         log(f"  !!! exactly-once violations in {len(violations)} step(s)")
     if errors:
         log(f"  !!! HTTP/transport errors in {len(errors)} step(s)")
+
+
+def violated(r: dict[str, Any]) -> bool:
+    return any(r.get(k) for k in ("missing", "doubled", "unexpected", "lost_sends"))
+
+
+def headline(results: list[dict[str, Any]]) -> None:
+    """Per target and mix: what issue 8 asks for, with ratios against pywa and bare."""
+    rows = headline_rows(results)
+    if not rows:
+        return
+    log("\n== headline (ratios against pywa and bare of the same mix, this run)")
+    for row in rows:
+        ratio = " ".join(
+            f"{peer} {row[peer]:.2f}x" for peer in ("pywa", "bare") if row.get(peer) is not None
+        )
+        log(
+            f"  {row['target']:8s} {row['mix']:9s} saturation ack {row['ack_per_s']:7.0f}/s "
+            f"({ratio or 'no peers'}) p50/p99 {row['sat_p50']} / {row['sat_p99']} ms | "
+            f"paced 500/s p50/p99 {row['p500_p50']} / {row['p500_p99']} ms | "
+            f"processed {row['processed']} | violations {row['violations']} | "
+            f"RSS idle {row['rss_idle']} end {row['rss_end']} MB"
+        )
+
+
+def rss_short(rss: dict[str, float | None]) -> str:
+    """Target processes' RSS in MB, slash-separated (serve/workers/graph)."""
+    return "/".join("-" if v is None else f"{v:.0f}" for v in rss.values())
+
+
+def headline_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    closed = {(r["target"], r.get("mix")): r for r in results if r["kind"] == "closed"}
+    rows = []
+    for (target, mix), r in closed.items():
+        paced = [x for x in results if (x["target"], x.get("mix")) == (target, mix)]
+        at500 = next((x for x in paced if x["offered_rate"] == 500 and x["kind"] == "open"), None)
+        processed = [
+            f"{x['processed_per_s']:.0f}/s"
+            + (f" at {x['offered_rate']:.0f}/s" if x["offered_rate"] else " at saturation")
+            for x in paced
+            if "processed_per_s" in x and x["kind"] != "warmup"
+        ]
+        row: dict[str, Any] = {
+            "target": target,
+            "mix": mix,
+            "ack_per_s": r["ack_rate"],
+            "sat_p50": ms(r["latency_ms"]["p50"]),
+            "sat_p99": ms(r["latency_ms"]["p99"]),
+            "p500_p50": ms(at500["latency_ms"]["p50"]) if at500 else "-",
+            "p500_p99": ms(at500["latency_ms"]["p99"]) if at500 else "-",
+            "processed": ", ".join(processed) or "-",
+            "violations": sum(violated(x) for x in paced),
+            "rss_idle": rss_short(r.get("rss_mb", {}).get("idle", {})),
+            "rss_end": rss_short(r.get("rss_mb", {}).get("end", {})),
+        }
+        for peer in ("pywa", "bare"):
+            other = closed.get((peer, mix))
+            row[peer] = r["ack_rate"] / other["ack_rate"] if other and other["ack_rate"] else None
+        rows.append(row)
+    return rows
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -675,6 +907,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--search-targets", default="sqlite", help="targets to bisect (default sqlite)")
     p.add_argument("--profile", action="store_true", help="py-spy the Relaydesk saturation run")
     p.add_argument("--postgres-url", default=POSTGRES_URL)
+    p.add_argument(
+        "--mix",
+        default="everyday",
+        help="comma-separated traffic mixes, each on a fresh target: everyday (2,000 "
+        "returning customers, a day's mix of texts), confident (one answerable question "
+        "per new customer) (default everyday)",
+    )
+    p.add_argument(
+        "--start-timeout",
+        type=float,
+        default=300.0,
+        help="seconds a target may take to listen (it trains its model first; default 300)",
+    )
+    p.add_argument(
+        "--idle", type=float, default=3.0, help="seconds after start before the idle RSS"
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.rates, args.warmup, args.search_steps = 3.0, "250,500", 1.0, 0
@@ -684,6 +932,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.targets) - set(ALL_TARGETS)
     if unknown:
         p.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    args.mix = [m for m in args.mix.split(",") if m]
+    bad_mix = set(args.mix) - set(MIXES)
+    if bad_mix or not args.mix:
+        p.error(
+            f"--mix {','.join(sorted(bad_mix)) or '(empty)'}: choose from {', '.join(MIXES)}, "
+            "comma-separated"
+        )
     args.stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if args.output is None:
         args.output = RESULTS / f"webhooks-{args.stamp}.json"
@@ -698,13 +953,14 @@ async def amain(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-") as tmp:
-        for name in args.targets:
-            (Path(tmp) / name).mkdir()
-            results.extend(await bench_target(name, args, Path(tmp)))
-            write(args, info, command, started_at, results)
+        for mix in args.mix:
+            for name in args.targets:
+                (Path(tmp) / f"{name}-{mix}").mkdir()
+                results.extend(await bench_target(name, mix, args, Path(tmp)))
+                write(args, info, command, started_at, results)
     print_summary(results)
     log(f"\nresults: {args.output}")
-    bad = any(r.get("missing") or r.get("doubled") or r.get("unexpected") for r in results)
+    bad = any(violated(r) for r in results)
     return 1 if bad else 0
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where it is used: a receive-only process never loads it
+    import numpy as np
+    import numpy.typing as npt
 
 OOS = "oos"  #: the label for out-of-scope examples in training and evaluation data
 
@@ -52,6 +53,8 @@ def split_labels(
 ) -> tuple[list[str], npt.NDArray[np.str_], npt.NDArray[np.intp], list[str]]:
     """Training data as backends use it: in-scope texts, the sorted intent names, each
     in-scope text's index into them, and the out-of-scope texts."""
+    import numpy as np
+
     in_scope = [(t, y) for t, y in zip(texts, labels, strict=True) if y != OOS]
     oos_texts = [t for t, y in zip(texts, labels, strict=True) if y == OOS]
     classes = np.array(sorted({y for _, y in in_scope}))
@@ -69,6 +72,8 @@ def rank_predictions(
 ) -> list[Prediction]:
     """One Prediction per row of calibrated `probabilities`: the `top` intents, best first;
     `rejected` marks rows the backend's out-of-scope detector turned down."""
+    import numpy as np
+
     order = np.argsort(-probabilities, axis=1)[:, :top]
     predictions = []
     for row, best in enumerate(order):

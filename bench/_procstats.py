@@ -1,0 +1,81 @@
+"""Per-process figures of the benchmark targets: resident memory from /proc and the CPU
+each stage of a `relaydesk serve` process reports on `/metrics`.
+
+`relaydesk_stage_cpu_seconds_total{stage="receive"|"store"|"decide"}` is the thread CPU time
+of each stage. A separate `relaydesk worker` has no HTTP server: its CPU is its process CPU.
+The send stage is what is left: all CPU of the Relaydesk processes minus the three stages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bench import _loadgen as lg
+
+STAGES = ("receive", "store", "decide")
+_STAGE = re.compile(
+    r'^relaydesk_stage_cpu_seconds_total\{[^}]*stage="(?P<stage>[a-z_]+)"[^}]*\}\s+(?P<v>\S+)',
+    re.MULTILINE,
+)
+
+
+def rss_mb(pid: int) -> float | None:
+    """VmRSS of `pid` in MB (None when the process is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def parse_stage_cpu(exposition: str) -> dict[str, float] | None:
+    """Stage -> CPU seconds from a Prometheus text exposition; None without the metric."""
+    found: dict[str, float] = {}
+    for match in _STAGE.finditer(exposition):
+        found[match["stage"]] = found.get(match["stage"], 0.0) + float(match["v"])
+    return found or None
+
+
+async def stage_cpu(port: int) -> dict[str, float] | None:
+    """The stage CPU counters of the `relaydesk serve` on `port`; None when absent or
+    unreadable (an older build, or /metrics refused)."""
+    conn = lg.Connection("127.0.0.1", port)
+    try:
+        status, body, _ = await conn.call(lg.http_request("GET", "/metrics", port))
+    except (OSError, ValueError, EOFError):
+        return None
+    finally:
+        conn.close()
+    if status != 200:
+        return None
+    return parse_stage_cpu(body.decode(errors="replace"))
+
+
+def per_message_ms(
+    before: dict[str, float] | None,
+    after: dict[str, float] | None,
+    total_cpu_s: float,
+    messages: int,
+) -> dict[str, float | None]:
+    """CPU ms per message for receive, store, decide and send (the rest of the Relaydesk
+    processes' CPU); stages are None when the metric is absent."""
+    if not messages:
+        return {stage: None for stage in (*STAGES, "send")}
+    if after is None:
+        return {stage: None for stage in (*STAGES, "send")} | {
+            "total": 1000 * total_cpu_s / messages
+        }
+    before = before or {}  # a counter's labels appear with its first increment
+    spent = {s: max(0.0, after.get(s, 0.0) - before.get(s, 0.0)) for s in STAGES}
+    out: dict[str, float | None] = {s: 1000 * v / messages for s, v in spent.items()}
+    out["send"] = 1000 * max(0.0, total_cpu_s - sum(spent.values())) / messages
+    out["total"] = 1000 * total_cpu_s / messages
+    return out
+
+
+def fmt_ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
