@@ -12,8 +12,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import relaydesk
 
 #: what the intent models pull in: TF-IDF+LR (scikit-learn on scipy and numpy), MiniLM
@@ -67,7 +65,6 @@ def test_the_check_sees_a_model_library_when_one_is_loaded(tmp_path: Path) -> No
     assert {"numpy", "sklearn"} <= set(loaded_after("import relaydesk.nlu.tfidf", tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="lead wires lazy decider in bootstrap")
 def test_a_receive_only_app_loads_no_model_library(tmp_path: Path) -> None:
     """What `relaydesk serve --no-worker` builds before it listens: the container and the
     app without the decision stage."""

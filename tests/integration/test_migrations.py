@@ -72,3 +72,14 @@ def test_0005_revokes_tokens_and_ends_sessions_of_inactive_users(database_url: s
         assert left == [1]
     finally:
         db.dispose()
+
+
+def test_the_known_head_is_alembics_head() -> None:
+    """`migrate.HEAD` lets a process with a current schema start without loading Alembic;
+    a new migration must move it."""
+    from alembic.script import ScriptDirectory
+
+    from relaydesk.adapters.storage import migrate
+
+    script = ScriptDirectory.from_config(migrate.alembic_config(None))  # type: ignore[arg-type]
+    assert script.get_heads() == [migrate.HEAD]
