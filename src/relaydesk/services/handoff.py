@@ -89,7 +89,9 @@ class LiveQueue:
         who serves it, how long a conversation there takes. Reads the online agents; every
         `queue_ttl` per queue, the queue's tally; every few minutes, the recent handle
         times. Records the conversation as waiting there from `now` (the caller queues
-        it). Only escalations pay for this."""
+        it; a join whose transaction rolls back is forgotten at the next read). The
+        conversation must not be waiting already: the policy escalates only those that
+        are not. Only escalations pay for this."""
         joining = Waiting(
             conversation_id=conversation_id,
             queue=draft.queue,
