@@ -272,6 +272,82 @@ def position_in_queue(
     return next(i for i, w in enumerate(ordered) if w.conversation_id == joining.conversation_id)
 
 
+@dataclass(frozen=True, slots=True)
+class QueueTally:
+    """A queue's waiting conversations folded for `position_in_tally`, good for any `now`
+    from `valid_from` to `valid_until`.
+
+    `settled` counts, per priority, the conversations whose place against a newcomer at
+    such a `now` depends on their priority alone (`is_settled`): queued before
+    `valid_from`, with a window that is not closing soon at any instant of the span. They
+    are most of a long queue, so the service reads them as counts. `others` are the rest
+    (recently queued, windows closing soon), one by one."""
+
+    valid_from: datetime
+    valid_until: datetime
+    settled: Mapping[str, int]
+    others: tuple[routing.Waiting, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.valid_until < self.valid_from:
+            raise ValueError(
+                f"a queue tally valid from {self.valid_from.isoformat()} until "
+                f"{self.valid_until.isoformat()} ends before it starts; swap them"
+            )
+        for priority, count in self.settled.items():
+            if priority not in routing.PRIORITY_RANK or count < 0:
+                raise ValueError(
+                    f"settled[{priority!r}] = {count}: keys must be priorities "
+                    f"({', '.join(routing.PRIORITY_RANK)}) and counts 0 or more"
+                )
+
+
+def is_settled(waiting: routing.Waiting, valid_from: datetime, valid_until: datetime) -> bool:
+    """Does `waiting` order against any newcomer queued at any `now` from `valid_from` to
+    `valid_until` by its priority alone (see `QueueTally`)? Queued before the span, and its
+    window unknown, closed by the span's start, or closing beyond `routing.WINDOW_SOON`
+    after its end, so `routing.closing_soon` is false throughout."""
+    closes = waiting.window_closes_at
+    return waiting.queued_at < valid_from and (
+        closes is None or closes <= valid_from or closes > valid_until + routing.WINDOW_SOON
+    )
+
+
+def tally(
+    waiting: Iterable[routing.Waiting], valid_from: datetime, valid_until: datetime
+) -> QueueTally:
+    """The tally of these waiting conversations (the service gets the same from SQL)."""
+    settled: dict[str, int] = {}
+    others: list[routing.Waiting] = []
+    for w in waiting:
+        if is_settled(w, valid_from, valid_until):
+            settled[w.priority] = settled.get(w.priority, 0) + 1
+        else:
+            others.append(w)
+    return QueueTally(valid_from, valid_until, settled, tuple(others))
+
+
+def position_in_tally(queue: QueueTally, joining: routing.Waiting, now: datetime) -> int:
+    """`position_in_queue` over the conversations `queue` folds, without `joining`: the
+    same answer, at a cost that grows with `queue.others` only. A settled conversation is
+    ahead of a newcomer whose window is not closing soon when its priority is as urgent
+    or more (it was queued earlier), and never ahead of one whose window is. `joining` is
+    skipped in `queue.others` but must not be counted in `queue.settled` (a conversation
+    that escalates is not waiting yet)."""
+    if not queue.valid_from <= now <= queue.valid_until:
+        raise ValueError(
+            f"now ({now.isoformat()}) is outside the queue tally's span "
+            f"({queue.valid_from.isoformat()} to {queue.valid_until.isoformat()}); "
+            "read the queue again"
+        )
+    others = [w for w in queue.others if w.conversation_id != joining.conversation_id]
+    ahead = position_in_queue(others, joining, now)
+    if routing.closing_soon(joining, now):
+        return ahead
+    rank = routing.PRIORITY_RANK[joining.priority]
+    return ahead + sum(n for p, n in queue.settled.items() if routing.PRIORITY_RANK[p] <= rank)
+
+
 def serving(
     agents: Iterable[routing.Agent],
     queue: str,

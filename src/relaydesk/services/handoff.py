@@ -4,7 +4,8 @@ the customer's answer to the CSAT question. Words come from `domain.handoff`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -16,6 +17,7 @@ from relaydesk.brief.schema import PRIORITIES, Brief
 from relaydesk.domain import handoff
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import (
+    SERVICE_WINDOW,
     ConversationState,
     ConversationStatus,
     window_expires_at,
@@ -23,22 +25,57 @@ from relaydesk.domain.conversation import (
 from relaydesk.domain.decision import Action, Decision
 from relaydesk.domain.outbound import Text
 from relaydesk.domain.policy import HandoffDraft
-from relaydesk.domain.routing import Waiting
+from relaydesk.domain.routing import WINDOW_SOON, Waiting
 from relaydesk.services import events
 from relaydesk.services.events import EventKind
 
 log = structlog.get_logger(__name__)
 #: How long a queue's average handle time is reused before it is read again.
 HANDLE_TIME_TTL = timedelta(minutes=5)
+#: How long a queue's tally (its waiting conversations as counts) is reused before it is
+#: read again. Meanwhile this process's own escalations are added as they join; what
+#: others do to the queue (assignments, other processes' escalations) shows at the next read.
+QUEUE_TTL = timedelta(seconds=10)
+#: Conversations queued this recently are read one by one, not counted, and this process's
+#: own joins are kept that long across a read: a join whose transaction has not committed
+#: yet is in no read.
+IN_FLIGHT = timedelta(seconds=5)
 _PEOPLE = frozenset({ConversationStatus.QUEUED, ConversationStatus.ASSIGNED})
 
 
-class LiveQueue:
-    """Reads the figures of the queue an escalating conversation joins."""
+@dataclass(slots=True)
+class _Tally:
+    """One queue's waiting conversations as last read, and this process's joins since."""
 
-    def __init__(self, brief: Brief) -> None:
+    valid_from: datetime
+    valid_until: datetime
+    settled: dict[str | None, int]  #: counts per stored priority
+    read: dict[int, Waiting]  #: the rest of the read, one by one
+    unknown: list[queries.QueuedRow]  #: of which those of a priority routing does not know
+    joined: dict[int, Waiting] = field(default_factory=dict)
+
+
+class LiveQueue:
+    """Reads the figures of the queue an escalating conversation joins. Kept per queue: a
+    tally of its waiting conversations (counts per priority, read from an index, plus the
+    few whose place depends on more: just queued, windows closing soon), reused for
+    `queue_ttl` and updated by every escalation that joins it, so a handoff costs the same
+    whether ten or ten thousand conversations wait. Thread-safe."""
+
+    def __init__(
+        self, brief: Brief, *, queue_ttl: timedelta = QUEUE_TTL, in_flight: timedelta = IN_FLIGHT
+    ) -> None:
+        if queue_ttl < timedelta(0) or in_flight < timedelta(0):
+            raise ValueError(
+                f"queue_ttl ({queue_ttl}) and in_flight ({in_flight}) must be 0 or more "
+                f"(defaults {QUEUE_TTL} and {IN_FLIGHT})"
+            )
         self._brief = brief
+        self._queue_ttl = queue_ttl
+        self._in_flight = in_flight
         self._handle_times: dict[str, tuple[datetime, timedelta, int]] = {}
+        self._tallies: dict[str, _Tally] = {}
+        self._lock = threading.Lock()
 
     def snapshot(
         self,
@@ -49,21 +86,12 @@ class LiveQueue:
         now: datetime,
     ) -> handoff.QueueSnapshot:
         """The live figures of the queue the conversation joins: who waits ahead of it,
-        who serves it, how long a conversation there takes. Two small reads (the waiting
-        conversations of one queue; the online agents) and, every few minutes per queue,
-        the recent handle times. Only escalations pay for this."""
-        brief = self._brief
-        ahead = [
-            Waiting(
-                conversation_id=row.id,
-                queue=draft.queue,
-                priority=row.priority if row.priority in PRIORITIES else draft.priority,  # type: ignore[arg-type]
-                queued_at=row.queued_at,
-                window_closes_at=window_expires_at(row.last_inbound_at),
-            )
-            for row in queries.queued_in(conn, draft.queue)
-            if row.id != conversation_id
-        ]
+        who serves it, how long a conversation there takes. Reads the online agents; every
+        `queue_ttl` per queue, the queue's tally; every few minutes, the recent handle
+        times. Records the conversation as waiting there from `now` (the caller queues
+        it; a join whose transaction rolls back is forgotten at the next read). The
+        conversation must not be waiting already: the policy escalates only those that
+        are not. Only escalations pay for this."""
         joining = Waiting(
             conversation_id=conversation_id,
             queue=draft.queue,
@@ -71,18 +99,50 @@ class LiveQueue:
             queued_at=now,
             window_closes_at=window_expires_at(window_from),
         )
+        with self._lock:
+            tally = self._tally(conn, draft.queue, now)
+            position = handoff.position_in_tally(_fold(tally, draft), joining, now)
+            tally.joined[conversation_id] = joining
+            average, samples = self._handle_time(conn, draft.queue, now)
         capacity, free = handoff.serving(
-            queries.online_agents(conn), draft.queue, brief.queues, draft.language
+            queries.online_agents(conn), draft.queue, self._brief.queues, draft.language
         )
-        average, samples = self._handle_time(conn, draft.queue, now)
         return handoff.QueueSnapshot(
             queue=draft.queue,
-            position=handoff.position_in_queue(ahead, joining, now),
+            position=position,
             agents_serving=capacity,
             free_slots=free,
             average_handle_time=average,
             handle_time_samples=samples,
         )
+
+    def _tally(self, conn: Connection, queue: str, now: datetime) -> _Tally:
+        """The queue's tally, read again when `now` is past its span (or before it)."""
+        current = self._tallies.get(queue)
+        if current is not None and current.valid_from <= now <= current.valid_until:
+            return current
+        valid_from, valid_until = now - self._in_flight, now + self._queue_ttl
+        rows = queries.queue_rows(
+            conn,
+            queue,
+            queued_before=valid_from,
+            # as `handoff.is_settled` says of window_closes_at = last_inbound_at + 24 h
+            closed_by=valid_from - SERVICE_WINDOW,
+            open_after=valid_until + WINDOW_SOON - SERVICE_WINDOW,
+        )
+        # Joins of this process queued within the span are kept: one whose transaction is
+        # still open is in no read (a committed one is in `read` too: same id, same row).
+        kept = {} if current is None else current.joined
+        fresh = _Tally(
+            valid_from,
+            valid_until,
+            rows.settled,
+            {r.id: _waiting(r, queue, r.priority) for r in rows.others if r.priority in PRIORITIES},
+            [r for r in rows.others if r.priority not in PRIORITIES],
+            {i: w for i, w in kept.items() if w.queued_at >= valid_from},
+        )
+        self._tallies[queue] = fresh
+        return fresh
 
     def _handle_time(self, conn: Connection, queue: str, now: datetime) -> tuple[timedelta, int]:
         """The median handle time of the queue's last resolved conversations, cached."""
@@ -94,6 +154,29 @@ class LiveQueue:
         )
         self._handle_times[queue] = (now, average, samples)
         return average, samples
+
+
+def _fold(tally: _Tally, draft: HandoffDraft) -> handoff.QueueTally:
+    """The domain's tally; a stored priority routing does not know counts as the draft's
+    (as the live queue always did)."""
+    settled: dict[str, int] = {}
+    for stored, count in tally.settled.items():
+        priority = stored if stored in PRIORITIES else draft.priority
+        settled[priority] = settled.get(priority, 0) + count
+    others = {**tally.joined, **tally.read}  # a committed join is read too: one entry
+    for row in tally.unknown:
+        others[row.id] = _waiting(row, draft.queue, draft.priority)
+    return handoff.QueueTally(tally.valid_from, tally.valid_until, settled, tuple(others.values()))
+
+
+def _waiting(row: queries.QueuedRow, queue: str, priority: str | None) -> Waiting:
+    return Waiting(
+        conversation_id=row.id,
+        queue=queue,
+        priority=priority,  # type: ignore[arg-type]
+        queued_at=row.queued_at,
+        window_closes_at=window_expires_at(row.last_inbound_at),
+    )
 
 
 def record_events(

@@ -41,9 +41,14 @@ class FairLock:
                 self._held = False
 
 
+#: Execution option marking a `Database.read()` connection (see `_on_begin`).
+_READ_ONLY = "relaydesk_read_only"
+
+
 class Database:
     """Owns the engine. `write()` is one transaction; on SQLite writers are serialised in
-    process (SQLite allows one writer; waiting on a lock beats its sleep-and-retry busy loop)."""
+    process (SQLite allows one writer; waiting on a lock beats its sleep-and-retry busy loop).
+    `read()` is one read-only transaction that never waits for a writer on either database."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", echo: bool = False) -> None:
         self.url = url
@@ -62,11 +67,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A transaction for reading, rolled back at the end. On SQLite it is a deferred
+        `BEGIN` with `PRAGMA query_only`: it takes no write lock, so it neither waits for a
+        writer nor holds one up (WAL gives it a snapshot of the last commit), and a write
+        through it fails ("attempt to write a readonly database") instead of being lost.
+        On PostgreSQL, an ordinary transaction (MVCC readers never wait for writers)."""
         with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(**{_READ_ONLY: True})
             yield conn
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
@@ -106,7 +118,14 @@ def _create_engine(url: str, *, sqlite_synchronous: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read (`Database.read`): deferred, so it takes no lock until it reads, and then
+        # only a WAL snapshot. Anything else is a write: IMMEDIATE takes the write lock up
+        # front, so two writers never deadlock on upgrade. query_only follows, set only
+        # when it changes (the pool hands a connection to readers and writers in turn).
+        read_only = bool(conn.get_execution_options().get(_READ_ONLY))
+        if conn.info.get(_READ_ONLY, False) is not read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            conn.info[_READ_ONLY] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -7,7 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from relaydesk.adapters.storage.tables import conversations, users
 from relaydesk.domain.conversation import ConversationStatus
@@ -35,6 +46,29 @@ _QUEUED_IN = select(
     conversations.c.status == ConversationStatus.QUEUED.value,
     conversations.c.queue == _B("k_queue"),
 )
+# The queue tally: the literal status lets both databases use the partial index
+# ix_conversations_queued (a bound parameter would not match its WHERE on SQLite).
+_IS_QUEUED = conversations.c.status == literal_column(f"'{ConversationStatus.QUEUED.value}'")
+_SETTLED = and_(
+    conversations.c.queued_at.is_not(None),
+    conversations.c.queued_at < _B("k_queued_before"),
+    or_(
+        conversations.c.last_inbound_at.is_(None),
+        conversations.c.last_inbound_at <= _B("k_closed_by"),
+        conversations.c.last_inbound_at > _B("k_open_after"),
+    ),
+)
+_SETTLED_COUNTS = (
+    select(conversations.c.priority, func.count().label("n"))
+    .where(_IS_QUEUED, conversations.c.queue == _B("k_queue"), _SETTLED)
+    .group_by(conversations.c.priority)
+)
+_UNSETTLED = select(
+    conversations.c.id,
+    conversations.c.priority,
+    func.coalesce(conversations.c.queued_at, conversations.c.created_at).label("queued_at"),
+    conversations.c.last_inbound_at,
+).where(_IS_QUEUED, conversations.c.queue == _B("k_queue"), not_(_SETTLED))
 _ASSIGNED_COUNT = (
     select(conversations.c.assignee_id, func.count().label("active"))
     .where(conversations.c.status == ConversationStatus.ASSIGNED.value)
@@ -66,11 +100,46 @@ _HANDLE_TIMES = (
 
 
 def queued_in(conn: Connection, queue: str) -> list[QueuedRow]:
-    """The conversations waiting in `queue` (the status index keeps this small)."""
+    """Every conversation waiting in `queue`, one row each (the wait estimate reads
+    `queue_rows` instead; this is its reference in tests and benchmarks)."""
     return [
         QueuedRow(int(r.id), r.priority, r.queued_at, r.last_inbound_at)
         for r in conn.execute(_QUEUED_IN, {"k_queue": queue})
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRows:
+    """A queue's waiting conversations split as `domain.handoff.QueueTally` wants them."""
+
+    settled: dict[str | None, int]  #: per priority as stored (None, or unknown)
+    others: list[QueuedRow]
+
+
+def queue_rows(
+    conn: Connection,
+    queue: str,
+    *,
+    queued_before: datetime,
+    closed_by: datetime,
+    open_after: datetime,
+) -> QueueRows:
+    """The conversations waiting in `queue`: counted per priority when they were queued
+    before `queued_before` and their last inbound message is missing, at or before
+    `closed_by`, or after `open_after`; the rest one by one. Two reads of the partial index
+    ix_conversations_queued: no row of the counted ones leaves the database."""
+    bounds = {
+        "k_queue": queue,
+        "k_queued_before": queued_before,
+        "k_closed_by": closed_by,
+        "k_open_after": open_after,
+    }
+    settled = {r.priority: int(r.n) for r in conn.execute(_SETTLED_COUNTS, bounds)}
+    others = [
+        QueuedRow(int(r.id), r.priority, r.queued_at, r.last_inbound_at)
+        for r in conn.execute(_UNSETTLED, bounds)
+    ]
+    return QueueRows(settled, others)
 
 
 def online_agents(conn: Connection) -> list[Agent]:

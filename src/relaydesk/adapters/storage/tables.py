@@ -153,6 +153,16 @@ conversations = Table(
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
+    Index(  # the wait estimate's counts of a queue, read from the index alone (status is
+        "ix_conversations_queued",  # a column too: SQLite 3.40 would read the rows for it)
+        "queue",
+        "status",
+        "priority",
+        "queued_at",
+        "last_inbound_at",
+        sqlite_where=text("status = 'queued'"),
+        postgresql_where=text("status = 'queued'"),
+    ),
     Index(  # resolved conversations whose CSAT question is still to be sent
         "ix_conversations_csat_pending",
         "id",
