@@ -60,6 +60,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     configure_logging("warning")
     container = build(settings, base_url="http://127.0.0.1:9", migrate=True)
     stage = container.decisions  # trains the brief's classifier
+    if args.write_slice is not None:
+        stage._write_slice = args.write_slice
     now = datetime.now(UTC)
     webhooks = [Webhook(b, parse_webhook(b), now) for b in bodies(args.messages, args.mix)]
 
@@ -102,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix", choices=("everyday", "confident"), default="everyday")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--write-slice",
+        type=float,
+        default=None,
+        help="seconds of deciding per SQLite write transaction (default: the stage's own)",
+    )
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error(f"--messages {args.messages}: give at least 1")

@@ -12,13 +12,14 @@ Guarantees (tested in tests/integration/test_decision_stage.py):
 - nothing doubled: a decider re-reads its rows inside the write transaction and decides
   only those still pending;
 - in order, never two at once per customer: one customer's messages are decided oldest
-  first in one transaction; on PostgreSQL several deciders claim different customers
+  first; on PostgreSQL several deciders claim different customers
   (`adapters.storage.pending.claim`, advisory locks that skip what another holds); on SQLite
   the single writer serialises them;
 - backlog: a message older than `backlog_max_age` when it arrived is deferred, not answered.
 
-On SQLite the understanding (the costly part) runs before the write transaction, so the
-webhook's inserts are not held up by model inference; on PostgreSQL it runs inside the
+On SQLite the understanding (the costly part) runs before the write transaction, and the
+round's decisions are committed in slices of a few milliseconds, so the webhooks' inserts
+are not held up by model inference or a long write; on PostgreSQL it all runs inside the
 claiming transaction, which holds only the customers' advisory locks.
 """
 
@@ -69,8 +70,12 @@ class DecisionMaker(Protocol):
     ) -> Outcome: ...
 
 
-#: How many pending messages one round decides (one model call, one transaction).
+#: How many pending messages one round decides (one model call).
 BATCH_SIZE = 64
+#: SQLite has one writer: a round commits every this many seconds of deciding, so the
+#: webhooks' own inserts (the acknowledgement) never wait long for the lock. PostgreSQL
+#: decides a round in one transaction (its customers stay claimed until it commits).
+WRITE_SLICE = 0.004
 
 
 class DecisionStage:
@@ -82,6 +87,7 @@ class DecisionStage:
         *,
         backlog_max_age: timedelta,
         batch_size: int = BATCH_SIZE,
+        write_slice: float = WRITE_SLICE,
         on_outbound: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
     ) -> None:
@@ -92,6 +98,7 @@ class DecisionStage:
         self._metrics = metrics
         self._backlog_max_age = backlog_max_age
         self._batch_size = batch_size
+        self._write_slice = write_slice
         self.on_outbound = on_outbound
         self.on_event = on_event
         self._queue = LiveQueue(decider.brief)
@@ -155,12 +162,20 @@ class DecisionStage:
         if not seen:
             return 0
         understood = self._understand(seen)
-        batch = Batch(understood=understood)
-        with self._db.write() as conn:
-            todo = store.these(conn, [p.message_id for p in seen])
-            self._decide_all(conn, batch, todo)
-        self._committed(batch)
-        return len(todo)
+        done, rest = 0, seen
+        while rest:  # in slices: the webhooks' writer waits for the lock at most one slice
+            batch = Batch(understood=understood)
+            with self._db.write() as conn:
+                if rest is seen:  # read afresh under the lock: still pending, same customer
+                    todo: Sequence[store.Pending] = store.these(conn, [p.message_id for p in seen])
+                else:  # only another process could have decided some meanwhile
+                    still = store.still_pending(conn, [p.message_id for p in rest])
+                    todo = [p for p in rest if p.message_id in still]
+                taken = self._decide_all(conn, batch, todo, budget=self._write_slice)
+            self._committed(batch)
+            done += taken
+            rest = list(todo[taken:])
+        return done
 
     def _round_claimed(self) -> int:
         batch = Batch()
@@ -194,12 +209,26 @@ class DecisionStage:
                 )
         return result
 
-    def _decide_all(self, conn: Connection, batch: Batch, todo: Sequence[store.Pending]) -> None:
+    def _decide_all(
+        self,
+        conn: Connection,
+        batch: Batch,
+        todo: Sequence[store.Pending],
+        budget: float | None = None,
+    ) -> int:
+        """Decide `todo` in order; with `budget` (seconds) stop after the message that
+        passes it. Returns how many were decided (a prefix of `todo`)."""
+        deadline = None if budget is None else time.perf_counter() + budget
+        taken = 0
         for item in todo:
             self._decide(conn, batch, item)
-        store.done(conn, [p.message_id for p in todo])
+            taken += 1
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        store.done(conn, [p.message_id for p in todo[:taken]])
         repo.record_decisions(conn, batch.decisions)
         repo.insert_outbox_rows(conn, batch.outbox)
+        return taken
 
     def _decide(self, conn: Connection, batch: Batch, item: store.Pending) -> None:
         message, now = item.message, item.received_at

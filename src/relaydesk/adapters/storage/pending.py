@@ -134,6 +134,18 @@ def these(conn: Connection, message_ids: Sequence[int]) -> list[Pending]:
     return [_pending(r._mapping) for r in conn.execute(_THESE, {"k_ids": list(message_ids)})]
 
 
+_STILL = select(pending_decisions.c.message_id).where(
+    pending_decisions.c.message_id.in_(bindparam("k_ids", expanding=True))
+)
+
+
+def still_pending(conn: Connection, message_ids: Sequence[int]) -> set[int]:
+    """Which of `message_ids` are still waiting for a decision."""
+    if not message_ids:
+        return set()
+    return {int(i) for i in conn.execute(_STILL, {"k_ids": list(message_ids)}).scalars()}
+
+
 def claim(conn: Connection, limit: int) -> list[Pending]:
     """PostgreSQL: the oldest pending messages of customers no other decider holds, their
     customers locked until this transaction ends. Every message of a claimed customer that
