@@ -217,6 +217,17 @@ async def wait_listening(proc: Proc, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{proc.name} did not listen on {proc.port} within {timeout}s")
 
 
+async def wait_logged(proc: Proc, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}")
+        if text in proc.tail(200):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{proc.name} did not log {text!r} within {timeout}s:\n{proc.tail()}")
+
+
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
     # the relaydesk of this checkout, not whichever one is installed (editable elsewhere)
@@ -285,7 +296,7 @@ class Target:
 
 @contextlib.asynccontextmanager
 async def started(
-    name: str, workdir: Path, postgres_url: str, start_timeout: float = 60.0
+    name: str, workdir: Path, postgres_url: str, start_timeout: float = 60.0, workers: int = 1
 ) -> AsyncIterator[Target]:
     exe = sys.executable
     port = free_port()
@@ -295,7 +306,7 @@ async def started(
             graph = None
             url = None
             base, _, topology = name.partition("-")
-            workers: list[Proc] = []
+            spawned: list[Proc] = []
             if base in ("sqlite", "postgres"):
                 gport = free_port()
                 argv = [exe, "-m", "bench._graph", str(gport), ACCESS_TOKEN]
@@ -316,20 +327,27 @@ async def started(
                         capture_output=True,
                     )
                 argv = [exe, "-m", "relaydesk", "serve", "--host", "127.0.0.1", "--port", str(port)]
-                if topology == "split":  # production layout: HTTP and the outbox apart
+                if topology == "split":  # production layout: receiving apart from deciding
                     argv.append("--no-worker")
-                    worker = spawn(
-                        f"{name}-worker", [exe, "-m", "relaydesk", "worker"], env, 0, workdir
-                    )
-                    workers.append(worker)
-                    procs.append(worker)
+                    for number in range(workers):
+                        worker = spawn(
+                            f"{name}-worker{number}",
+                            [exe, "-m", "relaydesk", "worker"],
+                            env,
+                            0,
+                            workdir,
+                        )
+                        spawned.append(worker)
+                        procs.append(worker)
                 proc = spawn(name, argv, env, port, workdir)
             else:
                 argv = [exe, "-m", "bench._targets", name, str(port), APP_SECRET]
                 proc = spawn(name, argv, base_env(), port, workdir)
             procs.append(proc)
             await wait_listening(proc, start_timeout)
-            yield Target(name, proc, graph, tuple(workers), url)
+            for worker in spawned:  # a worker says so once its classifier is trained
+                await wait_logged(worker, "worker running", start_timeout)
+            yield Target(name, proc, graph, tuple(spawned), url)
         finally:
             for p in reversed(procs):
                 p.stop()
@@ -724,7 +742,9 @@ async def bench_target(
         return Step(name, kind, step_no, rate, count, duration, connections)
 
     workdir = workdir / f"{name}-{mix}"
-    async with started(name, workdir, args.postgres_url, args.start_timeout) as target:
+    async with started(
+        name, workdir, args.postgres_url, args.start_timeout, args.workers
+    ) as target:
         target.mix = mix
         await asyncio.sleep(args.idle)
         rss_idle = target.rss()
@@ -923,7 +943,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--idle", type=float, default=3.0, help="seconds after start before the idle RSS"
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`relaydesk worker` processes of the -split targets (default 1)",
+    )
     args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error(f"--workers {args.workers}: the -split targets need at least 1 worker process")
     if args.quick:
         args.duration, args.rates, args.warmup, args.search_steps = 3.0, "250,500", 1.0, 0
     args.rates = [float(r) for r in args.rates.split(",") if r]
