@@ -117,7 +117,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await container.worker.run(stop)
+            await container.runner.run(stop)
         finally:
             await container.graph.aclose()
             container.db.dispose()

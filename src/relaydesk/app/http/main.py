@@ -59,7 +59,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         stop = asyncio.Event()
-        task = asyncio.create_task(container.worker.run(stop)) if run_worker else None
+        task = asyncio.create_task(container.runner.run(stop)) if run_worker else None
         log.info(
             "relaydesk_started",
             version=__version__,
