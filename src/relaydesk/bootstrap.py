@@ -21,6 +21,7 @@ from relaydesk.services.decisions import DecisionStage, pending_depth
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
+from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.timers import Timers
 
 
@@ -40,6 +41,7 @@ class Container:
     desk: AgentDesk
     hub: EventHub  #: live updates for the console's and the API's event streams
     timers: Timers  #: SLA clocks, the ladder and CSAT; run by the worker every second
+    runner: Runner  #: the outbox loop, the decision stage and the periodic jobs
     inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
     _decisions: DecisionStage | None = None
 
@@ -67,10 +69,11 @@ class Container:
                 decider,
                 self.metrics,
                 backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
-                on_outbound=self.worker.wake.set,
+                on_outbound=self.worker.notify,
                 on_event=self.hub.wake,
             )
             self.inbound.on_pending = self._decisions.wake.set
+            self.runner.add_loop(self._decisions.run_async)
         return self._decisions
 
 
@@ -135,7 +138,6 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         batch_size=settings.outbox_batch_size,
         max_attempts=settings.outbox_max_attempts,
         reconcile_after=timedelta(seconds=settings.outbox_reconcile_seconds),
-        raw_retention=timedelta(days=settings.raw_webhook_retention_days),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
 
@@ -152,15 +154,20 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
 
     metrics.watch_pending(read_pending)
     desk = AgentDesk(db, brief)
-    worker.every_second(desk.assign_waiting)
-    timers = Timers(db, brief, on_outbound=worker.wake.set)
-    worker.every_second(timers.run)  # after assignment: the ladder moves only the unassigned
+    timers = Timers(db, brief, on_outbound=worker.notify)
+    scheduler = Scheduler()
+    scheduler.every("assignment", timedelta(seconds=1), desk.assign_waiting)
+    # after assignment: the ladder moves only the unassigned
+    scheduler.every("timers", timedelta(seconds=1), timers.run)
+    raw_retention = timedelta(days=settings.raw_webhook_retention_days)
+    scheduler.every("raw_webhook_purge", timedelta(minutes=10), RawWebhookPurge(db, raw_retention))
+    runner = Runner([worker.run], scheduler=scheduler)
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
-    inbound = InboundService(db, brief, metrics, on_outbound=worker.wake.set, on_event=hub.wake)
+    inbound = InboundService(db, brief, metrics, on_outbound=worker.notify, on_event=hub.wake)
     return Container(
-        settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers, inbound
+        settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers, runner, inbound
     )
 
 

@@ -113,7 +113,7 @@ def worker() -> None:
     configure_logging(settings.log_level, settings.log_format)
     try:
         container = build(settings, base_url=settings.public_url or "http://127.0.0.1:8000")
-        decisions = container.decisions  # trains the brief's classifier now, or fails here
+        container.decisions  # noqa: B018 - trains the classifier now (or fails here); joins the runner
     except StartupError as exc:
         fail(str(exc))
 
@@ -123,7 +123,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.gather(container.worker.run(stop), decisions.run_async(stop))
+            await container.runner.run(stop)
         finally:
             await container.graph.aclose()
             container.db.dispose()

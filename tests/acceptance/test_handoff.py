@@ -347,7 +347,7 @@ async def test_the_whole_way_from_resolve_to_a_rating(harness: Harness, clock: C
     wa_id = customer()
     await say(harness, clock, wa_id, "talk to a human")
     await harness.client.post("/api/v1/me/presence", json={"presence": "online"}, headers=headers)
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     conversation_id = int(conversation_of(harness, wa_id)["id"])
     assert conversation_of(harness, wa_id)["status"] == "assigned"
     done = await harness.client.post(
@@ -355,7 +355,7 @@ async def test_the_whole_way_from_resolve_to_a_rating(harness: Harness, clock: C
     )
     assert done.status_code == 200, done.text
     clock.advance(seconds=2)
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     await harness.drain()
     (question,) = [
         r.body["interactive"]

@@ -4,7 +4,7 @@ tier takes it), a breach raises its priority and alerts supervisors, and after a
 resolution the CSAT question reaches the customer as reply buttons, or as the template
 once the 24-hour window has closed.
 
-The worker's periodic jobs run by hand (`worker.housekeep()`: assignment, then timers),
+The periodic jobs run by hand (`runner.scheduler.run_due(now)`: assignment, then timers),
 as `relaydesk worker` runs them every second.
 """
 
@@ -83,29 +83,29 @@ async def test_a_ladder_timeout_moves_it_up_a_tier_and_a_breach_raises_its_prior
     billing = make_agent(harness, "bea@example.com", ["payments", "refunds"])
     await harness.client.post("/api/v1/me/presence", json={"presence": "online"}, headers=billing)
     conversation_id = await escalate(harness, clock, "34600000901")
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     # Nobody in general is online; Bea (billing) is not qualified for it.
     before = await conversation(harness, conversation_id)
     assert (before["status"], before["tier"], before["priority"]) == ("queued", 2, "P3")
 
     clock.advance(minutes=9)
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     assert (await conversation(harness, conversation_id))["queue"] == "general"
 
     clock.advance(minutes=1)  # general's 10-minute timeout
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     moved = await conversation(harness, conversation_id)
     assert (moved["queue"], moved["tier"]) == ("billing", 3)
     clock.advance(seconds=1)
-    await harness.container.worker.housekeep()  # now Bea can take it
+    await harness.container.runner.scheduler.run_due(clock())  # now Bea can take it
     taken = await conversation(harness, conversation_id)
     assert (taken["status"], taken["assignee"]["email"]) == ("assigned", "bea@example.com")
 
     clock.now = MON_10 + timedelta(minutes=48)  # 80% of P3's first response (1 hour)
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     assert event_kinds(harness, conversation_id)[-1] == "sla_warning"
     clock.now = MON_10 + timedelta(hours=1)  # nobody has answered yet: breached
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     breached = await conversation(harness, conversation_id)
     assert (breached["priority"], breached["queue"]) == ("P2", "billing")
     kinds = event_kinds(harness, conversation_id)
@@ -113,7 +113,7 @@ async def test_a_ladder_timeout_moves_it_up_a_tier_and_a_breach_raises_its_prior
         assert kinds.count(kind) == 1, (kind, kinds)
 
     clock.advance(minutes=5)  # a breach acts once
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     assert event_kinds(harness, conversation_id).count("sla_breach") == 1
 
 
@@ -136,12 +136,12 @@ async def test_csat_buttons_after_resolving_and_the_template_once_the_window_clo
     ana = make_agent(harness, "ana@example.com", ["orders"])
     await harness.client.post("/api/v1/me/presence", json={"presence": "online"}, headers=ana)
     inside = await escalate(harness, clock, "34600000903")
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     assert (await conversation(harness, inside))["status"] == "assigned"
     resolved = await harness.client.post(f"/api/v1/conversations/{inside}/resolve", headers=ana)
     assert resolved.status_code == 200, resolved.text
     clock.advance(seconds=1)
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     await harness.drain()
     sent = [r.body for r in harness.graph.state.accepted() if r.body.get("to") == "34600000903"]
     question = sent[-1]["interactive"]
@@ -154,12 +154,12 @@ async def test_csat_buttons_after_resolving_and_the_template_once_the_window_clo
 
     late = await escalate(harness, clock, "34600000904")
     clock.advance(seconds=1)  # the worker's periodic jobs run at most once a second
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     assert (await conversation(harness, late))["status"] == "assigned"
     clock.advance(hours=25)  # the customer's window has closed
     resolved = await harness.client.post(f"/api/v1/conversations/{late}/resolve", headers=ana)
     assert resolved.status_code == 200, resolved.text
-    await harness.container.worker.housekeep()
+    await harness.container.runner.scheduler.run_due(clock())
     await harness.drain()
     sent = [r.body for r in harness.graph.state.accepted() if r.body.get("to") == "34600000904"]
     template = sent[-1]["template"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
@@ -11,6 +12,11 @@ from relaydesk.adapters.storage.tables import messages, outbox, send_attempts
 from relaydesk.services.outbox import callback_tag
 from relaydesk.testing import Failure
 from tests.conftest import Clock, Harness, status_webhook, text_webhook
+
+
+def reconcile_after(harness: Harness, wait: timedelta) -> None:
+    worker = harness.container.worker
+    worker.policy = replace(worker.policy, reconcile_after=wait)
 
 
 def crash_mid_send(harness: Harness, clock: Clock) -> int:
@@ -31,7 +37,7 @@ def crash_mid_send(harness: Harness, clock: Clock) -> int:
 async def test_crashed_send_that_reached_meta_is_not_sent_again(
     harness: Harness, clock: Clock
 ) -> None:
-    harness.container.worker._reconcile_after = timedelta(seconds=30)
+    reconcile_after(harness, timedelta(seconds=30))
     await harness.post_webhook(text_webhook(body="hello"))
     row_id = crash_mid_send(harness, clock)
     # Meta accepted it before the crash: its status webhook echoes our tag.
@@ -54,7 +60,7 @@ async def test_crashed_send_that_reached_meta_is_not_sent_again(
 async def test_crashed_send_without_proof_waits_then_goes_once(
     harness: Harness, clock: Clock
 ) -> None:
-    harness.container.worker._reconcile_after = timedelta(seconds=30)
+    reconcile_after(harness, timedelta(seconds=30))
     await harness.post_webhook(text_webhook(body="hello"))
     crash_mid_send(harness, clock)
     clock.advance(seconds=10)
@@ -68,7 +74,7 @@ async def test_crashed_send_without_proof_waits_then_goes_once(
 async def test_timeout_is_ambiguous_and_reconciled_before_a_resend(
     harness: Harness, clock: Clock
 ) -> None:
-    harness.container.worker._reconcile_after = timedelta(seconds=30)
+    reconcile_after(harness, timedelta(seconds=30))
     harness.container.graph._timeout = aiohttp.ClientTimeout(total=0.2)
     harness.graph.fail(Failure(200, None, delay=0.5))  # answers too late
     await harness.post_webhook(text_webhook(body="hello"))

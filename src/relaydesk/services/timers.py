@@ -99,7 +99,7 @@ class _Conversation:
 
 
 class Timers:
-    """The worker's timers: `run(now)` about once a second (`worker.every_second`)."""
+    """The worker's timers: `run(now)` about once a second (`services/runner.Scheduler`)."""
 
     def __init__(
         self,

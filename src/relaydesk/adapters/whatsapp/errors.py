@@ -6,18 +6,27 @@ both 400 and 429. The HTTP status is only a fallback for codes this table does n
 
 from __future__ import annotations
 
-import enum
 import random
 from typing import Any
 
+from relaydesk.domain.delivery import (
+    RECIPIENT_CAP_SECONDS,
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
+    ErrorAction,
+    backoff_seconds,
+)
 
-class ErrorAction(enum.Enum):
-    RETRY = "retry"  #: temporary: retry with exponential backoff and full jitter
-    RETRY_RECIPIENT = "retry_recipient"  #: pair rate limit: only this recipient waits 4**n s
-    FAIL = "fail"  #: this message can't go out as it is; no retry
-    REENGAGE = "reengage"  #: 24-hour window closed; send an approved template instead
-    STOP_NUMBER = "stop_number"  #: stop sending from this phone number, alert humans
-    AUTH = "auth"  #: token or permissions broken; stop until a human fixes them
+__all__ = [  # the actions and their backoff are the delivery domain's; re-exported
+    "RECIPIENT_CAP_SECONDS",
+    "RETRY_BASE_SECONDS",
+    "RETRY_CAP_SECONDS",
+    "ErrorAction",
+    "GraphError",
+    "GraphTransportError",
+    "classify",
+    "retry_delay",
+]
 
 
 #: code -> (action, short name). 200-299 and 132000-132099 are ranges, handled in `_lookup`.
@@ -85,23 +94,12 @@ def classify(code: int | None, http_status: int | None) -> ErrorAction:
     return ErrorAction.RETRY  # 5xx, 429, or nothing to go on (a garbled response)
 
 
-RETRY_BASE_SECONDS = 1.0
-RETRY_CAP_SECONDS = 60.0
-RECIPIENT_CAP_SECONDS = 4.0**6  # about 68 minutes: a pair limit that long needs a human
-
-
 def retry_delay(action: ErrorAction, attempt: int, *, rng: random.Random) -> float:
     """Seconds to wait before retry number `attempt` (0 for the first retry)."""
     if attempt < 0:
         raise ValueError(f"attempt is {attempt}; count retries from 0.")
-    if action is ErrorAction.RETRY:
-        ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2.0 ** min(attempt, 32))
-        return rng.uniform(0.0, ceiling)  # full jitter: spreads a herd of throttled sends
-    if action is ErrorAction.RETRY_RECIPIENT:
-        return min(RECIPIENT_CAP_SECONDS, 4.0 ** min(attempt, 32))
-    raise ValueError(
-        f"{action.name} is not retried after a delay; only RETRY and RETRY_RECIPIENT are."
-    )
+    jitter = rng.random() if action is ErrorAction.RETRY else 0.0
+    return backoff_seconds(action, attempt, jitter)
 
 
 class GraphError(Exception):

@@ -54,16 +54,14 @@ def create_app(
     ingestor = BatchIngestor(
         container.inbound, writers=1 if container.db.is_sqlite else settings.ingest_writers
     )
-    # The decision stage runs where the worker runs: a receive-only process
-    # (`serve --no-worker`) stores and acknowledges, and loads no model.
-    decisions = container.decisions if run_worker else None
+    if run_worker:  # the decision stage joins the runner; `serve --no-worker` loads no model
+        container.decisions  # noqa: B018 - building it trains the classifier now
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         stop = asyncio.Event()
-        task = asyncio.create_task(container.worker.run(stop)) if run_worker else None
-        deciding = asyncio.create_task(decisions.run_async(stop)) if decisions else None
+        task = asyncio.create_task(container.runner.run(stop)) if run_worker else None
         log.info(
             "relaydesk_started",
             version=__version__,
@@ -79,8 +77,6 @@ def create_app(
             await container.hub.stop()
             if task is not None:
                 await task
-            if deciding is not None:
-                await deciding
             ingestor.stop()
             if sandbox is not None:
                 await sandbox.aclose()
