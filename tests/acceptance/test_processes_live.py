@@ -145,8 +145,16 @@ def test_an_escalation_through_one_server_appears_live_on_the_other(
     first.start(ready=False)
     second.start(ready=False)
     worker(env)
-    first.wait_ready(timeout=120)  # two servers train their classifiers at once
+    first.wait_ready(timeout=120)
     second.wait_ready(timeout=120)
+    # the worker trains the brief's classifier before it decides anything; the latency below
+    # is the path of one message, not the worker's start-up
+    worker_out = tmp_path / "worker.out"
+    wait_for(
+        lambda: worker_out.exists() and "worker running" in worker_out.read_text(),
+        timeout=240,
+        what=f"the worker's start ({(tmp_path / 'worker.err').read_text()[-2000:]})",
+    )
     lead, agent = make_users(database_url)
 
     api = httpx.Client(
