@@ -1,0 +1,1 @@
+"""Reading past conversations from history files."""
