@@ -192,14 +192,14 @@ def _time(value: str | None, where: str, tz: ZoneInfo, found: list[str]) -> date
 
 
 def _needs_human(value: object, where: str, found: list[str]) -> bool | None:
-    if isinstance(value, bool) or value is None:
+    if value is None or isinstance(value, bool):
         return value
-    word = str(value).strip().lower() if isinstance(value, str | int) else None
-    if word == "":
+    word = value.strip().lower() if isinstance(value, str) else json.dumps(value)
+    if not word:
         return None
-    if word in _YES or word in _NO:
+    if word in _YES | _NO:
         return word in _YES
-    shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else f'"{value}"'
+    shown = f'"{value}"' if isinstance(value, str) else word
     found.append(
         f"{where}: needs_human {shown} is not true, false, yes, no, 1 or 0; "
         "leave it empty when unknown"
