@@ -1,4 +1,4 @@
-"""The `relaydesk` command: serve, worker, db, brief, users, tokens."""
+"""The `relaydesk` command: serve, worker, db, brief, users, tokens, nlu, replay."""
 
 from __future__ import annotations
 
@@ -18,17 +18,21 @@ from relaydesk.observability import configure_logging
 
 
 class _Commands(click.Group):
-    """`nlu` is loaded when used: it imports scikit-learn, which the other commands
+    """`nlu` and `replay` are loaded when used: they import scikit-learn, which the other commands
     (and `--help`) should not wait for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "nlu"])
+        return sorted([*super().list_commands(ctx), "nlu", "replay"])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "nlu":
             from relaydesk.nlu.cli import nlu
 
             return nlu
+        if cmd_name == "replay":
+            from relaydesk.cli_replay import replay
+
+            return replay
         return super().get_command(ctx, cmd_name)
 
 

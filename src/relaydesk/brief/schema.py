@@ -454,10 +454,34 @@ class AntiPattern(_Model):
     instead: str = ""
 
 
+class RequiredElement(_Model):
+    """A required element the pre-launch replay checks in every bot reply."""
+
+    say: Text = Field(description="the element, as whoever writes copy reads it")
+    check: Literal["next_step", "echo_order_number", "avoid_words"] = Field(
+        description="next_step: the reply ends in a link, buttons, a question or a handoff; "
+        "echo_order_number: the reply repeats the order number the customer gave; "
+        "avoid_words: the reply uses none of `words`"
+    )
+    words: list[Text] = Field(default_factory=list, description="for check: avoid_words")
+
+    @model_validator(mode="after")
+    def _words_for_avoid(self) -> RequiredElement:
+        if self.check == "avoid_words" and not self.words:
+            raise ValueError("check: avoid_words needs the words to avoid in `words`")
+        if self.check != "avoid_words" and self.words:
+            raise ValueError(f"`words` is only read by check: avoid_words, not {self.check}")
+        return self
+
+
 class Tone(_Model):
     max_chars: ToneLimits = Field(default_factory=ToneLimits)
     banned_phrases: list[Text] = Field(default_factory=list)
-    required_elements: list[Text] = Field(default_factory=list)
+    required_elements: list[Text | RequiredElement] = Field(
+        default_factory=list,
+        description="guidance for whoever writes copy; the ones with a `check` are also "
+        "checked in every reply by the pre-launch replay",
+    )
     approved_examples: list[ToneExample] = Field(default_factory=list)
     anti_patterns: list[AntiPattern] = Field(default_factory=list)
 
@@ -575,7 +599,19 @@ class RolloutGates(_Model):
     min_conversations: Annotated[int, Field(ge=0)] = 200
 
 
+class LaunchGates(_Model):
+    """What the pre-launch replay (`relaydesk replay`) asks of each intent."""
+
+    min_samples: Annotated[int, Field(ge=1)] = Field(
+        default=50, description="customer turns of an intent the history must hold"
+    )
+    accuracy: Probability = 0.9
+    tone: Probability = 0.95
+    actionability: Probability = 0.9
+
+
 class Rollout(_Model):
+    launch: LaunchGates = Field(default_factory=LaunchGates)
     phase: Phase = "pilot"
     traffic_percent: Annotated[int, Field(ge=0, le=100)] = 100
     pilot_window: Duration = timedelta(days=14)
