@@ -41,9 +41,10 @@ from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief
+from relaydesk.domain import turn
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
-from relaydesk.domain.decision import Action, Decision, Understanding
+from relaydesk.domain.decision import Action, Understanding
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
 from relaydesk.services._ingest_rows import Batch, decision_row, outbox_row, short
@@ -239,29 +240,10 @@ class DecisionStage:
             # had it arrived a moment later.
             state = repo.open_conversation(conn, item.customer_id, message.phone_number_id, now)
             store.move_message(conn, item.message_id, state.id)
-        window_from = max(message.sent_at, state.last_inbound_at or message.sent_at)
-        state = ConversationState(
-            id=state.id,
-            status=state.status,
-            last_inbound_at=window_from,
-            queue=state.queue,
-            tier=state.tier,
-            priority=state.priority,
-            dialogue=state.dialogue,
-        )
-        if now - message.sent_at > self._backlog_max_age:
-            outcome = Outcome(
-                Decision(
-                    action=Action.DEFER,
-                    policy_version="backlog",
-                    detail={
-                        "reason": "backlog",
-                        "age_seconds": int((now - message.sent_at).total_seconds()),
-                    },
-                ),
-                state.dialogue,
-            )
-        else:
+        state = turn.arrived(state, message)
+        window_from = state.last_inbound_at or message.sent_at
+        outcome = turn.backlogged(state, message, now, self._backlog_max_age)
+        if outcome is None:
             understanding = batch.understood.get(message.wamid, _NOTHING)
             outcome = self._decider.decide(state, message, understanding, item.attributes, now)
         draft = outcome.handoff
@@ -269,17 +251,17 @@ class DecisionStage:
             snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)
             outcome = with_wait(outcome, self._decider.brief, snapshot, now)
         decision = outcome.decision
-        route = decision.route
+        after = turn.settled(state, outcome)
         cancelled = any(t.type == "handoff_cancelled" for t in decision.triggers)
         repo.finish_inbound(
             conn,
             state.id,
             last_inbound_at=window_from,
-            dialogue=outcome.dialogue,
-            status=decision.status_after or state.status,
-            queue=route.queue if route else state.queue,
-            tier=route.tier if route else state.tier,
-            priority=route.priority if route else state.priority,
+            dialogue=after.dialogue,
+            status=after.status,
+            queue=after.queue,
+            tier=after.tier,
+            priority=after.priority,
             now=now,
             queued_at=now if decision.status_after is ConversationStatus.QUEUED else None,
             escalated=draft is not None,
@@ -293,7 +275,7 @@ class DecisionStage:
             log.info(
                 "conversation_escalated",
                 conversation_id=state.id,
-                queue=route.queue if route else None,
+                queue=decision.route.queue if decision.route else None,
                 triggers=[t.type for t in decision.triggers],
                 wait_basis=decision.detail.get("wait_basis"),
             )
