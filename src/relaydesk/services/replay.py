@@ -5,7 +5,8 @@ decides a stored message (`domain.turn.arrived`, the backlog rule, the decider's
 step, `domain.turn.settled`), with the clock frozen at the message's time. The business's
 own turns in the history (bot or agent) are not decided: they are what the replay is scored
 against. Understanding is batched across the whole history, as the decision stage batches
-a round (it reads each message alone, so the batch does not change it).
+a round (it reads each message alone, so the batch does not change it), and each distinct
+message is understood once.
 
 What differs from live, on purpose: nothing is stored or sent, and an escalation's reply
 is worded without live queue figures (the replay has no live queue; `--against` predicts
@@ -14,8 +15,9 @@ waits with the queue simulation instead).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from relaydesk.domain import turn as one_turn
 from relaydesk.domain.channel import InboundMessage, Sender
@@ -24,10 +26,12 @@ from relaydesk.domain.decision import Understanding
 from relaydesk.domain.history import History, HistoryConversation, Turn
 from relaydesk.domain.launch import ReplayedTurn
 from relaydesk.domain.outbound import Buttons, ListMessage, OutboundContent, Template, Text
-from relaydesk.domain.policy import with_wait
+from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.services.decisions import DecisionMaker
 
-#: How many customer turns one model call understands.
+T = TypeVar("T")
+
+#: How many distinct customer messages one model call understands.
 UNDERSTAND_BATCH = 256
 #: The replay's stand-in for the phone number the history was received on.
 PHONE_NUMBER_ID = "replay"
@@ -46,10 +50,17 @@ def replay(
     time, so none is late)."""
     customer = [t for c in history.conversations for t in c.turns if t.author == "customer"]
     messages = {id(t): _message(t, n) for n, t in enumerate(customer)}
-    understood: dict[int, Understanding] = {}
-    for chunk in _chunks(customer, UNDERSTAND_BATCH):
-        found = decider.understand_many([messages[id(t)] for t in chunk])
-        understood.update(zip((id(t) for t in chunk), found, strict=True))
+    # An understanding depends on the message's type, text and button alone: each distinct
+    # message is understood once ("hi" and "thanks" come back thousands of times)
+    distinct: dict[tuple[str, str | None], InboundMessage] = {}
+    for message in messages.values():
+        distinct.setdefault((message.type, message.text), message)
+    keys = list(distinct)
+    known: dict[tuple[str, str | None], Understanding] = {}
+    for chunk in _chunks(keys, UNDERSTAND_BATCH):
+        found = decider.understand_many([distinct[key] for key in chunk])
+        known.update(zip(chunk, found, strict=True))
+    understood = {key: known[(message.type, message.text)] for key, message in messages.items()}
     result: list[ReplayedTurn] = []
     for number, conversation in enumerate(history.conversations):
         for replayed in _conversation(
@@ -70,7 +81,6 @@ def _conversation(
     understood: dict[int, Understanding],
     backlog_max_age: timedelta | None,
 ) -> Iterator[ReplayedTurn]:
-    brief = decider.brief
     state = ConversationState(id=number, status=ConversationStatus.BOT, last_inbound_at=None)
     turns = conversation.turns
     has_bot = any(t.author == "bot" for t in turns)
@@ -80,25 +90,13 @@ def _conversation(
             continue
         customer_turns += 1
         message, now = messages[id(item)], item.at
-        if state.status is ConversationStatus.RESOLVED:  # the customer's next conversation
-            state = ConversationState(
-                id=state.id, status=ConversationStatus.BOT, last_inbound_at=None
-            )
-        state = one_turn.arrived(state, message)
-        outcome = (
-            one_turn.backlogged(state, message, now, backlog_max_age)
-            if backlog_max_age is not None
-            else None
+        outcome, state = decide_turn(
+            decider, state, message, understood[id(item)], {}, now, backlog_max_age
         )
-        if outcome is None:
-            outcome = decider.decide(state, message, understood[id(item)], {}, now)
-        if outcome.handoff is not None:
-            outcome = with_wait(outcome, brief, None, now)
         decision = outcome.decision
-        state = one_turn.settled(state, outcome)
         answer = _history_answer(turns, index)
         route = decision.route
-        texts, buttons = _readable(decision.replies)
+        texts, buttons = readable(decision.replies)
         yield ReplayedTurn(
             conversation_id=conversation.id,
             turn=customer_turns,
@@ -119,6 +117,33 @@ def _conversation(
             answered_by=answer.author if answer else None,
             history_has_bot=has_bot,
         )
+
+
+def decide_turn(
+    decider: DecisionMaker,
+    state: ConversationState,
+    message: InboundMessage,
+    understanding: Understanding,
+    attributes: Mapping[str, str],
+    now: datetime,
+    backlog_max_age: timedelta | None = None,
+) -> tuple[Outcome, ConversationState]:
+    """One customer message decided as the decision stage decides it, with nothing stored:
+    the outcome and the conversation's state after it. A resolved conversation starts the
+    customer's next one; an escalation is worded without live queue figures."""
+    if state.status is ConversationStatus.RESOLVED:
+        state = ConversationState(id=state.id, status=ConversationStatus.BOT, last_inbound_at=None)
+    state = one_turn.arrived(state, message)
+    outcome = (
+        one_turn.backlogged(state, message, now, backlog_max_age)
+        if backlog_max_age is not None
+        else None
+    )
+    if outcome is None:
+        outcome = decider.decide(state, message, understanding, attributes, now)
+    if outcome.handoff is not None:
+        outcome = with_wait(outcome, decider.brief, None, now)
+    return outcome, one_turn.settled(state, outcome)
 
 
 def _history_answer(turns: Sequence[Turn], index: int) -> Turn | None:
@@ -145,7 +170,8 @@ def _message(item: Turn, number: int) -> InboundMessage:
     )
 
 
-def _readable(replies: Sequence[OutboundContent]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def readable(replies: Sequence[OutboundContent]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The replies' texts, one per message, and the titles of any buttons or list rows."""
     texts: list[str] = []
     buttons: list[str] = []
     for reply in replies:
@@ -165,6 +191,6 @@ def _readable(replies: Sequence[OutboundContent]) -> tuple[tuple[str, ...], tupl
     return tuple(texts), tuple(buttons)
 
 
-def _chunks(items: Sequence[Turn], size: int) -> Iterator[Sequence[Turn]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
