@@ -1,4 +1,4 @@
-"""The `relaydesk` command: serve, worker, db, brief, users, tokens, nlu, replay."""
+"""The `relaydesk` command: serve, worker, db, brief, users, tokens, nlu, replay, test."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from relaydesk.observability import configure_logging
 
 
 class _Commands(click.Group):
-    """`nlu` and `replay` are loaded when used: they import scikit-learn, which the other commands
-    (and `--help`) should not wait for."""
+    """`nlu`, `replay` and `test` are loaded when used: they import scikit-learn, which the
+    other commands (and `--help`) should not wait for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "nlu", "replay"])
+        return sorted([*super().list_commands(ctx), "nlu", "replay", "test"])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "nlu":
@@ -33,6 +33,10 @@ class _Commands(click.Group):
             from relaydesk.cli_replay import replay
 
             return replay
+        if cmd_name == "test":
+            from relaydesk.cli_scripts import test
+
+            return test
         return super().get_command(ctx, cmd_name)
 
 

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from relaydesk.adapters.storage.tables import conversations, customers, decisions
 from tests.conftest import Harness, message_webhook
 
-SCRIPTS = Path(__file__).parent / "conversations"
+SCRIPTS = (
+    Path(__file__).resolve().parents[2] / "src" / "relaydesk" / "brief" / "examples" / "scripts"
+)
 KINDS = {"say", "tap", "send"}
 
 
