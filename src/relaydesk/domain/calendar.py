@@ -8,7 +8,8 @@ Pure: nothing here reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -115,17 +116,21 @@ class BusinessCalendar:
                     yield s, e
             day += _DAY
 
-    def _open_on(self, day: date) -> list[Interval]:
+    def _open_on(self, day: date) -> tuple[Interval, ...]:
         """The open intervals inside one local day, merged and in order."""
+        return _open_on(self, day)
+
+    def _work_out_day(self, day: date) -> tuple[Interval, ...]:
+        """`_open_on` worked out afresh."""
         if day in self.holidays:
-            return []
+            return ()
         today = self.weekly[day.weekday()]
         yesterday = self.weekly[(day - _DAY).weekday()]
         pieces = [(self._local(day, s), self._local(day, e, s)) for s, e in today]
         pieces += [
             (self._local(day, _MIDNIGHT), self._local(day, e)) for s, e in yesterday if e <= s
         ]
-        return _merge(sorted(p for p in pieces if p[0] < p[1]))
+        return tuple(merge_intervals(p for p in pieces if p[0] < p[1]))
 
     def _local(self, day: date, at: time, opened: time | None = None) -> datetime:
         """`day` at local time `at` in UTC; an end at or before `opened` means midnight next."""
@@ -134,9 +139,18 @@ class BusinessCalendar:
         return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
 
 
-def _merge(intervals: list[Interval]) -> list[Interval]:
+@functools.lru_cache(maxsize=4096)
+def _open_on(calendar: BusinessCalendar, day: date) -> tuple[Interval, ...]:
+    """`BusinessCalendar._work_out_day`, remembered: the same calendar (by value: `sla.evaluate`
+    builds a new one per call) asks for the same days over and over, and each costs a
+    dozen time-zone conversions."""
+    return calendar._work_out_day(day)
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    """The intervals in order, with overlapping and touching ones joined."""
     merged: list[Interval] = []
-    for s, e in intervals:
+    for s, e in sorted(intervals):
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
         else:
