@@ -79,6 +79,24 @@ def replay() -> None:
     "--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report here."
 )
 @click.option(
+    "--against",
+    "against_path",
+    type=click.Path(path_type=Path),
+    help="What-if: also replay through this proposed brief and show what the change fixed "
+    "and broke, escalations per queue, priority and hour, and the predicted queue waits and "
+    "SLA breaches. The exit code is then the proposed brief's verdict.",
+)
+@click.option(
+    "--roster",
+    help="With --against: the agents for the queue simulation, a YAML roster file (see "
+    "docs/replay.md) or `live` (the database's active agents, online throughout).",
+)
+@click.option(
+    "--handle-time",
+    help="With --against: minutes a person spends on a conversation, e.g. 12m [default: "
+    "from the history's agent turns, else 10m].",
+)
+@click.option(
     "--clusters/--no-clusters",
     default=True,
     show_default=True,
@@ -94,6 +112,9 @@ def run(
     ratings_path: Path | None,
     json_path: Path | None,
     html_path: Path | None,
+    against_path: Path | None,
+    roster: str | None,
+    handle_time: str | None,
     clusters: bool,
 ) -> None:
     """Replay HISTORY files (.jsonl, .csv, WhatsApp .txt exports) through the brief, score
@@ -107,8 +128,10 @@ def run(
     brief_file = brief_path or _settings_brief()
     try:
         brief = load_brief(brief_file)
-    except (BriefError, OSError) as exc:
-        _bad_input(f"{brief_file}: {exc}")
+    except BriefError as exc:
+        _bad_input(f"the brief cannot be used:\n{exc}")
+    except OSError as exc:
+        _bad_input(f"{brief_file}: {exc.strerror or exc}")
     zone = _zone(timezone or brief.business.timezone)
     try:
         history = read_history(
@@ -125,8 +148,25 @@ def run(
         )
     if not history.conversations:
         _bad_input("the history holds no conversation with a customer turn: nothing to replay")
-    report = _check(history, brief, ratings, clusters)
-    _write(report, brief, json_path, html_path)
+    for note in history.notes:
+        click.echo(f"note: {note}", err=True)
+    if against_path is None:
+        if roster or handle_time:
+            _bad_input("--roster and --handle-time go with --against OTHER_BRIEF")
+        report = _check(history, brief, ratings, clusters)
+        _write(report, brief, json_path, html_path)
+        sys.exit(READY if report.ready else NOT_READY)
+    try:
+        other = load_brief(against_path)
+    except BriefError as exc:
+        _bad_input(f"the brief cannot be used:\n{exc}")
+    except OSError as exc:
+        _bad_input(f"{against_path}: {exc.strerror or exc}")
+    agents = _roster(roster)
+    minutes = _duration(handle_time) if handle_time else None
+    report = _check(history, other, ratings, clusters)
+    what_if = _what_if(history, brief, other, agents, minutes)
+    _write(report, other, json_path, html_path, what_if)
     sys.exit(READY if report.ready else NOT_READY)
 
 
@@ -158,9 +198,65 @@ def _check(history: Any, brief: Any, ratings: Any, clusters: bool) -> Any:
         )
 
 
-def _write(report: Any, brief: Any, json_path: Path | None, html_path: Path | None) -> None:
+def _what_if(history: Any, brief: Any, other: Any, roster: Any, handle: Any) -> Any:
+    from relaydesk.services.decider import BriefDecider
+    from relaydesk.services.what_if import compare
+
+    click.echo(f"What-if: replaying through the current brief {brief.version}...", err=True)
+    return compare(
+        history,
+        (brief, BriefDecider.from_brief(brief)),
+        (other, BriefDecider.from_brief(other)),
+        roster,
+        handle_time=handle,
+    )
+
+
+def _roster(value: str | None) -> list[Any]:
+    from relaydesk.domain.history import HistoryError
+
+    if value is None:
+        return []
+    if value == "live":
+        from relaydesk.adapters.storage.agents import agents
+        from relaydesk.cli_support import database_for_cli
+        from relaydesk.domain.roster import RosterAgent
+
+        database = database_for_cli()
+        try:
+            with database.read() as conn:
+                found = agents(conn)
+        finally:
+            database.dispose()
+        if not found:
+            _bad_input("--roster live: the database has no active agents; give a roster file")
+        return [RosterAgent(f"agent {a.id}", a.skills, a.languages, a.capacity) for a in found]
+    from relaydesk.adapters.roster import read_roster
+
+    try:
+        return read_roster(Path(value))
+    except HistoryError as exc:
+        _bad_input("the roster cannot be used:\n" + "\n".join(exc.problems))
+
+
+def _duration(value: str) -> timedelta:
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h)?\s*", value)
+    if not found or float(found.group(1)) <= 0:
+        _bad_input(f"--handle-time {value!r} is not a duration: use minutes like 12m or hours 1h")
+    amount = float(found.group(1))
+    return timedelta(hours=amount) if found.group(2) == "h" else timedelta(minutes=amount)
+
+
+def _write(
+    report: Any,
+    brief: Any,
+    json_path: Path | None,
+    html_path: Path | None,
+    what_if: Any = None,
+) -> None:
     from relaydesk.cli_support import table
     from relaydesk.reports import launch as render
+    from relaydesk.reports import what_if as compare
 
     click.echo(
         f"\n{report.conversations} conversations, {report.customer_turns} customer turns, "
@@ -185,13 +281,17 @@ def _write(report: Any, brief: Any, json_path: Path | None, html_path: Path | No
             f"\nAgreement with people on {agreement.dimension}: {agreement.rated} turns, "
             f"kappa {kappa}"
         )
+    data = render.as_json(report, brief)
+    if what_if is not None:
+        data["what_if"] = compare.as_json(what_if)
+        click.echo("")
+        for line in compare.lines(what_if):
+            click.echo(line)
     if json_path:
-        json_path.write_text(
-            json.dumps(render.as_json(report, brief), indent=2, ensure_ascii=False)
-        )
+        json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
         click.echo(f"\nJSON: {json_path}")
     if html_path:
-        html_path.write_text(render.render_html(report, brief), encoding="utf-8")
+        html_path.write_text(render.render_html(report, brief, data), encoding="utf-8")
         click.echo(f"HTML report: {html_path}")
     click.echo("\nReady to launch." if report.ready else "\nNot ready to launch.")
 

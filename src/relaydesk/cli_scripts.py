@@ -50,8 +50,10 @@ def test(files: tuple[Path, ...], brief_path: Path | None, at: str | None, verbo
     brief_file = brief_path or settings_for_cli().brief
     try:
         brief = load_brief(brief_file)
-    except (BriefError, OSError) as exc:
-        _bad_input(f"{brief_file}: {exc}")
+    except BriefError as exc:
+        _bad_input(f"the brief cannot be used:\n{exc}")
+    except OSError as exc:
+        _bad_input(f"{brief_file}: {exc.strerror or exc}")
     try:
         scripts = read_scripts(files)
     except ScriptError as exc:

@@ -102,7 +102,9 @@ def table_rows(report: LaunchReport) -> list[list[str]]:
 TABLE_HEADER = ["intent", "samples", "accuracy", "tone", "actionability", "verdict"]
 
 
-def render_html(report: LaunchReport, brief: Brief) -> str:
+def render_html(report: LaunchReport, brief: Brief, data: dict[str, Any] | None = None) -> str:
+    """The HTML page; `data` is the report's JSON when the caller has it (with any
+    `what_if` section, which the page shows too)."""
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -110,7 +112,7 @@ def render_html(report: LaunchReport, brief: Brief) -> str:
         lstrip_blocks=True,
     )
     env.filters["percent"] = _percent
-    data = as_json(report, brief)
+    data = data if data is not None else as_json(report, brief)
     failing = [t for t in data["turns"] if _failed(t)]
     return env.get_template("launch.html").render(
         report=data,
