@@ -22,14 +22,14 @@ HEAVY = ("numpy", "scipy", "sklearn", "onnxruntime", "torch", "sentence_transfor
 _REPORT = textwrap.dedent(
     """
     import json, sys
-    print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+    print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))
     """
 )
 
 
-def loaded_after(code: str, tmp_path: Path) -> list[str]:
-    """The HEAVY modules a fresh interpreter holds after running `code`."""
-    script = textwrap.dedent(code) + _REPORT.format(heavy=HEAVY)
+def loaded_after(code: str, tmp_path: Path, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """The `modules` a fresh interpreter holds after running `code`."""
+    script = textwrap.dedent(code) + _REPORT.format(modules=modules)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
     # the relaydesk this test imported (a relative PYTHONPATH would not hold in tmp_path)
     source = str(Path(relaydesk.__file__).resolve().parents[1])
@@ -76,3 +76,17 @@ def test_a_receive_only_app_loads_no_model_library(tmp_path: Path) -> None:
         create_app(container, run_worker=False)
     """
     assert loaded_after(code, tmp_path) == []
+
+
+def test_an_app_on_sqlite_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    """Only the event hub's LISTEN on PostgreSQL imports psycopg; an app on SQLite, with its
+    event log and hub, does not."""
+    code = """
+        from relaydesk.app.http.main import create_app
+        from relaydesk.bootstrap import build
+        from relaydesk.config import Settings
+        import relaydesk.services.events
+        container = build(Settings(), base_url="http://127.0.0.1:9", migrate=True)
+        create_app(container, run_worker=False)
+    """
+    assert loaded_after(code, tmp_path, modules=("psycopg",)) == []

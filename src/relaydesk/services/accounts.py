@@ -8,15 +8,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal, Protocol, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
-from relaydesk.adapters.storage import credentials
-from relaydesk.adapters.storage.tables import api_tokens, users
+from relaydesk.adapters.storage import accounts as accounts_store
+from relaydesk.adapters.storage import sessions as sessions_store
+from relaydesk.adapters.storage.accounts import LiveToken, StoredUser
 
 Role = Literal["agent", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
@@ -83,6 +83,71 @@ class Account:
     last_assigned_at: datetime | None
 
 
+class AccountStore(Protocol):
+    """What the account rules read and write (`adapters.storage.accounts`; tests pass an
+    in-memory fake)."""
+
+    def insert_user(
+        self,
+        conn: Connection,
+        *,
+        email: str,
+        name: str,
+        role: str,
+        password_hash: str | None,
+        skills: Sequence[str],
+        languages: Sequence[str],
+        capacity: int,
+        now: datetime,
+    ) -> int | None: ...
+
+    def user(self, conn: Connection, user_id: int) -> StoredUser | None: ...
+
+    def user_by_email(self, conn: Connection, email: str) -> StoredUser | None: ...
+
+    def all_users(self, conn: Connection) -> list[StoredUser]: ...
+
+    def update_user(
+        self,
+        conn: Connection,
+        user_id: int,
+        *,
+        name: str | None = ...,
+        role: str | None = ...,
+        skills: Sequence[str] | None = ...,
+        languages: Sequence[str] | None = ...,
+        capacity: int | None = ...,
+        active: bool | None = ...,
+        presence: str | None = ...,
+        password_hash: str | None = ...,
+    ) -> None: ...
+
+    def active_admins(self, conn: Connection) -> int: ...
+
+    def insert_token(
+        self,
+        conn: Connection,
+        *,
+        user_id: int,
+        token_hash: str,
+        label: str,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> int: ...
+
+    def live_token(self, conn: Connection, token_hash: str, now: datetime) -> LiveToken | None: ...
+
+    def mark_token_used(self, conn: Connection, token_id: int, now: datetime) -> None: ...
+
+    def revoke_user_tokens(self, conn: Connection, user_id: int, now: datetime) -> int: ...
+
+
+class SessionEnder(Protocol):
+    """Ends a user's console sessions (`adapters.storage.sessions`)."""
+
+    def end_for_user(self, conn: Connection, user_id: int) -> int: ...
+
+
 def create_user(
     conn: Connection,
     *,
@@ -94,6 +159,7 @@ def create_user(
     skills: Sequence[str] = (),
     languages: Sequence[str] = (),
     capacity: int = 5,
+    store: AccountStore = accounts_store,
 ) -> User:
     email = email.strip().lower()
     if not _EMAIL.match(email):
@@ -103,23 +169,19 @@ def create_user(
     _check_capacity(capacity)
     if password is not None:
         _check_password(password)
-    try:
-        new_id = conn.execute(
-            users.insert()
-            .values(
-                email=email,
-                name=name.strip(),
-                role=role,
-                password_hash=_hasher.hash(password) if password else None,
-                skills=_skills(skills),
-                languages=_languages(languages),
-                capacity=capacity,
-                created_at=now,
-            )
-            .returning(users.c.id)
-        ).scalar_one()
-    except IntegrityError:
-        raise DuplicateUserError(f"a user with email {email!r} already exists") from None
+    new_id = store.insert_user(
+        conn,
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=_hasher.hash(password) if password else None,
+        skills=_skills(skills),
+        languages=_languages(languages),
+        capacity=capacity,
+        now=now,
+    )
+    if new_id is None:
+        raise DuplicateUserError(f"a user with email {email!r} already exists")
     return User(new_id, email, name.strip(), checked_role)
 
 
@@ -130,68 +192,58 @@ def create_token(
     label: str,
     now: datetime,
     lifetime: timedelta | None = None,
+    store: AccountStore = accounts_store,
 ) -> str:
     """A new bearer token for the user, refused after `lifetime` when one is given; only
     its hash is stored, so print it once."""
-    row = conn.execute(
-        select(users.c.id, users.c.active).where(users.c.email == email.strip().lower())
-    ).first()
-    if row is None:
+    owner = store.user_by_email(conn, email.strip().lower())
+    if owner is None:
         raise AccountError(
             f"no user with email {email!r}; create one with `relaydesk users create`"
         )
-    if not row.active:
+    if not owner.active:
         raise AccountError(f"user {email!r} is deactivated")
     _check_label(label)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        api_tokens.insert().values(
-            user_id=row.id,
-            token_hash=token_hash(token),
-            label=label.strip(),
-            created_at=now,
-            expires_at=None if lifetime is None else now + lifetime,
-        )
+    store.insert_token(
+        conn,
+        user_id=owner.id,
+        token_hash=token_hash(token),
+        label=label.strip(),
+        now=now,
+        expires_at=None if lifetime is None else now + lifetime,
     )
     return token
 
 
-def authenticate_token(conn: Connection, token: str, now: datetime) -> User | None:
+def authenticate_token(
+    conn: Connection, token: str, now: datetime, *, store: AccountStore = accounts_store
+) -> User | None:
     """The active user a live (not revoked, not expired) token acts as, recording its use;
     None for any other token."""
-    row = _live_token(conn, token, now)
-    if row is None:
+    live = _live_token(conn, token, now, store)
+    if live is None:
         return None
-    conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-    return User(row.user_id, row.email, row.name, row.role, row.expires_at)
+    store.mark_token_used(conn, live.id, now)
+    return User(live.user_id, live.email, live.name, _stored_role(live.role), live.expires_at)
 
 
-def token_user(conn: Connection, token: str, now: datetime) -> User | None:
+def token_user(
+    conn: Connection, token: str, now: datetime, *, store: AccountStore = accounts_store
+) -> User | None:
     """As `authenticate_token`, reading only: whether a token still acts as someone."""
-    row = _live_token(conn, token, now)
-    return None if row is None else User(row.user_id, row.email, row.name, row.role)
+    live = _live_token(conn, token, now, store)
+    if live is None:
+        return None
+    return User(live.user_id, live.email, live.name, _stored_role(live.role))
 
 
-def _live_token(conn: Connection, token: str, now: datetime) -> Any | None:
+def _live_token(
+    conn: Connection, token: str, now: datetime, store: AccountStore
+) -> LiveToken | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    return conn.execute(
-        select(
-            api_tokens.c.id,
-            api_tokens.c.expires_at,
-            users.c.id.label("user_id"),
-            users.c.email,
-            users.c.name,
-            users.c.role,
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(
-            api_tokens.c.token_hash == token_hash(token),
-            api_tokens.c.revoked_at.is_(None),
-            or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
-            users.c.active.is_(True),
-        )
-    ).first()
+    return store.live_token(conn, token_hash(token), now)
 
 
 def token_hash(token: str) -> str:
@@ -200,25 +252,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def list_users(conn: Connection) -> list[Account]:
+def list_users(conn: Connection, *, store: AccountStore = accounts_store) -> list[Account]:
     """Every user, active first, then by name."""
-    rows = conn.execute(select(users).order_by(users.c.active.desc(), users.c.name, users.c.id))
-    return [_account(row) for row in rows]
+    return [_account(stored) for stored in store.all_users(conn)]
 
 
-def get_user(conn: Connection, user_id: int) -> Account:
-    row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    if row is None:
+def get_user(conn: Connection, user_id: int, *, store: AccountStore = accounts_store) -> Account:
+    stored = store.user(conn, user_id)
+    if stored is None:
         raise UnknownUserError(f"no user with id {user_id}; `relaydesk users list` shows them")
-    return _account(row)
+    return _account(stored)
 
 
-def find_user(conn: Connection, email: str) -> Account:
+def find_user(conn: Connection, email: str, *, store: AccountStore = accounts_store) -> Account:
     email = email.strip().lower()
-    row = conn.execute(select(users).where(users.c.email == email)).first()
-    if row is None:
+    stored = store.user_by_email(conn, email)
+    if stored is None:
         raise UnknownUserError(f"no user with email {email!r}; `relaydesk users list` shows them")
-    return _account(row)
+    return _account(stored)
 
 
 def update_user(
@@ -233,6 +284,8 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
     now: datetime,
+    store: AccountStore = accounts_store,
+    sessions: SessionEnder = sessions_store,
 ) -> Account:
     """Change what is given (None leaves a field as it is) and return the user.
 
@@ -241,99 +294,87 @@ def update_user(
     deactivation ends their console sessions. The last active admin can be neither demoted
     nor deactivated: nobody could manage users.
     """
-    current = get_user(conn, user_id)
-    values: dict[str, object] = {}
+    current = get_user(conn, user_id, store=store)
     if name is not None:
         _check_name(name)
-        values["name"] = name.strip()
     if role is not None:
         _check_role(role)
-        values["role"] = role
-    if skills is not None:
-        values["skills"] = _skills(skills)
-    if languages is not None:
-        values["languages"] = _languages(languages)
     if capacity is not None:
         _check_capacity(capacity)
-        values["capacity"] = capacity
     if password is not None:
         _check_password(password)
-        values["password_hash"] = _hasher.hash(password)
-    if active is not None:
-        values["active"] = active
-        if not active:
-            values["presence"] = "offline"
     losing_admin = (
         current.role == "admin"
         and current.active
         and ((role is not None and role != "admin") or active is False)
     )
-    if losing_admin and _active_admins(conn) <= 1:
+    if losing_admin and store.active_admins(conn) <= 1:
         raise LastAdminError(
             f"{current.email} is the last active admin; make someone else admin first"
         )
-    if values:
-        conn.execute(update(users).where(users.c.id == user_id).values(values))
+    store.update_user(
+        conn,
+        user_id,
+        name=None if name is None else name.strip(),
+        role=role,
+        skills=None if skills is None else _skills(skills),
+        languages=None if languages is None else _languages(languages),
+        capacity=capacity,
+        active=active,
+        presence="offline" if active is False else None,
+        password_hash=None if password is None else _hasher.hash(password),
+    )
     if password is not None or active is False:
-        credentials.end_user_sessions(conn, user_id)
+        sessions.end_for_user(conn, user_id)
         if active is False:
-            credentials.revoke_user_tokens(conn, user_id, now)
-    return get_user(conn, user_id)
+            store.revoke_user_tokens(conn, user_id, now)
+    return get_user(conn, user_id, store=store)
 
 
-def verify_password(conn: Connection, email: str, password: str, now: datetime) -> User | None:
+def verify_password(
+    conn: Connection,
+    email: str,
+    password: str,
+    now: datetime,
+    *,
+    store: AccountStore = accounts_store,
+) -> User | None:
     """The active user with this email and password, or None (unknown email, wrong
     password, deactivated, no password set). Takes as long whichever it is, and upgrades
     the stored hash when the hasher's parameters have changed since."""
-    row = conn.execute(
-        select(
-            users.c.id,
-            users.c.email,
-            users.c.name,
-            users.c.role,
-            users.c.active,
-            users.c.password_hash,
-        ).where(users.c.email == email.strip().lower())
-    ).first()
-    stored = row.password_hash if row is not None and row.password_hash else None
+    found = store.user_by_email(conn, email.strip().lower())
+    stored = found.password_hash if found is not None and found.password_hash else None
     try:
         _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if row is None or stored is None or not row.active:
+    if found is None or stored is None or not found.active:
         return None
     if _hasher.check_needs_rehash(stored):
-        conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
-        )
-    return User(row.id, row.email, row.name, row.role)
+        store.update_user(conn, found.id, password_hash=_hasher.hash(password))
+    return User(found.id, found.email, found.name, _stored_role(found.role))
 
 
-def _active_admins(conn: Connection) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(users)
-            .where(users.c.role == "admin", users.c.active.is_(True))
-        ).scalar_one()
-    )
-
-
-def _account(row: Any) -> Account:
+def _account(stored: StoredUser) -> Account:
     return Account(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        role=row.role,
-        active=bool(row.active),
-        skills=tuple(row.skills or ()),
-        languages=tuple(row.languages or ()),
-        capacity=row.capacity,
-        presence=row.presence,
-        has_password=row.password_hash is not None,
-        created_at=row.created_at,
-        last_assigned_at=row.last_assigned_at,
+        id=stored.id,
+        email=stored.email,
+        name=stored.name,
+        role=_stored_role(stored.role),
+        active=stored.active,
+        skills=stored.skills,
+        languages=stored.languages,
+        capacity=stored.capacity,
+        presence=stored.presence,
+        has_password=stored.password_hash is not None,
+        created_at=stored.created_at,
+        last_assigned_at=stored.last_assigned_at,
     )
+
+
+def _stored_role(role: str) -> Role:
+    """A role as stored: only `create_user` and `update_user` write one, and they check it."""
+    return cast(Role, role)
 
 
 def _check_name(name: str) -> None:

@@ -9,16 +9,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import Connection
 
-from relaydesk.adapters.storage.tables import (
-    conversations,
-    customers,
-    decisions,
-    messages,
-    notes,
-    users,
-)
+from relaydesk.adapters.storage import conversations as store
+from relaydesk.adapters.storage.conversations import Decision, Message
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk
 from relaydesk.domain.channel import DeliveryStatus
@@ -89,15 +83,7 @@ def find_for_customer(
     """Conversations of the customer with this wa_id or BSUID, newest first: those the
     viewer may see (all when no viewer is named), at most `limit` of them, with ids below
     `before`."""
-    query = (
-        select(conversations.c.id, conversations.c.status, conversations.c.assignee_id)
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .where(or_(customers.c.wa_id == customer, customers.c.user_id == customer))
-        .order_by(conversations.c.id.desc())
-    )
-    if before is not None:
-        query = query.where(conversations.c.id < before)
-    rows = conn.execute(query)
+    rows = store.for_customer(conn, customer, before=before)
     ids = [r.id for r in rows if viewer is None or visible(viewer, r.status, r.assignee_id)]
     return [c for i in ids[:limit] if (c := get(conn, i)) is not None]
 
@@ -106,7 +92,7 @@ def get(conn: Connection, conversation_id: int, *, limit: int = PAGE) -> dict[st
     """The conversation with its customer, its newest `limit` messages and decisions
     (oldest first) and, where there are older ones, the cursors to page back to them
     (`messages_before`, `decisions_before`). None when there is no such conversation."""
-    row = _conversation_row(conn, conversation_id)
+    row = store.conversation(conn, conversation_id)
     if row is None:
         return None
     expires = window_expires_at(row.last_inbound_at)
@@ -138,11 +124,7 @@ def get(conn: Connection, conversation_id: int, *, limit: int = PAGE) -> dict[st
 def visibility_of(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
     """What `may_see` needs of a conversation (its status and assignee); None when there
     is no such conversation."""
-    row = conn.execute(
-        select(conversations.c.status, conversations.c.assignee_id).where(
-            conversations.c.id == conversation_id
-        )
-    ).first()
+    row = store.visibility(conn, conversation_id)
     if row is None:
         return None
     assignee = {"id": row.assignee_id} if row.assignee_id is not None else None
@@ -154,7 +136,7 @@ def messages_page(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """The newest `limit` messages with ids below `before`, oldest first, and the cursor
     for the page before them (None when these are the first)."""
-    rows, older = _page(conn, messages, conversation_id, limit, before)
+    rows, older = store.messages_page(conn, conversation_id, limit=limit, before=before)
     return [_message(m) for m in rows], older
 
 
@@ -162,41 +144,11 @@ def decisions_page(
     conn: Connection, conversation_id: int, *, limit: int = PAGE, before: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """As `messages_page`, for the decisions (with their reasons)."""
-    rows, older = _page(conn, decisions, conversation_id, limit, before)
+    rows, older = store.decisions_page(conn, conversation_id, limit=limit, before=before)
     return [_decision(d) for d in rows], older
 
 
-def _page(
-    conn: Connection, table: Table, conversation_id: int, limit: int, before: int | None
-) -> tuple[list[Any], int | None]:
-    query = select(table).where(table.c.conversation_id == conversation_id)
-    if before is not None:
-        query = query.where(table.c.id < before)
-    rows = list(conn.execute(query.order_by(table.c.id.desc()).limit(limit + 1)))
-    shown = rows[:limit][::-1]
-    return shown, (shown[0].id if len(rows) > limit else None)
-
-
-def _conversation_row(conn: Connection, conversation_id: int) -> Any:
-    """The conversation with its customer and its assignee's name and email; None when
-    there is no such conversation."""
-    return conn.execute(
-        select(
-            conversations,
-            customers.c.wa_id,
-            customers.c.user_id,
-            customers.c.profile_name,
-            customers.c.attributes,
-            users.c.name.label("assignee_name"),
-            users.c.email.label("assignee_email"),
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .outerjoin(users, users.c.id == conversations.c.assignee_id)
-        .where(conversations.c.id == conversation_id)
-    ).first()
-
-
-def _message(row: Any) -> dict[str, Any]:
+def _message(row: Message) -> dict[str, Any]:
     if row.direction == "in":
         status = "received"
     else:
@@ -218,7 +170,7 @@ def _message(row: Any) -> dict[str, Any]:
     }
 
 
-def _decision(row: Any) -> dict[str, Any]:
+def _decision(row: Decision) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
         "action": row.action,
@@ -249,18 +201,10 @@ def handoff_card(
     already tried, a suggested next step and first reply, notes, feedback and SLA clocks.
     The transcript is the newest `limit` messages with ids below `before` (oldest first);
     `transcript_before` pages back from it. None when there is no such conversation."""
-    row = _conversation_row(conn, conversation_id)
+    row = store.conversation(conn, conversation_id)
     if row is None:
         return None
-    escalation = conn.execute(
-        select(decisions)
-        .where(
-            decisions.c.conversation_id == conversation_id,
-            decisions.c.action == Action.ESCALATE.value,
-        )
-        .order_by(decisions.c.id.desc())
-        .limit(1)
-    ).first()
+    escalation = store.latest_decision(conn, conversation_id, Action.ESCALATE.value)
     transcript, transcript_before = _transcript(
         conn, conversation_id, row.profile_name, limit, before
     )
@@ -269,7 +213,7 @@ def handoff_card(
     types = [str(t["type"]) for t in fired]
     intent_name = escalation.intent if escalation else None
     intent = _intent(brief, intent_name, escalation.confidence if escalation else None)
-    collected = _collected(_customer_texts(conn, conversation_id), brief)
+    collected = _collected(store.customer_texts(conn, conversation_id), brief)
     dialogue = DialogueState.from_json(row.dialogue)
     trend = desk.sentiment_trend([(t.sentiment, t.frustration) for t in dialogue.turns])
     detail = dict(escalation.detail) if escalation else {}
@@ -287,7 +231,7 @@ def handoff_card(
             "name": row.profile_name,
             "wa_id": row.wa_id,
             "user_id": row.user_id,
-            "attributes": dict(row.attributes or {}),
+            "attributes": dict(row.attributes),
         },
         "assignee": (
             {"id": row.assignee_id, "name": row.assignee_name, "email": row.assignee_email}
@@ -324,7 +268,7 @@ def handoff_card(
         "feedback": (
             {
                 "verdict": row.feedback,
-                "tags": list(row.failure_tags or ()),
+                "tags": list(row.failure_tags),
                 "by": row.feedback_by,
                 "at": row.feedback_at,
             }
@@ -355,16 +299,9 @@ def _transcript(
     limit: int,
     before: int | None,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    query = (
-        select(messages, users.c.name.label("author_name"))
-        .outerjoin(users, users.c.id == messages.c.author_id)
-        .where(messages.c.conversation_id == conversation_id)
-    )
-    if before is not None:
-        query = query.where(messages.c.id < before)
-    rows = list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit + 1)))
+    rows, older = store.messages_page(conn, conversation_id, limit=limit, before=before)
     out = []
-    for m in reversed(rows[:limit]):
+    for m in rows:
         if m.direction == "in":
             author, role = customer_name or "Customer", "customer"
         elif m.author_id is not None or m.author_name:
@@ -372,20 +309,7 @@ def _transcript(
         else:
             author, role = "Bot", "bot"
         out.append({**_message(m), "author": author, "author_role": role})
-    return out, (out[0]["id"] if len(rows) > limit else None)
-
-
-def _customer_texts(conn: Connection, conversation_id: int) -> list[str]:
-    """Everything the customer wrote in the conversation, oldest first."""
-    return [
-        text
-        for text in conn.execute(
-            select(messages.c.text)
-            .where(messages.c.conversation_id == conversation_id, messages.c.direction == "in")
-            .order_by(messages.c.id)
-        ).scalars()
-        if text
-    ]
+    return out, older
 
 
 def _collected(texts: Sequence[str], brief: Brief) -> dict[str, list[str]]:
@@ -403,12 +327,6 @@ def _collected(texts: Sequence[str], brief: Brief) -> dict[str, list[str]]:
 
 
 def _notes(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(notes, users.c.name.label("author_name"))
-        .outerjoin(users, users.c.id == notes.c.author_id)
-        .where(notes.c.conversation_id == conversation_id)
-        .order_by(notes.c.id)
-    )
     return [
         {
             "id": n.id,
@@ -417,7 +335,7 @@ def _notes(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
             "body": n.body,
             "created_at": n.created_at,
         }
-        for n in rows
+        for n in store.notes_of(conn, conversation_id)
     ]
 
 

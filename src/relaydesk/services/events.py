@@ -16,22 +16,20 @@ import asyncio
 import contextlib
 import enum
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-import psycopg
 import structlog
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import events as store
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import events
+from relaydesk.adapters.storage.events import CHANNEL, Event
+
+__all__ = ["CHANNEL", "Event", "EventHub", "EventKind", "last_id", "read_after", "record"]
 
 log = structlog.get_logger(__name__)
-
-CHANNEL = "relaydesk_events"
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
 class EventKind(enum.StrEnum):
@@ -69,61 +67,27 @@ def record(
     `detail` holds what the console shows beside the event (queue, priority, reason);
     never a message body or a phone number.
     """
-    conn.execute(
-        events.insert().values(
-            conversation_id=conversation_id,
-            kind=kind.value,
-            actor_id=actor_id,
-            detail=detail or {},
-            created_at=now,
-        )
+    store.insert(
+        conn,
+        kind.value,
+        now=now,
+        conversation_id=conversation_id,
+        actor_id=actor_id,
+        detail=detail or {},
     )
-    if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY)
 
 
 # -- fan-out --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    kind: str
-    conversation_id: int | None
-    actor_id: int | None
-    detail: dict[str, Any]
-    created_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "conversation_id": self.conversation_id,
-            "actor_id": self.actor_id,
-            "detail": self.detail,
-            "created_at": self.created_at.isoformat(),
-        }
-
-
 def read_after(conn: Connection, after: int, limit: int = 500) -> list[Event]:
-    rows = conn.execute(
-        select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
-    )
-    return [
-        Event(
-            id=row.id,
-            kind=row.kind,
-            conversation_id=row.conversation_id,
-            actor_id=row.actor_id,
-            detail=row.detail or {},
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
+    """The first `limit` events after the one with id `after`, in id order."""
+    return store.after(conn, after, limit)
 
 
 def last_id(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+    """The newest event's id (0 when there is none): where a new subscriber starts."""
+    return store.last_id(conn)
 
 
 class EventHub:
@@ -262,14 +226,11 @@ class EventHub:
 
     async def _listen(self) -> None:
         """LISTEN on PostgreSQL; reconnects after a failure, with the poll as a safety net."""
-        url = self._db.engine.url.set(drivername="postgresql")
-        dsn = url.render_as_string(hide_password=False)
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                async with store.listening(self._db.engine.url) as notifies:
                     log.info("event_hub_listening", channel=CHANNEL)
-                    async for _ in conn.notifies():
+                    async for _ in notifies:
                         self.notifications += 1
                         self.wake()
             except asyncio.CancelledError:

@@ -14,15 +14,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 import structlog
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
-from relaydesk.adapters.storage import credentials
-from relaydesk.adapters.storage.tables import console_sessions, users
+from relaydesk.adapters.storage import sessions as store
 from relaydesk.services import accounts
-from relaydesk.services.accounts import User
+from relaydesk.services.accounts import Role, User
 
 log = structlog.get_logger(__name__)
 
@@ -80,19 +79,15 @@ def start(
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + idle
-    session_id = conn.execute(
-        console_sessions.insert()
-        .values(
-            token_hash=token_hash(token),
-            user_id=user.id,
-            csrf_token=csrf,
-            created_at=now,
-            expires_at=expires,
-            last_seen_at=now,
-        )
-        .returning(console_sessions.c.id)
-    ).scalar_one()
-    return NewSession(token, ConsoleSession(int(session_id), user, csrf, expires, now))
+    session_id = store.insert(
+        conn,
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=csrf,
+        now=now,
+        expires_at=expires,
+    )
+    return NewSession(token, ConsoleSession(session_id, user, csrf, expires, now))
 
 
 def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expired | None:
@@ -101,29 +96,14 @@ def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expi
     rows are deleted by `purge_expired` at the next sign-in."""
     if not token:
         return None
-    row = conn.execute(
-        select(
-            console_sessions.c.id,
-            console_sessions.c.csrf_token,
-            console_sessions.c.expires_at,
-            console_sessions.c.last_seen_at,
-            users.c.id.label("user_id"),
-            users.c.email,
-            users.c.name,
-            users.c.role,
-            users.c.active,
-            users.c.presence,
-        )
-        .join(users, users.c.id == console_sessions.c.user_id)
-        .where(console_sessions.c.token_hash == token_hash(token))
-    ).first()
-    if row is None or not row.active:
+    found = store.by_token_hash(conn, token_hash(token))
+    if found is None or not found.active:
         return None
-    if row.expires_at <= now:
+    if found.expires_at <= now:
         return EXPIRED
-    user = User(row.user_id, row.email, row.name, row.role)
+    user = User(found.user_id, found.email, found.name, cast(Role, found.role))
     return ConsoleSession(
-        row.id, user, row.csrf_token, row.expires_at, row.last_seen_at, row.presence
+        found.id, user, found.csrf_token, found.expires_at, found.last_seen_at, found.presence
     )
 
 
@@ -131,20 +111,12 @@ def keep_alive(
     conn: Connection, session: ConsoleSession, now: datetime, *, idle: timedelta = SESSION_IDLE
 ) -> None:
     """Push the session's idle expiry forward from now."""
-    conn.execute(
-        update(console_sessions)
-        .where(console_sessions.c.id == session.id)
-        .values(last_seen_at=now, expires_at=now + idle)
-    )
+    store.touch(conn, session.id, now, now + idle)
 
 
 def logout(conn: Connection, token: str) -> bool:
     """End the session behind this cookie token; False when there was none."""
-    found = conn.execute(
-        delete(console_sessions)
-        .where(console_sessions.c.token_hash == token_hash(token))
-        .returning(console_sessions.c.id, console_sessions.c.user_id)
-    ).first()
+    found = store.delete_by_token_hash(conn, token_hash(token))
     if found is None:
         return False
     log.info("console_logout", user_id=found.user_id, session_id=found.id)
@@ -154,13 +126,12 @@ def logout(conn: Connection, token: str) -> bool:
 def end_all(conn: Connection, user_id: int) -> int:
     """End every session of a user (`accounts.update_user` does, after a password change
     or deactivation)."""
-    return credentials.end_user_sessions(conn, user_id)
+    return store.end_for_user(conn, user_id)
 
 
 def purge_expired(conn: Connection, now: datetime) -> int:
-    return conn.execute(
-        delete(console_sessions).where(console_sessions.c.expires_at <= now)
-    ).rowcount
+    """Delete the sessions that have expired (at each sign-in); how many there were."""
+    return store.purge_expired(conn, now)
 
 
 def csrf_ok(session: ConsoleSession, supplied: str | None) -> bool:

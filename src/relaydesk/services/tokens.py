@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection
 
-from relaydesk.adapters.storage import credentials
+from relaydesk.adapters.storage import accounts as store
+from relaydesk.adapters.storage.accounts import StoredToken
 from relaydesk.services import accounts
 from relaydesk.services.accounts import AccountError
 
@@ -79,7 +80,7 @@ def issue(
 ) -> tuple[str, TokenInfo]:
     """A new token for the user with this email, and what is stored about it."""
     token = accounts.create_token(conn, email=email, label=label, now=now, lifetime=lifetime)
-    row = credentials.token_row_by_hash(conn, accounts.token_hash(token))
+    row = store.token_by_hash(conn, accounts.token_hash(token))
     if row is None:  # pragma: no cover - inserted just now, in this transaction
         raise RuntimeError("the new token's row is missing")
     return token, _info(row)
@@ -87,12 +88,12 @@ def issue(
 
 def list_tokens(conn: Connection, *, user_id: int | None = None) -> list[TokenInfo]:
     """Every token, or one user's, oldest first (revoked and expired ones included)."""
-    return [_info(row) for row in credentials.token_rows(conn, user_id)]
+    return [_info(row) for row in store.tokens(conn, user_id)]
 
 
 def get_token(conn: Connection, token_id: int, *, owner_id: int | None = None) -> TokenInfo:
     """One token; with `owner_id`, only when it is that user's (others' are not found)."""
-    row = credentials.token_row(conn, token_id)
+    row = store.token(conn, token_id)
     if row is None or (owner_id is not None and row.user_id != owner_id):
         raise UnknownTokenError(
             f"no token with id {token_id}; `relaydesk tokens list` or GET /api/v1/tokens shows them"
@@ -105,18 +106,18 @@ def revoke(
 ) -> tuple[TokenInfo, bool]:
     """Revoke a token at once; the token, and False when it was revoked already."""
     get_token(conn, token_id, owner_id=owner_id)
-    revoked = credentials.revoke_token(conn, token_id, now)
+    revoked = store.revoke_token(conn, token_id, now)
     return get_token(conn, token_id), revoked
 
 
-def _info(row: Any) -> TokenInfo:
+def _info(stored: StoredToken) -> TokenInfo:
     return TokenInfo(
-        id=row.id,
-        user_id=row.user_id,
-        email=row.email,
-        label=row.label,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
+        id=stored.id,
+        user_id=stored.user_id,
+        email=stored.email,
+        label=stored.label,
+        created_at=stored.created_at,
+        last_used_at=stored.last_used_at,
+        expires_at=stored.expires_at,
+        revoked_at=stored.revoked_at,
     )
