@@ -165,7 +165,7 @@ def run(
     agents = _roster(roster)
     minutes = _duration(handle_time) if handle_time else None
     report = _check(history, other, ratings, clusters)
-    what_if = _what_if(history, brief, other, agents, minutes)
+    what_if = _what_if(history, brief, other, agents, minutes, [s.turn for s in report.scored])
     _write(report, other, json_path, html_path, what_if)
     sys.exit(READY if report.ready else NOT_READY)
 
@@ -198,7 +198,9 @@ def _check(history: Any, brief: Any, ratings: Any, clusters: bool) -> Any:
         )
 
 
-def _what_if(history: Any, brief: Any, other: Any, roster: Any, handle: Any) -> Any:
+def _what_if(
+    history: Any, brief: Any, other: Any, roster: Any, handle: Any, other_turns: Any
+) -> Any:
     from relaydesk.services.decider import BriefDecider
     from relaydesk.services.what_if import compare
 
@@ -209,6 +211,7 @@ def _what_if(history: Any, brief: Any, other: Any, roster: Any, handle: Any) -> 
         (other, BriefDecider.from_brief(other)),
         roster,
         handle_time=handle,
+        other_turns=other_turns,
     )
 
 

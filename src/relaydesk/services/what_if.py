@@ -72,13 +72,17 @@ def compare(
     roster: Sequence[RosterAgent],
     *,
     handle_time: timedelta | None = None,
+    other_turns: Sequence[launch.ReplayedTurn] | None = None,
     progress: Callable[[int], None] = lambda done: None,
 ) -> WhatIf:
+    """`other_turns`: the proposed brief's replay of `history` if the caller has it
+    already (it is not replayed again)."""
     spans = history_handle_times(history)
     default = handle_time or _median(spans.values()) or DEFAULT_HANDLE_TIME
     runs = []
-    for brief, decider in (base, other):
-        scored = [launch.score(t, brief) for t in replay(history, decider, progress=progress)]
+    for (brief, decider), known in ((base, None), (other, other_turns)):
+        turns = known if known is not None else replay(history, decider, progress=progress)
+        scored = [launch.score(t, brief) for t in turns]
         runs.append(_run(brief, scored, history, roster, spans, default))
     return WhatIf(runs[0], runs[1], tuple(changes(runs[0].scored, runs[1].scored)), default)
 
