@@ -13,16 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from relaydesk.cli_support import bad_input
+
 #: exit codes, for CI
-READY, NOT_READY, BAD_INPUT = 0, 1, 2
+READY, NOT_READY = 0, 1  # and cli_support.BAD_INPUT (2)
 
 
 def _bad_input(message: str) -> NoReturn:
-    import structlog
-
-    structlog.get_logger(__name__).warning("replay_bad_input", problem=message.splitlines()[0])
-    click.echo(f"error: {message}", err=True)
-    sys.exit(BAD_INPUT)
+    bad_input(message, "replay_bad_input")
 
 
 class _RunByDefault(click.Group):

@@ -9,15 +9,13 @@ from typing import NoReturn
 
 import click
 
-PASSED, FAILED, BAD_INPUT = 0, 1, 2
+from relaydesk.cli_support import bad_input
+
+PASSED, FAILED = 0, 1  # and cli_support.BAD_INPUT (2)
 
 
 def _bad_input(message: str) -> NoReturn:
-    import structlog
-
-    structlog.get_logger(__name__).warning("scripts_bad_input", problem=message.splitlines()[0])
-    click.echo(f"error: {message}", err=True)
-    sys.exit(BAD_INPUT)
+    bad_input(message, "scripts_bad_input")
 
 
 @click.command("test")

@@ -27,6 +27,19 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+#: the exit code of a check command (replay, test) given input it cannot use, as CI reads it
+BAD_INPUT = 2
+
+
+def bad_input(message: str, event: str) -> NoReturn:
+    """Log `event` with the problem's first line, print `message`, exit 2: nothing ran."""
+    import structlog
+
+    structlog.get_logger(__name__).warning(event, problem=message.splitlines()[0])
+    click.echo(f"error: {message}", err=True)
+    sys.exit(BAD_INPUT)
+
+
 def database_for_cli() -> Database:
     from relaydesk.bootstrap import StartupError, prepare_database
 
