@@ -89,6 +89,7 @@ REFUSAL_TITLES = {
     403: "Not allowed",
     404: "Not found",
     409: "That cannot be done now",
+    413: "Too large",
     422: "Check what you entered",
 }
 
