@@ -183,11 +183,14 @@ def test_a_failed_job_keeps_its_problems_and_has_no_report(db: Database) -> None
 def test_a_silent_job_is_queued_again_then_failed_at_the_last_attempt(db: Database) -> None:
     queued = submit(db)
     claim(db, NOW)
+    with db.write() as conn:
+        store.progress(conn, queued.id, 1, NOW, done=300, total=900, conversations=60)
     assert recover(db, NOW + STALE) == ([], [])  # silent for exactly the limit: not yet
     late = NOW + STALE + timedelta(seconds=1)
     assert recover(db, late) == ([queued.id], [])
     requeued = job(db, queued.id)
     assert (requeued.state, requeued.attempts, requeued.started_at) == ("queued", 1, None)
+    assert (requeued.done_turns, requeued.total_turns, requeued.conversations) == (0, None, None)
     second = claim(db, late)
     assert second is not None and second.attempt == 2
     much_later = late + STALE + timedelta(seconds=1)
@@ -235,12 +238,8 @@ def test_a_released_job_is_queued_as_if_not_tried(db: Database) -> None:
         assert store.progress(conn, queued.id, 1, LATER, done=100, total=200)
         assert store.release(conn, queued.id, 1)
     back = job(db, queued.id)
-    assert (back.state, back.attempts, back.done_turns, back.heartbeat_at) == (
-        "queued",
-        0,
-        0,
-        None,
-    )
+    assert (back.state, back.attempts, back.done_turns, back.total_turns) == ("queued", 0, 0, None)
+    assert (back.started_at, back.heartbeat_at) == (None, None)
     again = claim(db)
     assert again is not None and again.attempt == 1
 

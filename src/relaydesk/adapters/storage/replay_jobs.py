@@ -154,6 +154,17 @@ def report(conn: Connection, job_id: int, kind: Report) -> bytes | None:
     return conn.execute(select(column).where(replay_jobs.c.id == job_id)).scalar_one_or_none()
 
 
+#: a job back in the queue: nothing of the run it had is shown
+_QUEUED_AGAIN: dict[str, Any] = {
+    "state": "queued",
+    "done_turns": 0,
+    "total_turns": None,
+    "conversations": None,
+    "started_at": None,
+    "heartbeat_at": None,
+}
+
+
 def has_work(conn: Connection, *, stale_before: datetime) -> bool:
     """Whether a job is queued, or running without a sign of life since `stale_before`:
     a cheap read before a worker opens a write transaction to claim."""
@@ -192,10 +203,7 @@ def recover_stale(
     )
     requeued = list(
         conn.execute(
-            update(replay_jobs)
-            .where(stale)
-            .values(state="queued", done_turns=0, started_at=None, heartbeat_at=None)
-            .returning(replay_jobs.c.id)
+            update(replay_jobs).where(stale).values(_QUEUED_AGAIN).returning(replay_jobs.c.id)
         ).scalars()
     )
     return requeued, failed
@@ -310,12 +318,6 @@ def release(conn: Connection, job_id: int, attempt: int) -> bool:
     result = conn.execute(
         update(replay_jobs)
         .where(_running(job_id, attempt))
-        .values(
-            state="queued",
-            attempts=replay_jobs.c.attempts - 1,
-            done_turns=0,
-            started_at=None,
-            heartbeat_at=None,
-        )
+        .values({**_QUEUED_AGAIN, "attempts": replay_jobs.c.attempts - 1})
     )
     return result.rowcount == 1
