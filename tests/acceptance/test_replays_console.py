@@ -150,6 +150,7 @@ async def test_agents_are_refused_the_page_the_upload_and_the_report(console: Co
         ("chat.txt", {"timezone": "Europe/Madrid"}, 422, "give the business name"),
         ("h.jsonl", {"timezone": "Moon/Base"}, 422, "time zone 'Moon/Base' is not"),
         ("big.jsonl", {}, 413, "big.jsonl is 65,537 bytes; uploads are limited to 0.0625 MB"),
+        ("chat.txt", {"business_name": "Acme\x00"}, 422, "holds a NUL or half an emoji"),
     ],
 )
 async def test_a_refused_upload_says_why_and_keeps_the_form(
@@ -157,7 +158,7 @@ async def test_a_refused_upload_says_why_and_keeps_the_form(
 ) -> None:
     client = await signed_in(console, "lead@example.com", "supervisor")
     content = b"x" * 65_537 if name.startswith("big") else b"conversation_id,time,author,text\n"
-    refused = await upload(client, name, content, business_name="  ", **fields)
+    refused = await upload(client, name, content, **({"business_name": "  "} | fields))
     assert refused.status_code == status, refused.text[:500]
     assert message in html.unescape(refused.text)
     assert 'data-testid="form-error"' in refused.text

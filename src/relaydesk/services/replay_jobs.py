@@ -162,6 +162,8 @@ class ReplayJobs:
         business = (upload.business_name or "").strip() or None
         if business is not None and len(business) > MAX_BUSINESS_NAME:
             raise ReplayJobError(f"the business name is longer than {MAX_BUSINESS_NAME} characters")
+        if business is not None and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in business):
+            raise ReplayJobError("the business name holds a NUL or half an emoji; type it again")
         if format_ == "txt" and business is None:
             raise ReplayJobError(
                 f"{name} is a WhatsApp export: give the business name as the export writes "
