@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
@@ -17,12 +18,16 @@ from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
-from relaydesk.services.decisions import DecisionStage, pending_depth
+from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
+from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.timers import Timers
+
+if TYPE_CHECKING:
+    from relaydesk.services.launch_check import Encode
 
 
 class StartupError(RuntimeError):
@@ -43,6 +48,7 @@ class Container:
     timers: Timers  #: SLA clocks, the ladder and CSAT; run by the worker every second
     runner: Runner  #: the outbox loop, the decision stage and the periodic jobs
     inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
+    replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
     _decisions: DecisionStage | None = None
 
     @property
@@ -74,6 +80,8 @@ class Container:
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
+            # Replays are worked where messages are decided: the process has the model.
+            self.runner.add_loop(self.replays.run_async)
         return self._decisions
 
 
@@ -166,9 +174,43 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
     inbound = InboundService(db, brief, metrics, on_outbound=worker.notify, on_event=hub.wake)
-    return Container(
-        settings, base_url, db, brief, metrics, graph, worker, desk, hub, timers, runner, inbound
+    replays = ReplayJobs(
+        db,
+        brief,
+        decider=lambda: _replay_decider(brief, settings),
+        encoder=_sentence_encoder,
+        max_upload_bytes=settings.replay_max_upload_bytes,
     )
+    return Container(
+        settings,
+        base_url,
+        db,
+        brief,
+        metrics,
+        graph,
+        worker,
+        desk,
+        hub,
+        timers,
+        runner,
+        inbound,
+        replays,
+    )
+
+
+def _replay_decider(brief: Brief, settings: Settings) -> DecisionMaker:
+    """The decision stage's own decider (the trained model is shared, once per brief)."""
+    from relaydesk.services.decider import BriefDecider
+
+    return BriefDecider.from_brief(brief, settings.nlu_history)
+
+
+def _sentence_encoder() -> Encode | None:
+    """MiniLM, when installed, to cluster what a replay's bot did not understand."""
+    from relaydesk.nlu import minilm
+
+    encoder = minilm.load_default()
+    return encoder.encode if encoder is not None else None
 
 
 def sandbox_phone_number_id(settings: Settings) -> str:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         default=3 * 1024 * 1024, gt=0, description="Webhook bodies larger than this get 413."
     )
+    replay_max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        gt=0,
+        description="History files uploaded for a replay (console or API) larger than this "
+        "are refused with 413.",
+    )
     backlog_max_age_seconds: int = Field(
         default=3600,
         ge=0,

@@ -1,5 +1,5 @@
 """`read_history`: the reader by extension, files as bytes, and every problem of every
-file in one error."""
+file in one error; `read_upload`: one uploaded file's bytes read alike."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from relaydesk.adapters.history import read_history
+from relaydesk.adapters.history import read_history, read_upload
 from relaydesk.domain.history import HistoryError, Labels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "history"
@@ -178,3 +178,36 @@ def test_the_date_order_reaches_the_exports(tmp_path: Path) -> None:
     export = write(tmp_path / "chat.txt", "03/04/26, 10:00 - Ana: hola\n")
     history = read_history([export], business_name="Ana", date_order="mdy")
     assert history.conversations[0].started_at == datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+
+
+class TestReadUpload:
+    def test_reads_bytes_by_the_name_and_its_problems_name_it(self) -> None:
+        history = read_upload("Past.CSV", b"\xef\xbb\xbf" + CSV.encode(), tz=MADRID)
+        assert [c.id for c in history.conversations] == ["c1"]
+        assert history.conversations[0].turns[0].source == "Past.CSV:2"
+        with pytest.raises(HistoryError) as caught:
+            read_upload("h.jsonl", b'{"conversation_id": "x"}\n')
+        assert all(p.startswith("h.jsonl:1: ") for p in caught.value.problems)
+
+    def test_an_export_is_named_after_the_file(self) -> None:
+        history = read_upload(
+            "Ana Lopez.txt",
+            b"03/04/26, 10:00 - Ana: hola\n03/04/26, 10:01 - Shop: hi\n",
+            business_name="Shop",
+        )
+        assert [c.id for c in history.conversations] == ["Ana Lopez"]
+
+    @pytest.mark.parametrize(
+        ("name", "data", "problem"),
+        [
+            ("h.json", b"{}", 'h.json: cannot read ".json" files; give .jsonl'),
+            ("h.csv", "a\nb".encode("utf-16"), "h.csv: the file is UTF-16; save it as UTF-8"),
+            ("h.csv", b"id\n\xff", "h.csv:2: byte 0xff is not UTF-8; save the file as UTF-8"),
+            ("../h.csv", b"", "'../h.csv' is not a file name; give the file's own name"),
+            ("", b"", "'' is not a file name; give the file's own name"),
+        ],
+    )
+    def test_unreadable_uploads(self, name: str, data: bytes, problem: str) -> None:
+        with pytest.raises(HistoryError) as caught:
+            read_upload(name, data)
+        assert caught.value.problems[0].startswith(problem)

@@ -19,7 +19,7 @@ from relaydesk.adapters.history.tabular import parse_csv, parse_jsonl
 from relaydesk.adapters.history.whatsapp_export import DateOrder, parse_export
 from relaydesk.domain.history import History, HistoryConversation, HistoryError
 
-__all__ = ["EXTENSIONS", "DateOrder", "read_history"]
+__all__ = ["EXTENSIONS", "DateOrder", "read_history", "read_upload"]
 
 _UTC = ZoneInfo("UTC")
 #: the extensions `read_history` reads, with what each holds
@@ -71,6 +71,23 @@ def read_history(
     if problems:
         raise HistoryError(problems)
     return History(tuple(conversations), tuple(notes))
+
+
+def read_upload(
+    name: str,
+    data: bytes,
+    *,
+    business_name: str | None = None,
+    tz: ZoneInfo = _UTC,
+    date_order: DateOrder | None = None,
+) -> History:
+    """One file's bytes (an upload) read as `read_history` reads a file called `name`:
+    the extension picks the reader, problems are reported as `name:line`, and an export's
+    conversation id is `name` without its extension. `name` is a file name, not a path."""
+    if not name or Path(name).name != name:
+        raise HistoryError([f"{name!r} is not a file name; give the file's own name"])
+    parse = _parser(Path(name), business_name=business_name, tz=tz, date_order=date_order)
+    return parse(_text(data, name), name)
 
 
 def _read(

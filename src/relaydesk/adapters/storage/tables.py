@@ -340,3 +340,35 @@ pending_decisions = Table(
     Column("received_at", UtcDateTime, nullable=False),  # the decision's `now`
     Column("message", Json, nullable=False),  # what the decision reads beyond the messages row
 )
+
+#: Pre-launch replays submitted from the console or the API and worked by the worker: the
+#: uploaded history file and the report, both gzip-compressed (a report's JSON is several
+#: times the history's size and compresses about twentyfold), and the progress between.
+replay_jobs = Table(
+    "replay_jobs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("created_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("format", String(8), nullable=False),  # jsonl | csv | txt
+    Column("size_bytes", Integer, nullable=False),
+    Column("content_gz", LargeBinary, nullable=False),
+    Column("business_name", String(200)),
+    Column("timezone", String(64), nullable=False),
+    Column("date_order", String(3)),  # dmy | mdy; NULL: as the file shows, else day first
+    Column("state", String(10), nullable=False),  # queued | running | done | failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),  # claims so far
+    Column("done_turns", Integer, nullable=False, server_default=text("0")),
+    Column("total_turns", Integer),  # customer turns, known once the file is read
+    Column("conversations", Integer),
+    Column("started_at", UtcDateTime),
+    Column("heartbeat_at", UtcDateTime),  # the running worker's last sign of life
+    Column("finished_at", UtcDateTime),
+    Column("problems", Json),  # why it failed: the history's file:line problems
+    Column("ready", Boolean),  # the verdict, once done
+    Column("brief_version", String(64)),
+    Column("report_json_gz", LargeBinary),
+    Column("report_html_gz", LargeBinary),
+    Index("ix_replay_jobs_state_id", "state", "id"),
+)

@@ -3,7 +3,7 @@ and the pages that refuse (sign in again, 403, 404, 409, 422)."""
 
 # No `from __future__ import annotations` here: FastAPI must resolve the dependency
 # annotations of the closures below at definition time.
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -89,6 +89,7 @@ REFUSAL_TITLES = {
     403: "Not allowed",
     404: "Not found",
     409: "That cannot be done now",
+    413: "Too large",
     422: "Check what you entered",
 }
 
@@ -162,13 +163,24 @@ def role(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
     return check
 
 
+async def _form_closed(request: Request) -> AsyncIterator[None]:
+    """Closes the request's form once the response is sent: an uploaded file's temporary
+    file is not left to the garbage collector."""
+    try:
+        yield
+    finally:
+        await request.close()
+
+
 def acting(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
     """A dependency for POSTs: the role check, then the session's CSRF token, from the
     form field `csrf_token` or the `X-CSRF-Token` header."""
     has_role = role(*roles)
 
     async def check(
-        request: Request, session: Annotated[ConsoleSession, Depends(has_role)]
+        request: Request,
+        _closing: Annotated[None, Depends(_form_closed)],
+        session: Annotated[ConsoleSession, Depends(has_role)],
     ) -> ConsoleSession:
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None:
@@ -274,6 +286,7 @@ NOTICES = {
     "user_created": "User created.",
     "user_saved": "User saved.",
     "empty_queue": "Nobody is waiting in that queue that you can take.",
+    "replay_queued": "History uploaded; the worker replays it next. This list follows it.",
 }
 
 

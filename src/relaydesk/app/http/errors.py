@@ -1,6 +1,7 @@
 """How the app answers what it cannot serve: a request that does not validate (422, or 404
-for a path id that names nothing), and an unhandled error (500, logged with its class and
-route but never the values involved). Every response also says `nosniff`."""
+for a path id that names nothing), an upload over its limit (413), and an unhandled error
+(500, logged with its class and route but never the values involved). Every response also
+says `nosniff`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relaydesk.app.http.schemas import MAX_ID
+from relaydesk.app.http.uploads import UploadTooLarge
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +53,16 @@ def install_error_handling(
             {"detail": printable(jsonable_encoder(errors))}, status_code=422
         )
 
+    async def on_too_large(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, UploadTooLarge):  # pragma: no cover - registered for it
+            raise exc
+        log.info("upload_refused", route=route_of(request.scope), status=413)
+        return error_page(request, 413, str(exc.detail)) or JSONResponse(
+            {"detail": exc.detail}, status_code=413
+        )
+
     app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(UploadTooLarge, on_too_large)
 
 
 def route_of(scope: Scope) -> str:

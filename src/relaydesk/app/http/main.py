@@ -18,7 +18,8 @@ from relaydesk.app.console._web import console_error_page
 from relaydesk.app.http.errors import ErrorGuard, install_error_handling
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
-from relaydesk.app.http.routes import api, events, ops, reads, tokens, webhooks
+from relaydesk.app.http.routes import api, events, ops, reads, replays, tokens, webhooks
+from relaydesk.app.http.uploads import UploadLimit
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 
@@ -103,12 +104,19 @@ def create_app(
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(tokens.router)
+    app.include_router(replays.router)
     app.include_router(ops.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
         app.include_router(sandbox.router)
         app.state.sandbox = sandbox
+    app.add_middleware(
+        UploadLimit,
+        paths=(replays.PATH, "/console/replays"),
+        max_bytes=settings.replay_max_upload_bytes,
+        setting="RELAYDESK_REPLAY_MAX_UPLOAD_BYTES",
+    )
     app.add_middleware(
         WebhookReceiver,
         ingestor=ingestor,

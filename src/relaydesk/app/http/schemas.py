@@ -4,7 +4,7 @@ types every entry point uses for what people send: `Text` and `Id`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
@@ -407,3 +407,42 @@ class UserOut(BaseModel):
 
 class UserList(BaseModel):
     users: list[UserOut]
+
+
+class ReplayProgressOut(BaseModel):
+    done: int = Field(description="Customer turns replayed so far.")
+    total: int | None = Field(description="Customer turns in the history; null until read.")
+
+
+class ReplayLinksOut(BaseModel):
+    self: str
+    report: str | None = Field(description="The report as JSON; null until the replay is done.")
+    report_html: str | None = Field(description="The report as one self-contained HTML page.")
+
+
+class ReplayOut(BaseModel):
+    id: int
+    state: Literal["queued", "running", "done", "failed"]
+    file_name: str
+    format: Literal["jsonl", "csv", "txt"]
+    size_bytes: int
+    business_name: str | None
+    timezone: str = Field(description="Times written without a zone are read in this one.")
+    date_order: Literal["dmy", "mdy"] | None
+    created_by: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: ReplayProgressOut
+    conversations: int | None
+    ready: bool | None = Field(description="The verdict once done: ready to launch or not.")
+    brief_version: str | None = Field(description="The brief it was replayed through.")
+    problems: list[str] = Field(
+        description="Why it failed: each problem of the history file as `file:line: what is "
+        "wrong` (the first 200)."
+    )
+    links: ReplayLinksOut
+
+
+class ReplayList(BaseModel):
+    replays: list[ReplayOut]

@@ -105,4 +105,7 @@
   for (const kind of kinds) stream.addEventListener(kind, onEvent);
   // Waiting times and SLA clocks move even when nothing happens.
   setInterval(schedule, 60_000);
+  // A region marked data-poll (a replay queued or running: its progress sends no events)
+  // is fetched again every few seconds, until the fresh region no longer asks for it.
+  setInterval(() => { if (document.querySelector("[data-poll]")) schedule(); }, 2_000);
 })();
