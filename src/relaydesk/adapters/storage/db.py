@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -11,6 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there SQLite's busy handler alone takes turns
+    fcntl = None  # type: ignore[assignment]
 
 
 class FairLock:
@@ -41,6 +47,26 @@ class FairLock:
                 self._held = False
 
 
+class WriterFile:
+    """The write turn across processes on one SQLite file: an exclusive `flock` on a file
+    beside the database, taken after the in-process `FairLock`. SQLite's own busy handler
+    sleeps between retries (up to 100 ms), so a process writing in a tight loop (`serve`
+    acknowledging webhooks) kept the lock from a `relaydesk worker` on the same file for
+    seconds; a process blocked in `flock` is woken as soon as the lock is released."""
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 #: Execution option marking a `Database.read()` connection (see `_on_begin`).
 _READ_ONLY = "relaydesk_read_only"
 
@@ -55,6 +81,7 @@ class Database:
         self.engine = _create_engine(url, sqlite_synchronous=sqlite_synchronous, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = FairLock() if self.is_sqlite else None
+        self._writer_file = _writer_file(self.engine) if self.is_sqlite else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -62,7 +89,11 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.engine.begin() as conn:
+        if self._writer_file is None:
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self._writer_file, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -83,6 +114,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer_file is not None:
+            self._writer_file.close()
+            self._writer_file = None
+
+
+def _writer_file(engine: Engine) -> WriterFile | None:
+    """The cross-process write turn for a SQLite file (none in memory, or without fcntl)."""
+    database = engine.url.database
+    if fcntl is None or database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    return WriterFile(f"{database}-writer.lock")
 
 
 def _create_engine(url: str, *, sqlite_synchronous: str, echo: bool) -> Engine:
