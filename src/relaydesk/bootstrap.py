@@ -23,7 +23,8 @@ from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.replay_jobs import ReplayJobs
-from relaydesk.services.rollout import Rollout, no_drafts_yet
+from relaydesk.services.rollout import Rollout
+from relaydesk.services.rollout_status import no_drafts_yet
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.timers import Timers
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import click
 
 from relaydesk.cli_support import bad_input, database_for_cli, fail, settings_for_cli, table, when
-from relaydesk.domain.rollout import MODES, SEGMENT, Figure
+from relaydesk.domain.rollout import MODES, SEGMENT
+from relaydesk.domain.rollout_gates import Figure
 from relaydesk.services.rollout import Rollout, RolloutError
 
 

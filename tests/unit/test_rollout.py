@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from relaydesk.brief import EXAMPLE_BRIEF, Brief, load_brief
 from relaydesk.brief.schema import Rollout, RolloutGates
-from relaydesk.domain import rollout
+from relaydesk.domain import rollout, rollout_gates
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Understanding
 from relaydesk.domain.dialogue import DialogueState
@@ -20,11 +20,10 @@ from relaydesk.domain.rollout import (
     PILOT,
     SEGMENT,
     Arrival,
-    Breach,
-    Metrics,
     RolloutState,
     Segment,
 )
+from relaydesk.domain.rollout_gates import Breach, Metrics
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=14)
@@ -154,19 +153,19 @@ def test_initial_state_follows_the_brief(brief: Brief) -> None:
     ],
 )
 def test_wilson(hits: int, n: int, low: float, high: float) -> None:
-    figure = rollout.wilson(hits, n)
+    figure = rollout_gates.wilson(hits, n)
     assert figure.n == n
     assert figure.low == pytest.approx(low, abs=1e-4)
     assert figure.high == pytest.approx(high, abs=1e-4)
 
 
 def test_wilson_without_data_has_no_value() -> None:
-    assert rollout.wilson(0, 0) == rollout.Figure(None, 0, None, None, 0)
+    assert rollout_gates.wilson(0, 0) == rollout_gates.Figure(None, 0, None, None, 0)
 
 
 def test_lift_is_newcombes_difference_interval() -> None:
     """Newcombe (1998), 56/70 vs 48/80, method 10: 0.2000, 0.0524 to 0.3339."""
-    gained = rollout.lift(rollout.wilson(56, 70), rollout.wilson(48, 80))
+    gained = rollout_gates.lift(rollout_gates.wilson(56, 70), rollout_gates.wilson(48, 80))
     assert gained.value == pytest.approx(0.2, abs=1e-4)
     assert gained.low == pytest.approx(0.0524, abs=1e-4)
     assert gained.high == pytest.approx(0.3339, abs=1e-4)
@@ -176,12 +175,12 @@ def test_lift_is_newcombes_difference_interval() -> None:
 # -- gates with a frozen clock ----------------------------------------------------------------
 
 
-def _by_key(found: list[rollout.Gate]) -> dict[str, rollout.Gate]:
+def _by_key(found: list[rollout_gates.Gate]) -> dict[str, rollout_gates.Gate]:
     return {g.name if g.subject is None else f"{g.name}:{g.subject}": g for g in found}
 
 
 def test_every_gate_holds_on_good_figures() -> None:
-    found = _by_key(rollout.evaluate(state(), metrics(), GATES))
+    found = _by_key(rollout_gates.evaluate(state(), metrics(), GATES))
     assert sorted(found) == [
         "acceptance:pricing",
         "acceptance:shipping",
@@ -214,13 +213,13 @@ def test_every_gate_holds_on_good_figures() -> None:
     ],
 )
 def test_a_gate_fails(overrides: dict[str, Any], failing: str, measured: bool) -> None:
-    found = _by_key(rollout.evaluate(state(), metrics(**overrides), GATES))
+    found = _by_key(rollout_gates.evaluate(state(), metrics(**overrides), GATES))
     assert [k for k, g in found.items() if not g.holds] == [failing]
     assert found[failing].measured is measured
 
 
 def test_an_intent_that_is_off_has_no_acceptance_gate() -> None:
-    found = _by_key(rollout.evaluate(state(pricing="off", shipping="live"), metrics(), GATES))
+    found = _by_key(rollout_gates.evaluate(state(pricing="off", shipping="live"), metrics(), GATES))
     assert "acceptance:pricing" not in found
 
 
@@ -229,8 +228,8 @@ def test_an_intent_that_is_off_has_no_acceptance_gate() -> None:
 
 def test_a_draft_intent_is_promoted_when_its_gates_hold() -> None:
     now_state = state()
-    found = rollout.evaluate(now_state, metrics(), GATES)
-    change, failing = rollout.promotion(now_state, found, "pricing", STEPS)
+    found = rollout_gates.evaluate(now_state, metrics(), GATES)
+    change, failing = rollout_gates.promotion(now_state, found, "pricing", STEPS)
     assert failing == []
     assert change is not None
     assert (change.subject, change.before, change.after) == ("pricing", "draft", "live")
@@ -240,8 +239,8 @@ def test_a_draft_intent_is_promoted_when_its_gates_hold() -> None:
 def test_promotion_names_the_gates_that_fail() -> None:
     now_state = state()
     bad = metrics(acceptance={"pricing": (30, 20)}, breaches=(Breach(3, "P1", None, NOW),))
-    change, failing = rollout.promotion(
-        now_state, rollout.evaluate(now_state, bad, GATES), "pricing", STEPS
+    change, failing = rollout_gates.promotion(
+        now_state, rollout_gates.evaluate(now_state, bad, GATES), "pricing", STEPS
     )
     assert change is None
     assert [g.name for g in failing] == ["acceptance", "high_priority_sla"]
@@ -249,13 +248,13 @@ def test_promotion_names_the_gates_that_fail() -> None:
 
 def test_the_segment_widens_a_step_and_needs_the_lift() -> None:
     now_state = state(percent=20)
-    change, _ = rollout.promotion(
-        now_state, rollout.evaluate(now_state, metrics(), GATES), SEGMENT, STEPS
+    change, _ = rollout_gates.promotion(
+        now_state, rollout_gates.evaluate(now_state, metrics(), GATES), SEGMENT, STEPS
     )
     assert change is not None and (change.before, change.after) == ("20", "50")
     flat = metrics(csat={PILOT: (60, 30), BASELINE: (60, 48)})
-    change, failing = rollout.promotion(
-        now_state, rollout.evaluate(now_state, flat, GATES), SEGMENT, STEPS
+    change, failing = rollout_gates.promotion(
+        now_state, rollout_gates.evaluate(now_state, flat, GATES), SEGMENT, STEPS
     )
     assert change is None and [g.name for g in failing] == ["csat_lift"]
 
@@ -271,8 +270,8 @@ def test_due_promotions_wait_for_the_window(
     held: timedelta, expected: list[tuple[str, str, str]]
 ) -> None:
     now_state = state(since=NOW - held)
-    found = rollout.evaluate(now_state, metrics(), GATES)
-    changes = rollout.due_promotions(now_state, found, STEPS, WINDOW, NOW)
+    found = rollout_gates.evaluate(now_state, metrics(), GATES)
+    changes = rollout_gates.due_promotions(now_state, found, STEPS, WINDOW, NOW)
     assert [(c.subject, c.before, c.after) for c in changes] == expected
 
 
@@ -289,10 +288,10 @@ def test_traffic_steps(percent: int, wider: int | None, narrower: int | None) ->
 
 
 def _rollbacks(now_state: RolloutState, found: Metrics) -> list[tuple[str, str, str]]:
-    gates = rollout.evaluate(now_state, found, GATES)
+    gates = rollout_gates.evaluate(now_state, found, GATES)
     return [
         (c.subject, c.before, c.after)
-        for c in rollout.rollbacks(now_state, gates, found, GATES, STEPS)
+        for c in rollout_gates.rollbacks(now_state, gates, found, GATES, STEPS)
     ]
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -23,7 +22,7 @@ from relaydesk.adapters.storage import rollout as store
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.pending import Pending
 from relaydesk.brief.schema import Brief
-from relaydesk.domain import rollout
+from relaydesk.domain import rollout, rollout_gates
 from relaydesk.domain.conversation import ConversationState
 from relaydesk.domain.decision import Understanding
 from relaydesk.domain.policy import Outcome
@@ -34,12 +33,12 @@ from relaydesk.domain.rollout import (
     SEGMENT,
     AcceptanceSource,
     Change,
-    Gate,
-    Metrics,
     Mode,
     RolloutState,
 )
+from relaydesk.domain.rollout_gates import Gate, Metrics
 from relaydesk.services.events import EventKind, record
+from relaydesk.services.rollout_status import Status, live_metrics
 
 log = structlog.get_logger(__name__)
 #: How long the decision stage reuses the state it read (a change shows within this).
@@ -53,47 +52,6 @@ class RolloutError(Exception):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    state: RolloutState
-    gates: list[Gate]
-    changes: list[store.ChangeRow]
-    window: timedelta
-    phases: list[str]
-    steps: list[int]
-    auto_promote: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        status = self
-        state = status.state
-        return {
-            "phase": state.phase,
-            "phases": status.phases,
-            "segment": state.segment.as_dict(),
-            "segment_since": state.segment_since.isoformat(),
-            "traffic_steps": status.steps,
-            "auto_promote": status.auto_promote,
-            "window_seconds": int(status.window.total_seconds()),
-            "modes": {
-                intent: {"mode": mode, "since": state.mode_since[intent].isoformat()}
-                for intent, mode in sorted(state.modes.items())
-            },
-            "gates": [gate.as_dict() for gate in status.gates],
-            "changes": [
-                {
-                    "at": c.at.isoformat(),
-                    "actor": c.actor,
-                    "subject": c.subject,
-                    "before": c.before,
-                    "after": c.after,
-                    "reason": c.reason,
-                    "figures": c.figures,
-                }
-                for c in status.changes
-            ],
-        }
 
 
 class Rollout:
@@ -222,27 +180,7 @@ class Rollout:
     # -- figures and gates -------------------------------------------------------------------
 
     def metrics(self, conn: Connection, state: RolloutState, now: datetime) -> Metrics:
-        window_start = now - self.brief.rollout.pilot_window
-        since = max(window_start, state.segment_since)
-        acceptance: dict[str, tuple[int, int]] = {}
-        by_since: dict[datetime, list[str]] = {}
-        for intent, mode in state.modes.items():
-            if mode != "off":
-                start = max(window_start, state.mode_since.get(intent, window_start))
-                by_since.setdefault(start, []).append(intent)
-        for start, intents in by_since.items():
-            counted = self.acceptance(start, now)
-            acceptance.update({i: counted[i] for i in intents if i in counted})
-        target = self.brief.rollout.gates.resolution_target.total_seconds()
-        return Metrics(
-            acceptance=acceptance,
-            breaches=store.breaches(conn, since, now),
-            high_priority=store.high_priority(conn, since, now),
-            feedback=store.feedback(conn, since, now),
-            csat=store.csat(conn, since, now),
-            resolution=store.resolution(conn, since, now, target),
-            sends=store.sends(conn, since, now),
-        )
+        return live_metrics(conn, self.brief, state, self.acceptance, now)
 
     def status(self, now: datetime, changes: int = 50) -> Status:
         return self._status(now, changes)[0]
@@ -255,7 +193,7 @@ class Rollout:
         config = self.brief.rollout
         status = Status(
             state,
-            rollout.evaluate(state, metrics, config.gates),
+            rollout_gates.evaluate(state, metrics, config.gates),
             history,
             config.pilot_window,
             list(config.phases),
@@ -293,7 +231,7 @@ class Rollout:
                 409,
             )
         else:
-            found, failing = rollout.promotion(state, status.gates, subject, steps)
+            found, failing = rollout_gates.promotion(state, status.gates, subject, steps)
             if found is None and not force:
                 names = "; ".join(_gate_text(g) for g in failing)
                 raise RolloutError(
@@ -302,7 +240,7 @@ class Rollout:
                     409,
                 )
             if found is None:
-                forced = rollout.promotion(
+                forced = rollout_gates.promotion(
                     state, [_passed(g) for g in status.gates], subject, steps
                 )
                 assert forced[0] is not None
@@ -369,18 +307,16 @@ class Rollout:
         with `rollout.auto_promote`, gates that held for the window promote."""
         status, metrics = self._status(now, changes=0)
         config = self.brief.rollout
-        undo = rollout.rollbacks(status.state, status.gates, metrics, config.gates, status.steps)
+        undo = rollout_gates.rollbacks(
+            status.state, status.gates, metrics, config.gates, status.steps
+        )
         done = self._apply(undo, actor=GATE, actor_id=None, now=now, alert=True)
         if config.auto_promote and not undo:
-            due = rollout.due_promotions(
+            due = rollout_gates.due_promotions(
                 status.state, status.gates, status.steps, config.pilot_window, now
             )
             done += self._apply(due, actor=GATE, actor_id=None, now=now, alert=False)
         return done
-
-    def changes(self, limit: int = 50) -> list[store.ChangeRow]:
-        with self._db.read() as conn:
-            return store.changes(conn, limit)
 
     def _apply(
         self,
@@ -467,9 +403,3 @@ def _utcnow() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
-
-
-def no_drafts_yet(since: datetime, until: datetime) -> dict[str, tuple[int, int]]:
-    """The acceptance source while no drafts are stored: none handled, so every acceptance
-    gate reads n=0 and does not hold. The drafts' storage takes its place (same shape)."""
-    return {}

@@ -24,13 +24,13 @@ from relaydesk.adapters.storage.tables import (
 from relaydesk.domain.rollout import (
     BASELINE,
     PILOT,
-    Breach,
     Change,
     Cohort,
     Mode,
     RolloutState,
     Segment,
 )
+from relaydesk.domain.rollout_gates import Breach
 
 _STATE_ID = 1
 _DIALECTS = (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
