@@ -23,11 +23,17 @@ from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.replay_jobs import ReplayJobs
+from relaydesk.services.rollout import Rollout
+from relaydesk.services.rollout_status import no_drafts_yet
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.timers import Timers
 
 if TYPE_CHECKING:
     from relaydesk.services.launch_check import Encode
+
+
+#: How often the worker judges the rollout's gates (rollbacks act at once).
+ROLLOUT_CHECK = timedelta(minutes=1)
 
 
 class StartupError(RuntimeError):
@@ -49,6 +55,7 @@ class Container:
     runner: Runner  #: the outbox loop, the decision stage and the periodic jobs
     inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
     replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
+    rollout: Rollout  #: segment, intents' modes, gates; docs/rollout.md
     _decisions: DecisionStage | None = None
 
     @property
@@ -77,6 +84,7 @@ class Container:
                 backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
                 on_outbound=self.worker.notify,
                 on_event=self.hub.wake,
+                admit=self.rollout.admit,
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
@@ -173,6 +181,8 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
+    rollout = build_rollout(db, brief, on_event=hub.wake)
+    scheduler.every("rollout_gates", ROLLOUT_CHECK, rollout.check)
     inbound = InboundService(db, brief, metrics, on_outbound=worker.notify, on_event=hub.wake)
     replays = ReplayJobs(
         db,
@@ -195,7 +205,15 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         runner,
         inbound,
         replays,
+        rollout,
     )
+
+
+def build_rollout(
+    db: Database, brief: Brief, *, on_event: Callable[[], None] = lambda: None
+) -> Rollout:
+    """The rollout service (the server's, the worker's and `relaydesk rollout`'s)."""
+    return Rollout(db, brief, no_drafts_yet, on_event=on_event)
 
 
 def _replay_decider(brief: Brief, settings: Settings) -> DecisionMaker:

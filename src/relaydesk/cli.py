@@ -1,4 +1,5 @@
-"""The `relaydesk` command: serve, worker, db, brief, users, tokens, nlu, replay, test."""
+"""The `relaydesk` command: serve, worker, db, brief, users, tokens, rollout, nlu, replay,
+test."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import click
 from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
 from relaydesk.cli_accounts import tokens, users
+from relaydesk.cli_rollout import rollout
 from relaydesk.cli_support import fail, settings_for_cli
 from relaydesk.observability import configure_logging
 
@@ -187,6 +189,7 @@ def brief_check(path: Path) -> None:
 
 cli.add_command(users)
 cli.add_command(tokens)
+cli.add_command(rollout)
 
 
 def main() -> None:

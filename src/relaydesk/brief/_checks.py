@@ -259,14 +259,21 @@ def _check_routing(brief: Brief) -> list[Issue]:
     for loc, queue in refs:
         if queue is not None and queue not in brief.queues:
             issues.append((loc, _unknown("queue", queue, brief.queues, "queues")))
-    for i, intent in enumerate(brief.rollout.draft_intents):
+    rollout_intents: list[tuple[Loc, str]] = [
+        (("rollout", key, i), intent)
+        for key, names in (
+            ("draft_intents", brief.rollout.draft_intents),
+            ("off_intents", brief.rollout.off_intents),
+        )
+        for i, intent in enumerate(names)
+    ]
+    rollout_intents += [
+        (("rollout", "segment", "intents", i), intent)
+        for i, intent in enumerate(brief.rollout.segment.intents)
+    ]
+    for loc, intent in rollout_intents:
         if intent not in brief.intents:
-            issues.append(
-                (
-                    ("rollout", "draft_intents", i),
-                    _unknown("intent", intent, brief.intents, "intents"),
-                )
-            )
+            issues.append((loc, _unknown("intent", intent, brief.intents, "intents")))
     template = brief.policy.reengagement_template
     if template not in brief.templates:
         issues.append(

@@ -431,6 +431,23 @@ def _escalate(
     return with_wait(Outcome(decision, after, draft), brief, None, now)
 
 
+def hand_over(
+    brief: Brief,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    dialogue: DialogueState,
+    now: datetime,
+    preface: tuple[str, ...] = (),
+) -> Outcome:
+    """An escalation decided outside the policy (the rollout holding the bot back), with
+    `preface` said before the handoff message."""
+    outcome = _escalate(brief, understanding, triggers, dialogue, now)
+    if not preface or outcome.handoff is None:
+        return outcome
+    draft = replace(outcome.handoff, preface=(*preface, *outcome.handoff.preface))
+    return with_wait(replace(outcome, handoff=draft), brief, None, now)
+
+
 def with_wait(
     outcome: Outcome, brief: Brief, snapshot: handoff.QueueSnapshot | None, now: datetime
 ) -> Outcome:

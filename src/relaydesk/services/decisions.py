@@ -71,6 +71,22 @@ class DecisionMaker(Protocol):
     ) -> Outcome: ...
 
 
+class Admission(Protocol):
+    """What the rollout makes of an outcome (`services.rollout.Rollout.admit`): the
+    conversation's cohort placed, the bot held back outside the pilot or for an intent
+    that is off."""
+
+    def __call__(
+        self,
+        conn: Connection,
+        item: store.Pending,
+        state: ConversationState,
+        understanding: Understanding,
+        outcome: Outcome,
+        now: datetime,
+    ) -> Outcome: ...
+
+
 #: How many pending messages one round decides (one model call).
 BATCH_SIZE = 64
 #: SQLite has one writer: a round commits every this many seconds of deciding, so the
@@ -91,6 +107,7 @@ class DecisionStage:
         write_slice: float = WRITE_SLICE,
         on_outbound: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
+        admit: Admission | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size}; at least 1 message per round")
@@ -102,6 +119,7 @@ class DecisionStage:
         self._write_slice = write_slice
         self.on_outbound = on_outbound
         self.on_event = on_event
+        self._admit = admit
         self._queue = LiveQueue(decider.brief)
         self.wake = threading.Event()  #: set by the webhook path after a commit
 
@@ -246,6 +264,8 @@ class DecisionStage:
         if outcome is None:
             understanding = batch.understood.get(message.wamid, _NOTHING)
             outcome = self._decider.decide(state, message, understanding, item.attributes, now)
+            if self._admit is not None:
+                outcome = self._admit(conn, item, state, understanding, outcome, now)
         draft = outcome.handoff
         if draft is not None:  # escalating: word the wait from the live queue it joins
             snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)

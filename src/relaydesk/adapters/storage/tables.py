@@ -104,6 +104,7 @@ customers = Table(
     Column("attributes", Json),  # from the CRM or the API: {"vip": "true", ...}
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("rollout_bucket", Integer),  # 0..9999, taken once (domain.rollout.bucket_of)
 )
 
 identity_changes = Table(
@@ -150,6 +151,7 @@ conversations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("rollout_cohort", String(8)),  # pilot | baseline, at its first decision
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
@@ -371,4 +373,35 @@ replay_jobs = Table(
     Column("report_json_gz", LargeBinary),
     Column("report_html_gz", LargeBinary),
     Index("ix_replay_jobs_state_id", "state", "id"),
+)
+
+#: The rollout (domain/rollout.py): one row of phase and segment, each intent's mode, and
+#: the change log. Written from the brief once, then by commands, the console and gates.
+rollout_state = Table(
+    "rollout_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("phase", String(64), nullable=False),
+    Column("segment", Json, nullable=False),  # domain.rollout.Segment.as_dict()
+    Column("segment_since", UtcDateTime, nullable=False),
+)
+rollout_modes = Table(
+    "rollout_modes",
+    metadata,
+    Column("intent", String(80), primary_key=True),
+    Column("mode", String(8), nullable=False),  # off | draft | live
+    Column("since", UtcDateTime, nullable=False),
+)
+rollout_changes = Table(
+    "rollout_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("actor", String(320), nullable=False),  # the person's email, "gate" or "brief"
+    Column("subject", String(80), nullable=False),  # an intent, "segment" or "phase"
+    Column("before", String(80)),
+    Column("after", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("figures", Json, nullable=False),
 )

@@ -287,6 +287,7 @@ NOTICES = {
     "user_saved": "User saved.",
     "empty_queue": "Nobody is waiting in that queue that you can take.",
     "replay_queued": "History uploaded; the worker replays it next. This list follows it.",
+    "rollout_changed": "Rollout changed; the change log below records it.",
 }
 
 
