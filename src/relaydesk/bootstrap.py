@@ -19,6 +19,7 @@ from relaydesk.domain.outbound import Template
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
+from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
@@ -49,6 +50,7 @@ class Container:
     runner: Runner  #: the outbox loop, the decision stage and the periodic jobs
     inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
     replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
+    drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
     _decisions: DecisionStage | None = None
 
     @property
@@ -167,6 +169,9 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     scheduler.every("assignment", timedelta(seconds=1), desk.assign_waiting)
     # after assignment: the ladder moves only the unassigned
     scheduler.every("timers", timedelta(seconds=1), timers.run)
+    drafts = DraftDesk(db, brief, on_outbound=worker.notify)
+    # a draft nobody handled within the brief's rollout.draft_timeout goes to people
+    scheduler.every("draft_timeouts", timedelta(seconds=5), drafts.expire_due)
     raw_retention = timedelta(days=settings.raw_webhook_retention_days)
     scheduler.every("raw_webhook_purge", timedelta(minutes=10), RawWebhookPurge(db, raw_retention))
     runner = Runner([worker.run], scheduler=scheduler)
@@ -174,6 +179,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
     inbound = InboundService(db, brief, metrics, on_outbound=worker.notify, on_event=hub.wake)
+    drafts.on_event = hub.wake
     replays = ReplayJobs(
         db,
         brief,
@@ -195,6 +201,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         runner,
         inbound,
         replays,
+        drafts,
     )
 
 

@@ -617,6 +617,11 @@ class Rollout(_Model):
     pilot_window: Duration = timedelta(days=14)
     draft_intents: list[Name] = Field(default_factory=list)
     gates: RolloutGates = Field(default_factory=RolloutGates)
+    draft_timeout: Duration = Field(
+        default=timedelta(minutes=15),
+        description="a bot draft nobody approved or rejected within this is escalated to "
+        "people like any other conversation",
+    )
 
 
 # -- the brief --------------------------------------------------------------------------
