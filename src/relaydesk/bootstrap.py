@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import pending, upgrade
@@ -16,15 +17,16 @@ from relaydesk.brief.loader import load_brief
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
+from relaydesk.domain.rollout import AcceptanceSource
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
+from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.rollout import Rollout
-from relaydesk.services.rollout_status import no_drafts_yet
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.timers import Timers
 
@@ -56,6 +58,7 @@ class Container:
     inbound: InboundService  #: the webhook path: store, dedupe, acknowledge
     replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
     rollout: Rollout  #: segment, intents' modes, gates; docs/rollout.md
+    drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
     _decisions: DecisionStage | None = None
 
     @property
@@ -85,6 +88,7 @@ class Container:
                 on_outbound=self.worker.notify,
                 on_event=self.hub.wake,
                 admit=self.rollout.admit,
+                intent_mode=self.rollout.intent_mode,
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
@@ -175,6 +179,9 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     scheduler.every("assignment", timedelta(seconds=1), desk.assign_waiting)
     # after assignment: the ladder moves only the unassigned
     scheduler.every("timers", timedelta(seconds=1), timers.run)
+    drafts = DraftDesk(db, brief, on_outbound=worker.notify)
+    # a draft nobody handled within the brief's rollout.draft_timeout goes to people
+    scheduler.every("draft_timeouts", timedelta(seconds=5), drafts.expire_due)
     raw_retention = timedelta(days=settings.raw_webhook_retention_days)
     scheduler.every("raw_webhook_purge", timedelta(minutes=10), RawWebhookPurge(db, raw_retention))
     runner = Runner([worker.run], scheduler=scheduler)
@@ -184,6 +191,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     rollout = build_rollout(db, brief, on_event=hub.wake)
     scheduler.every("rollout_gates", ROLLOUT_CHECK, rollout.check)
     inbound = InboundService(db, brief, metrics, on_outbound=worker.notify, on_event=hub.wake)
+    drafts.on_event = hub.wake
     replays = ReplayJobs(
         db,
         brief,
@@ -206,6 +214,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         inbound,
         replays,
         rollout,
+        drafts,
     )
 
 
@@ -213,7 +222,17 @@ def build_rollout(
     db: Database, brief: Brief, *, on_event: Callable[[], None] = lambda: None
 ) -> Rollout:
     """The rollout service (the server's, the worker's and `relaydesk rollout`'s)."""
-    return Rollout(db, brief, no_drafts_yet, on_event=on_event)
+    return Rollout(db, brief, _draft_acceptance(db), on_event=on_event)
+
+
+def _draft_acceptance(db: Database) -> AcceptanceSource:
+    """The gates' acceptance figures: drafts handled and sent unchanged, per intent."""
+
+    def acceptance(since: datetime, until: datetime) -> dict[str, tuple[int, int]]:
+        with db.read() as conn:
+            return drafts_store.acceptance_by_intent(conn, since, until)
+
+    return acceptance
 
 
 def _replay_decider(brief: Brief, settings: Settings) -> DecisionMaker:

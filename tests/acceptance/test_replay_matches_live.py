@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from relaydesk.adapters.storage.tables import conversations, customers, decisions, messages
+from relaydesk.adapters.storage.tables import conversations, customers, decisions, drafts, messages
 from relaydesk.domain.history import History, HistoryConversation, Turn
 from relaydesk.services.decider import BriefDecider
 from relaydesk.services.replay import replay
@@ -69,7 +69,7 @@ async def test_replay_decides_as_the_webhook_path_does(harness: Harness, clock: 
             .order_by(messages.c.sent_at, messages.c.id)
         ).all()
         sent = conn.execute(
-            select(customers.c.wa_id, messages.c.text)
+            select(customers.c.wa_id, messages.c.text, messages.c.created_at)
             .select_from(
                 messages.join(conversations, conversations.c.id == messages.c.conversation_id).join(
                     customers, customers.c.id == conversations.c.customer_id
@@ -78,6 +78,16 @@ async def test_replay_decides_as_the_webhook_path_does(harness: Harness, clock: 
             .where(messages.c.direction == "out")
             .order_by(messages.c.id)
         ).all()
+        # The example brief's draft intents (pricing): the bot's answer is held for a
+        # person's approval, not sent; it is the bot's reply all the same.
+        held = conn.execute(
+            select(customers.c.wa_id, drafts.c.text, drafts.c.created_at).select_from(
+                drafts.join(conversations, conversations.c.id == drafts.c.conversation_id).join(
+                    customers, customers.c.id == conversations.c.customer_id
+                )
+            )
+        ).all()
+        sent = sorted([*sent, *held], key=lambda r: r.created_at)  # one reply per turn
     assert len(live) == len(turns)
 
     history = History(

@@ -716,6 +716,12 @@ class Rollout(_Model):
             )
         return self
 
+    draft_timeout: Duration = Field(
+        default=timedelta(minutes=15),
+        description="a bot draft nobody approved or rejected within this is escalated to "
+        "people like any other conversation",
+    )
+
 
 # -- the brief --------------------------------------------------------------------------
 

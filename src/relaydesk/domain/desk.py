@@ -70,6 +70,8 @@ _STEPS: Mapping[str, str] = {
     "keyword": "A keyword rule routed it here: check the keyword in the transcript.",
     "customer_attribute": "A customer attribute rule routed it (e.g. a VIP): give priority.",
     "no_answer": "The bot has no approved answer for this: answer it yourself.",
+    "draft_rejected": "An agent rejected the bot's draft answer: answer the question yourself.",
+    "draft_expired": "Nobody approved the bot's draft answer in time: check it, then answer.",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import conversations as store
+from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage.conversations import Decision, Message
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk
@@ -220,6 +221,9 @@ def handoff_card(
     tried = [str(t) for t in detail.get("tried", dialogue.tried) if t != "escalated"]
     title = intent["title"] if intent else None
     sla = sla_reports_for(conn, brief, now, [conversation_id]).get(conversation_id)
+    # The bot's own answer, where it drafted one that was not sent (draft mode), is a
+    # better start than a greeting.
+    bot_draft = drafts_store.latest_unsent_text(conn, conversation_id)
     return {
         "id": row.id,
         "status": row.status,
@@ -255,7 +259,8 @@ def handoff_card(
         "transcript_before": transcript_before,
         "bot_tried": tried,
         "next_step": desk.next_step(types, title, collected),
-        "suggested_reply": desk.suggested_reply(
+        "suggested_reply": bot_draft
+        or desk.suggested_reply(
             row.profile_name,
             brief.business.name,
             types,
@@ -263,6 +268,7 @@ def handoff_card(
             collected["order_numbers"],
             row.language,
         ),
+        "suggested_reply_source": "bot_draft" if bot_draft else "greeting",
         "canned_responses": canned_responses(brief, row.profile_name),
         "notes": _notes(conn, conversation_id),
         "feedback": (

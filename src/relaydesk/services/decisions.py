@@ -36,15 +36,16 @@ import anyio.to_thread
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.whatsapp.codec import Recipient
+from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.brief.schema import Brief
-from relaydesk.domain import turn
+from relaydesk.domain import drafts, turn
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
-from relaydesk.domain.decision import Action, Understanding
+from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
 from relaydesk.services._ingest_rows import Batch, decision_row, outbox_row, short
@@ -108,7 +109,11 @@ class DecisionStage:
         on_outbound: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
         admit: Admission | None = None,
+        intent_mode: drafts.IntentMode | None = None,
     ) -> None:
+        """`intent_mode` says which intents are in draft mode (their answers wait for a
+        person's approval instead of being sent); by default the brief's
+        `rollout.draft_intents`."""
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size}; at least 1 message per round")
         self._db = db
@@ -121,6 +126,7 @@ class DecisionStage:
         self.on_event = on_event
         self._admit = admit
         self._queue = LiveQueue(decider.brief)
+        self._intent_mode = intent_mode or drafts.brief_modes(decider.brief)
         self.wake = threading.Event()  #: set by the webhook path after a commit
 
     # -- running ---------------------------------------------------------------------------
@@ -299,6 +305,8 @@ class DecisionStage:
                 triggers=[t.type for t in decision.triggers],
                 wait_basis=decision.detail.get("wait_basis"),
             )
+        if self._held_as_draft(conn, state.id, item.message_id, decision, now):
+            return
         recipient = Recipient(wa_id=message.sender.wa_id, user_id=message.sender.user_id)
         for reply in decision.replies:
             batch.outbox.append(
@@ -312,6 +320,34 @@ class DecisionStage:
                     now=now,
                 )
             )
+
+    def _held_as_draft(
+        self,
+        conn: Connection,
+        conversation_id: int,
+        message_id: int,
+        decision: Decision,
+        now: datetime,
+    ) -> bool:
+        """An answer of an intent in draft mode is stored as a draft for the Approvals view
+        (`services.drafts`) instead of being queued for sending."""
+        reply = drafts.held(decision, self._intent_mode)
+        if reply is None or decision.intent is None:
+            return False
+        draft_id = drafts_store.insert(
+            conn,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            intent=decision.intent,
+            confidence=decision.confidence,
+            text=drafts.body_of(reply),
+            content=content_to_dict(reply),
+            now=now,
+        )
+        log.info(
+            "draft_held", draft_id=draft_id, conversation_id=conversation_id, intent=decision.intent
+        )
+        return True
 
     def _committed(self, batch: Batch) -> None:
         for action in batch.actions:

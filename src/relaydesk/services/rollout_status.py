@@ -81,9 +81,3 @@ def live_metrics(
         resolution=store.resolution(conn, since, now, target),
         sends=store.sends(conn, since, now),
     )
-
-
-def no_drafts_yet(since: datetime, until: datetime) -> dict[str, tuple[int, int]]:
-    """The acceptance source while no drafts are stored: none handled, so every acceptance
-    gate reads n=0 and does not hold. The drafts' storage takes its place (same shape)."""
-    return {}

@@ -405,3 +405,28 @@ rollout_changes = Table(
     Column("reason", Text, nullable=False),
     Column("figures", Json, nullable=False),
 )
+
+#: The bot's answers held for a person's approval (draft mode per intent): what it would
+#: have sent, and, once handled, who handled it, what was sent and how far it was edited.
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),  # answered
+    Column("intent", String(80), nullable=False),
+    Column("confidence", Float),
+    Column("text", Text, nullable=False),  # the drafted text, as the agent reads it
+    Column("content", Json, nullable=False),  # the drafted message (text and buttons)
+    Column("state", String(10), nullable=False),  # pending | sent | rejected | expired
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("handled_at", UtcDateTime),
+    Column("handled_by", ForeignKey("users.id", ondelete="SET NULL")),  # NULL: the timeout
+    Column("sent_text", Text),
+    Column("edit_distance", Float),  # 0 sent as drafted .. 1 nothing kept
+    Column("unchanged", Boolean),  # sent exactly as drafted ("accepted without rewrite")
+    Column("outbox_id", ForeignKey("outbox.id", ondelete="SET NULL")),
+    Index("ix_drafts_state_created_at", "state", "created_at"),
+    Index("ix_drafts_conversation_id", "conversation_id"),
+    Index("ix_drafts_handled_at", "handled_at"),
+)

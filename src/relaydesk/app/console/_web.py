@@ -288,6 +288,8 @@ NOTICES = {
     "empty_queue": "Nobody is waiting in that queue that you can take.",
     "replay_queued": "History uploaded; the worker replays it next. This list follows it.",
     "rollout_changed": "Rollout changed; the change log below records it.",
+    "draft_sent": "Draft sent; the customer receives it once.",
+    "draft_rejected": "Draft rejected; the conversation waits in the queue for a person.",
 }
 
 

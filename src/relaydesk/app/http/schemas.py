@@ -301,6 +301,10 @@ class HandoffCardOut(BaseModel):
     bot_tried: list[str]
     next_step: str
     suggested_reply: str
+    suggested_reply_source: Literal["bot_draft", "greeting"] = Field(
+        description="bot_draft: the bot's own answer it drafted (draft mode) and did not "
+        "send; greeting: a generic first reply"
+    )
     canned_responses: list[CannedOut]
     notes: list[NoteOut]
     feedback: FeedbackOut | None

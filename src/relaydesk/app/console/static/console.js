@@ -22,6 +22,20 @@
     box.focus();
   });
 
+  // Forms marked data-once post once: a double click does not send a second POST (the
+  // server refuses it anyway; this spares the person its refusal page). A page restored
+  // from the back-forward cache may post again.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) event.preventDefault();
+    form.dataset.sent = "1";
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    for (const form of document.querySelectorAll("form[data-once]")) delete form.dataset.sent;
+  });
+
   const source = document.body.dataset.events;
   const status = document.getElementById("live-status");
   if (!source || !window.EventSource) return;
