@@ -7,12 +7,14 @@ the same under its CSRF check."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import select
 
 from relaydesk.adapters.storage.tables import decisions, messages
+from relaydesk.services.decisions import DecisionStage
 from tests.acceptance.desk import event_kinds, lead, person
 from tests.acceptance.test_console import Console, console, csrf_of, location, signed_in
 from tests.conftest import Clock, Harness, text_webhook
@@ -247,3 +249,33 @@ async def test_the_console_approvals_view_sends_once_under_csrf(console: Console
     ).json()
     assert stored["unchanged"] is True  # the browser's CRLF is the same words
     assert "No drafts wait for approval." in (await agent.get("/console/approvals")).text
+
+
+@sqlite_only
+async def test_the_injected_intent_mode_decides_which_answers_wait(harness: Harness) -> None:
+    """The stage asks `intent_mode` (the rollout's database-backed modes at merge): live
+    pricing goes out at once, a draft-mode order status waits."""
+    container = harness.container
+    asked: list[str] = []
+
+    def modes(intent: str) -> Literal["off", "draft", "live"]:
+        asked.append(intent)
+        return "draft" if intent == "order_status" else "live"
+
+    stage = DecisionStage(
+        container.db,
+        container.decisions._decider,
+        container.metrics,
+        backlog_max_age=timedelta(hours=1),
+        intent_mode=modes,
+    )
+    for wa_id, text in ((CUSTOMER, QUESTION), ("34600000702", "where is my order NW-10482")):
+        body = text_webhook(body=text, wa_id=wa_id)
+        assert (await harness.post_webhook(body, decide=False)).status_code == 200
+    assert stage.run_until_idle() == 2
+    assert asked == ["pricing", "order_status"]
+    (held,) = container.drafts.waiting()
+    assert held.intent == "order_status"
+    await harness.drain()
+    (sent,) = harness.graph.state.accepted()
+    assert sent.body["to"] == CUSTOMER and sent.body["type"] == "interactive"

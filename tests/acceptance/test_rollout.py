@@ -182,6 +182,7 @@ async def test_a_p1_breach_rolls_the_intent_back_to_draft_and_alerts_supervisors
     conversation_id = simulate_p1_breach(harness, "34600000004", "shipping", console.clock())
     console.clock.advance(seconds=1)
 
+    assert "rollout_gates" in harness.container.runner.scheduler.names  # every minute
     done = harness.container.rollout.check(console.clock())
 
     assert [(c.subject, c.before, c.after) for c in done] == [("shipping", "live", "draft")]
