@@ -1,16 +1,18 @@
 """What the Insights cost on a large history: the week's scorecard, the weekly review and
 the console's Insights page.
 
-    python -m bench.insights [--conversations 100000] [--weeks 4] [--postgres-url URL]
-                             [--requests 20]
+    python -m bench.insights [--conversations 100000] [--weeks 13] [--postgres-url URL]
+                             [--requests 10]
 
 A fresh SQLite file (or, with `--postgres-url`, a fresh PostgreSQL schema) is migrated
 and filled by `relaydesk demo seed`'s generator: `--conversations` over the last `--weeks`
-(about 10 messages and 5 decisions each). Then, each timed on its own:
+(13 by default: a quarter's history), about 10 messages and 5 decisions each. Then,
+each timed on its own:
 
-- scorecard: the last complete week's scorecard with the week before it (what
-  `/api/v1/metrics/scorecard` computes), three runs, median and worst;
-- weekly review: everything `relaydesk report weekly` computes for that week, once;
+- scorecard: the last complete week's scorecard alone, then with the week before it
+  (what `/api/v1/metrics/scorecard` computes), three runs each, median and worst;
+- weekly review: everything `relaydesk report weekly` computes for that week but the
+  content gaps (whose cost is MiniLM's), once;
 - Insights page: `GET /console/insights` (the last 7 days: every table of the page) by a
   signed-in supervisor through the ASGI app, `--requests` times in a row: p50 and p95.
 """
@@ -36,6 +38,7 @@ from relaydesk.adapters.storage.migrate import upgrade
 from relaydesk.adapters.storage.tables import messages
 from relaydesk.bootstrap import build
 from relaydesk.config import load_settings
+from relaydesk.domain.scorecard import scorecard
 from relaydesk.services import accounts, insights
 from relaydesk.services.demo_seed import seed
 from relaydesk.services.weekly import last_complete_week, review
@@ -94,9 +97,9 @@ async def _pages(container: object, requests: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=100_000)
-    parser.add_argument("--weeks", type=int, default=4)
+    parser.add_argument("--weeks", type=int, default=13)
     parser.add_argument("--postgres-url", help="PostgreSQL to run on instead of SQLite")
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=10)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,8 +128,14 @@ def main() -> None:
         wk = last_complete_week(now, brief.timezone)
         in_week = len(insights.facts(db, insights.Filters(wk.start, wk.end)))
         print(f"week {wk.label}: {in_week} conversations started")
+        week = insights.Filters(wk.start, wk.end)
         _timed(
-            "scorecard of the week (and the week before)",
+            "scorecard of the week alone",
+            lambda: scorecard(insights.facts(db, week), brief, now),
+            runs=3,
+        )
+        _timed(
+            "scorecard of the week and the week before (the API's table)",
             lambda: insights.table(db, brief, "scorecard", insights.Filters(wk.start, wk.end), now),
             runs=3,
         )

@@ -92,9 +92,8 @@ def test_a_periods_conversations_with_their_messages_decisions_and_next(db: Data
     one = facts[first]
     assert one.source == "ad"
     assert facts[later].source == "organic"
-    assert [(m.party, m.at) for m in one.messages] == [
+    assert [(m.party, m.at) for m in one.messages] == [  # the bot's message is not read
         ("customer", NOW),
-        ("bot", NOW + timedelta(seconds=1)),
         ("agent", NOW + timedelta(minutes=3)),
     ]
     assert one.rewrites == (("Hi Ana, how can I help?", "Hi Ana, it ships today"),)

@@ -15,7 +15,7 @@ BOT_ACTIONS = frozenset({"answer", "clarify"})
 @dataclass(frozen=True, slots=True)
 class MessageFact:
     at: datetime
-    party: str  #: customer | bot | agent
+    party: str  #: customer | agent (the bot's messages are not read: its decisions are)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from typing import Any
 
 from relaydesk.brief.schema import Brief, KpiTargets
 from relaydesk.domain import metrics as m
-from relaydesk.domain.desk import edit_distance
 from relaydesk.domain.metric_facts import Average, ConversationFacts, Rate, Times
 
 
@@ -79,8 +78,8 @@ def scorecard(convs: Sequence[ConversationFacts], brief: Brief, now: datetime) -
     )
     rewrites = m.rewrite_rate(convs)
     accepted = None if rewrites.rewrite_rate is None else round(1 - rewrites.rewrite_rate, 4)
-    draft_ids = tuple(  # the conversations with a reply sent as drafted
-        c.id for c in convs if any(edit_distance(d, f) == 0 for d, f in c.rewrites)
+    draft_ids = tuple(  # the conversations with a reply sent as drafted (edit distance 0)
+        c.id for c in convs if any(d.split() == f.split() for d, f in c.rewrites)
     )
     rating: Average = m.csat(convs)
     return (
@@ -193,7 +192,8 @@ def calibration(
     """Conversations to read together in the weekly calibration session: `each` escalated
     and `each` handled by the bot alone. The rule: failures first (`metrics.failed`: a
     bot-failure trigger, a failure tag, "too late", a bot-only conversation that came
-    back), then the lowest CSAT, then the most messages; ties by id. Ranked this way the
+    back), then the lowest CSAT, then the most messages from the customer and agents;
+    ties by id. Ranked this way the
     session reads what most needs a decision."""
 
     def rank(c: ConversationFacts) -> tuple[int, int, int, int]:

@@ -15,8 +15,8 @@ DIMENSION_TITLES = {"source": "By source", "intent": "By intent", "number": "By 
 CALIBRATION_RULE = (
     "Five escalated and five bot-only conversations of the week: failures first (a "
     'bot-failure trigger, a failure tag, "should have come sooner", a bot-only '
-    "conversation that came back within 7 days), then the lowest CSAT, then the longest; "
-    "ties by id."
+    "conversation that came back within 7 days), then the lowest CSAT, then the most messages from "
+    "the customer and agents; ties by id."
 )
 
 

@@ -1,7 +1,7 @@
 """The facts the scorecard reads (`domain.metric_facts`): the conversations that started in
-a period, with their messages (who wrote, when; the text only of agents' replies sent from
-a draft), their decisions and the customer's next conversation. Three reads, each one
-range scan of its table joined to the period's conversations."""
+a period, with their customers' and agents' messages (who wrote, when; the text only of
+agents' replies sent from a draft), their decisions and the customer's next conversation.
+Three reads, each one range scan of its table joined to the period's conversations."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ _MESSAGES = (
         case((messages.c.direction == "in", _REFERRAL.is_not(None)), else_=False).label("ad"),
     )
     .join(conversations, conversations.c.id == messages.c.conversation_id)
-    .where(_IN_PERIOD)
+    .where(  # the bot's own messages: no figure reads them (its decisions say what it did)
+        _IN_PERIOD, or_(messages.c.direction == "in", messages.c.author_id.is_not(None))
+    )
     .order_by(messages.c.conversation_id, messages.c.sent_at, messages.c.id)
 )
 _DECISIONS = (
@@ -86,7 +88,7 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     rewrites: dict[int, list[tuple[str, str]]] = {}
     ads: set[int] = set()
     for row in conn.execute(_MESSAGES, period):
-        party = "customer" if row.direction == "in" else ("agent" if row.author_id else "bot")
+        party = "customer" if row.direction == "in" else "agent"
         sent.setdefault(row.conversation_id, []).append(MessageFact(row.sent_at, party))
         if row.draft is not None and row.text is not None:
             rewrites.setdefault(row.conversation_id, []).append((row.draft, row.text))
