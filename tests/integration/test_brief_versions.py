@@ -117,3 +117,19 @@ def test_other_changes_join_the_same_log(make_settings: Callable[..., Settings])
         "expand: the gates passed",
         {"phase": "expand"},
     )
+
+
+def test_an_author_too_long_is_refused_naming_the_setting_and_the_flag(
+    database_url: str,
+) -> None:
+    from relaydesk.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="RELAYDESK_BRIEF_AUTHOR"):
+        load_settings({"RELAYDESK_BRIEF_AUTHOR": "x" * 201})
+    env = {"RELAYDESK_DATABASE_URL": database_url}
+    assert run(["db", "upgrade"], env)[0] == 0
+    code, output = run(["brief", "record", "--author", "x" * 201], env)
+    assert code == 2
+    assert "--author is 201 characters; give at most 200" in output
+    code, output = run(["brief", "log"], env)
+    assert "no brief version is stored yet" in output
