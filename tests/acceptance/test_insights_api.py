@@ -75,6 +75,11 @@ async def test_a_figure_drills_down_to_the_conversations_it_counted(harness: Har
         f"/api/v1/metrics/conversations?source=ad&{period}", headers=lead(harness)
     )
     assert {row["source"] for row in ad.json()["rows"]} == {"ad"}
+    kept = await harness.client.get(
+        f"/api/v1/metrics/conversations?status=bot&{period}", headers=lead(harness)
+    )
+    assert kept.json()["rows"]
+    assert {row["status"] for row in kept.json()["rows"]} == {"bot"}  # bot-only ones listed
 
 
 async def test_agents_may_not_read_the_metrics(harness: Harness) -> None:
@@ -86,6 +91,7 @@ async def test_agents_may_not_read_the_metrics(harness: Harness) -> None:
 
 BAD_QUERIES = [
         ("nonsense", "table 'nonsense'; expected one of: scorecard, cohorts"),
+        ("conversations?status=closed", "status 'closed'; expected one of: bot, queued"),
         ("cohorts?by=campaign", "by='campaign' for cohorts; expected one of: source, intent"),
         ("sla?by=team", "by='team' for sla; expected one of: priority, queue, agent"),
         ("conversations?figure=nps", "figure 'nps'; expected one of: first_response_p50"),

@@ -20,6 +20,7 @@ from relaydesk.domain import metrics as m
 from relaydesk.domain import scorecard as s
 from relaydesk.domain.metric_facts import ConversationFacts
 
+STATUSES = ("bot", "queued", "assigned", "resolved")
 #: The longest period one request may cover.
 MAX_PERIOD = timedelta(days=366)
 TABLES = ("scorecard", "cohorts", "sla", "failures", "conversations")
@@ -52,6 +53,7 @@ class Filters:
     intent: str | None = None
     source: str | None = None
     number: str | None = None
+    status: str | None = None  #: bot | queued | assigned | resolved (now)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -59,6 +61,8 @@ class Filters:
         for name, value in (("start", self.start), ("end", self.end)):
             if not 1970 <= value.year <= 9000:
                 raise BadQueryError(f"{name} {value.isoformat()} is out of range (1970 to 9000)")
+        if self.status is not None and self.status not in STATUSES:
+            raise BadQueryError(f"status {self.status!r}; expected one of: {', '.join(STATUSES)}")
         if self.end <= self.start:
             raise BadQueryError(
                 f"end {self.end.isoformat()} is not after start {self.start.isoformat()}"
@@ -72,13 +76,20 @@ class Filters:
             and (self.intent is None or (c.intent or "(none)") == self.intent)
             and (self.source is None or c.source == self.source)
             and (self.number is None or c.number == self.number)
+            and (self.status is None or c.status == self.status)
         )
 
     def before(self) -> Filters:
         """The same filters over the period of the same length just before."""
         span = self.end - self.start
         return Filters(
-            self.start - span, self.start, self.queue, self.intent, self.source, self.number
+            self.start - span,
+            self.start,
+            self.queue,
+            self.intent,
+            self.source,
+            self.number,
+            self.status,
         )
 
 

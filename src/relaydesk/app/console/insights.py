@@ -20,7 +20,7 @@ from relaydesk.services import insights
 
 router = APIRouter(prefix="/console/insights", include_in_schema=False)
 log = structlog.get_logger(__name__)
-FILTERS = ("queue", "intent", "source", "number")
+FILTERS = ("queue", "intent", "source", "number", "status")
 SOURCES = ("organic", "ad")
 DEFAULT_DAYS = 7
 CHANGES_SHOWN = 100
@@ -79,6 +79,7 @@ async def insights_page(request: Request, _session: Supervisor) -> HTMLResponse:
         "queue": sorted(brief.queues),
         "intent": sorted(brief.intents),
         "source": list(SOURCES),
+        "status": list(insights.STATUSES),
     }
     try:
         filters, form = _filters(request, now)

@@ -42,6 +42,15 @@ async def metrics_table(
     intent: Word = None,
     source: Word = None,
     number: Word = None,
+    conversation_status: Annotated[
+        str | None,
+        Query(
+            alias="status",
+            min_length=1,
+            max_length=16,
+            description="bot, queued, assigned or resolved (as now).",
+        ),
+    ] = None,
     by: Annotated[
         str | None,
         Query(description="cohorts: source|intent|number; sla: priority|queue|agent."),
@@ -61,7 +70,7 @@ async def metrics_table(
             since = start or until - DEFAULT_PERIOD
         except OverflowError:
             raise insights.BadQueryError(f"end {until.isoformat()} is out of range") from None
-        filters = insights.Filters(since, until, queue, intent, source, number)
+        filters = insights.Filters(since, until, queue, intent, source, number, conversation_status)
 
         def load() -> list[dict[str, Any]]:
             return insights.table(
