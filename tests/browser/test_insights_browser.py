@@ -73,6 +73,7 @@ def test_insights_draw_their_charts_and_drill_down(chromium: Any, seeded_server:
     assert page.locator("#scorecard-chart rect").count() > 10  # tracks and bars
     assert page.locator("#scorecard tbody tr").count() == 16
     assert page.locator("#cohorts-intent tbody tr").count() > 5
+    assert "Seed agent" in page.locator("#sla-agent").inner_text()  # names, not ids
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "insights.png"), full_page=True)
     assert all(url.startswith(seeded_server) for url in requested), requested

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from relaydesk.adapters.storage import brief_versions as versions_store
 from relaydesk.app.console._web import Supervisor, container_of, in_thread, now_of, render
 from relaydesk.reports.weekly import duration, percent
-from relaydesk.services import insights
+from relaydesk.services import conversations, insights
 
 router = APIRouter(prefix="/console/insights", include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -84,9 +84,12 @@ async def insights_page(request: Request, _session: Supervisor) -> HTMLResponse:
     try:
         filters, form = _filters(request, now)
 
-        def load() -> dict[str, list[dict[str, Any]]]:
+        def load() -> dict[str, Any]:
             period = insights.Tables(container.db, brief, filters, now)
+            with container.db.read() as conn:
+                people = {a["id"]: a["name"] for a in conversations.agents_overview(conn)}
             return {
+                "people": people,
                 "scorecard": period.rows("scorecard"),
                 "cohorts_source": period.rows("cohorts", by="source"),
                 "cohorts_intent": period.rows("cohorts", by="intent"),
