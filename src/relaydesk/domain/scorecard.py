@@ -64,11 +64,17 @@ def _r(
     return Line(key, label, group, "ratio", rate.value, rate.denominator, rate.hits, target, higher)
 
 
-def scorecard(convs: Sequence[ConversationFacts], brief: Brief, now: datetime) -> tuple[Line, ...]:
-    """Every figure of the cohort `convs` as known at `now`."""
+def scorecard(
+    convs: Sequence[ConversationFacts],
+    brief: Brief,
+    now: datetime,
+    outcomes: Sequence[m.SlaOutcome] | None = None,
+) -> tuple[Line, ...]:
+    """Every figure of the cohort `convs` as known at `now` (`outcomes`: their
+    `metrics.sla_outcomes`, when the caller has them already)."""
     k: KpiTargets = brief.kpi_targets
     first, resolution, lag = m.first_response(convs), m.resolution(convs), m.escalation_lag(convs)
-    outcomes = m.sla_outcomes(convs, brief, now)
+    outcomes = m.sla_outcomes(convs, brief, now) if outcomes is None else outcomes
     judged = [o for o in outcomes if o.met is not None]
     sla_all = Rate(
         sum(1 for o in judged if o.met),

@@ -122,12 +122,19 @@ class Tables:
         self._db, self._brief, self._filters, self._now = db, brief, filters, now
         self._convs: list[ConversationFacts] | None = None
         self._previous: list[ConversationFacts] | None = None
+        self._outcomes: list[m.SlaOutcome] | None = None
 
     @property
     def convs(self) -> list[ConversationFacts]:
         if self._convs is None:
             self._convs = facts(self._db, self._filters)
         return self._convs
+
+    @property
+    def outcomes(self) -> list[m.SlaOutcome]:
+        if self._outcomes is None:
+            self._outcomes = m.sla_outcomes(self.convs, self._brief, self._now)
+        return self._outcomes
 
     def rows(
         self, name: str, *, by: str | None = None, figure: str | None = None
@@ -148,7 +155,7 @@ class Tables:
                 raise BadQueryError(
                     f"by={grouping!r} for sla; expected one of: {', '.join(SLA_KEYS)}"
                 )
-            rates = m.sla_attainment(m.sla_outcomes(self.convs, brief, now), SLA_KEYS[grouping])
+            rates = m.sla_attainment(self.outcomes, SLA_KEYS[grouping])
             return [
                 {"key": k, "met": r.numerator, "judged": r.denominator, "attainment": r.value}
                 for k, r in rates.items()
@@ -157,7 +164,8 @@ class Tables:
             if self._previous is None:
                 self._previous = facts(self._db, self._filters.before())
             lines = s.compare(
-                s.scorecard(self.convs, brief, now), s.scorecard(self._previous, brief, now)
+                s.scorecard(self.convs, brief, now, self.outcomes),
+                s.scorecard(self._previous, brief, now),
             )
             return [
                 line.line.as_dict()
