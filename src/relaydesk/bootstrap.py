@@ -13,17 +13,19 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import pending, upgrade
 from relaydesk.adapters.whatsapp.client import GraphClient
 from relaydesk.adapters.whatsapp.pacing import SendPacer
-from relaydesk.brief.loader import load_brief
+from relaydesk.brief.loader import load_brief_and_source
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
 from relaydesk.domain.rollout import AcceptanceSource
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
+from relaydesk.services.change_log import record_brief
 from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
 from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
+from relaydesk.services.insights import ScorecardGauges
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.rollout import Rollout
@@ -129,7 +131,7 @@ def prepare_database(settings: Settings, db: Database, *, migrate: bool) -> None
 
 def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Container:
     try:
-        brief = load_brief(settings.brief)
+        brief, brief_source = load_brief_and_source(settings.brief)
     except Exception as exc:
         raise StartupError(
             f"the brief {settings.brief} is invalid:\n{exc}\n"
@@ -138,6 +140,14 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         prepare_database(settings, db, migrate=migrate)
+        record_brief(  # every brief a process runs is a stored version decisions point at
+            db,
+            brief_source,
+            settings.brief,
+            author=settings.brief_author,
+            message=settings.brief_message,
+            now=datetime.now(UTC),
+        )
     except BaseException:
         db.dispose()
         raise
@@ -173,6 +183,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         return count, max(age, 0.0)
 
     metrics.watch_pending(read_pending)
+    metrics.watch_scorecard(ScorecardGauges(db, brief, lambda: datetime.now(UTC)))
     desk = AgentDesk(db, brief)
     timers = Timers(db, brief, on_outbound=worker.notify)
     scheduler = Scheduler()

@@ -14,6 +14,8 @@ import click
 from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
 from relaydesk.cli_accounts import tokens, users
+from relaydesk.cli_brief import brief_diff, brief_log, brief_record
+from relaydesk.cli_report import demo, report
 from relaydesk.cli_rollout import rollout
 from relaydesk.cli_support import fail, settings_for_cli
 from relaydesk.observability import configure_logging
@@ -187,9 +189,14 @@ def brief_check(path: Path) -> None:
     click.echo(f"{path}: ok" + (f" ({len(warnings)} warning(s))" if warnings else ""))
 
 
+brief.add_command(brief_record)
+brief.add_command(brief_log)
+brief.add_command(brief_diff)
 cli.add_command(users)
 cli.add_command(tokens)
 cli.add_command(rollout)
+cli.add_command(report)
+cli.add_command(demo)
 
 
 def main() -> None:

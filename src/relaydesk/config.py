@@ -45,6 +45,16 @@ class Settings(BaseSettings):
         description="CSV (text,label) of past customer messages labelled with the brief's "
         "intents (or oos), added to the brief's examples when the classifier is trained.",
     )
+    brief_author: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Who wrote the brief this process loads, stored with it when its content "
+        "is new (`relaydesk brief log`).",
+    )
+    brief_message: str | None = Field(
+        default=None,
+        description="Why the brief changed, stored with it when its content is new.",
+    )
     sandbox: bool = Field(
         default=False,
         description="Sandbox mode: fake Graph endpoint, fixed development secrets and an "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -88,6 +88,31 @@ class Metrics:
                 ),
             )
         )
+
+    def watch_scorecard(self, read: Callable[[], Sequence[tuple[str, float]]]) -> None:
+        """Report the scorecard's figures (`services.insights.ScorecardGauges`)."""
+        self.registry.register(_ScorecardCollector(read))
+
+
+class _ScorecardCollector(Collector):
+    def __init__(self, read: Callable[[], Sequence[tuple[str, float]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            values = self._read()
+        except Exception:  # the database may be down; /readyz says so, metrics stay up
+            return []
+        family = GaugeMetricFamily(
+            "relaydesk_scorecard",
+            "The scorecard over the conversations that started in the last 7 days, by figure "
+            "(seconds for times, 0-1 for rates, 1-5 for CSAT; docs/insights.md); recomputed "
+            "at most every 5 minutes.",
+            labels=["figure"],
+        )
+        for figure, value in values:
+            family.add_metric([figure], value)
+        return [family]
 
 
 class _DepthCollector(Collector):

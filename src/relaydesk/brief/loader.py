@@ -52,10 +52,15 @@ class BriefError(ValueError):
 
 def load_brief(path: Path | str) -> Brief:
     """Read and validate the brief at `path`; raise `BriefError` listing every problem."""
+    return load_brief_and_source(path)[0]
+
+
+def load_brief_and_source(path: Path | str) -> tuple[Brief, bytes]:
+    """`load_brief`, and the bytes it was read from (whose hash is `Brief.version`)."""
     path = Path(path)
     source, tree = _read(path)
     try:
-        return Brief.model_validate(_plain(tree), context={"source": source})
+        return Brief.model_validate(_plain(tree), context={"source": source}), source
     except ValidationError as exc:
         problems = [p for error in exc.errors() for p in _problems(str(path), tree, error)]
         raise BriefError(sorted(problems, key=lambda p: p.line or 0)) from None

@@ -125,17 +125,25 @@ def cluster_unanswered(scored: Sequence[launch.ScoredTurn], encode: Encode) -> l
     indexes = indexes[-MAX_CLUSTERED:]
     if len(indexes) < MIN_CLUSTER:
         return []
+    labels = cluster_labels([scored[i].turn.text for i in indexes], encode)
+    groups = dict(zip(indexes, labels, strict=True))
+    return launch.cluster_unanswered(scored, groups, MIN_CLUSTER)
+
+
+def cluster_labels(texts: Sequence[str], encode: Encode) -> list[int]:
+    """A cluster number per text: average-linkage clustering of their embeddings, texts
+    at least `CLUSTER_SIMILARITY` alike (cosine) together."""
+    if len(texts) < 2:
+        return [0] * len(texts)
     from sklearn.cluster import AgglomerativeClustering
 
-    vectors = encode([scored[i].turn.text for i in indexes])
     labels = AgglomerativeClustering(
         n_clusters=None,
         metric="cosine",
         linkage="average",
         distance_threshold=1.0 - CLUSTER_SIMILARITY,
-    ).fit_predict(vectors)
-    groups = {index: int(label) for index, label in zip(indexes, labels, strict=True)}
-    return launch.cluster_unanswered(scored, groups, MIN_CLUSTER)
+    ).fit_predict(encode(texts))
+    return [int(label) for label in labels]
 
 
 def _unanswered(item: launch.ScoredTurn) -> bool:

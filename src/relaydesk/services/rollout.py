@@ -37,6 +37,7 @@ from relaydesk.domain.rollout import (
     RolloutState,
 )
 from relaydesk.domain.rollout_gates import Gate, Metrics
+from relaydesk.services import change_log
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.rollout_status import Status, live_metrics
 
@@ -348,6 +349,15 @@ class Rollout:
                     )
                 state = rollout.apply(state, change, now)
                 store.save(conn, state, change, actor=actor, actor_id=actor_id, now=now)
+                change_log.append(
+                    conn,
+                    "rollout",
+                    f"{change.subject}: {change.before or '-'} -> {change.after} ({change.reason})",
+                    now=now,
+                    author=actor,
+                    brief_version=self.brief.version,
+                    detail={"subject": change.subject, "figures": dict(change.figures)},
+                )
                 if alert:
                     record(conn, EventKind.SUPERVISOR_ALERT, now=now, detail=_alert(change))
                 done.append(change)

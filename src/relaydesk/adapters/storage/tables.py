@@ -430,3 +430,43 @@ drafts = Table(
     Index("ix_drafts_conversation_id", "conversation_id"),
     Index("ix_drafts_handled_at", "handled_at"),
 )
+
+#: Every brief a process has loaded, once per content (`version` is `Brief.version`, the
+#: hash decisions record as their `policy_version`): who, when, why, the source and the
+#: unified diff against the version stored before it.
+brief_versions = Table(
+    "brief_versions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("author", String(200)),
+    Column("message", Text),
+    Column("path", String(1000), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("previous_version", String(64)),
+    Column("diff", Text, nullable=False),  # empty for the first version
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: What was changed and why, in order: brief versions, rollout changes and anything else a
+#: weekly review should read (`services.change_log.append`).
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(32), nullable=False),  # brief | rollout | ...
+    Column("summary", Text, nullable=False),
+    Column("author", String(200)),
+    Column("brief_version", String(64)),
+    Column("detail", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_change_log_created_at", "created_at"),
+)
+
+#: The scorecard reads a period's conversations by start, and each customer's next one.
+Index("ix_conversations_created_at", conversations.c.created_at)
+Index(
+    "ix_conversations_customer_id_created_at",
+    conversations.c.customer_id,
+    conversations.c.created_at,
+)

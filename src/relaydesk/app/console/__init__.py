@@ -12,7 +12,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from relaydesk.app.console import admin, approvals, auth, live, replays, rollout, supervise, views
+from relaydesk.app.console import (
+    admin,
+    approvals,
+    auth,
+    insights,
+    live,
+    replays,
+    rollout,
+    supervise,
+    views,
+)
 from relaydesk.app.console._web import (
     HERE,
     LoginRequired,
@@ -38,6 +48,6 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Refusal, on_refusal)
-    for module in (auth, live, views, supervise, replays, rollout, admin, approvals):
+    for module in (auth, live, views, supervise, replays, rollout, admin, approvals, insights):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console_static")

@@ -22,6 +22,7 @@ from relaydesk.app.http.routes import (
     api,
     drafts,
     events,
+    metrics,
     ops,
     reads,
     replays,
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(rollout.router)
     app.include_router(drafts.router)
     app.include_router(ops.router)
+    app.include_router(metrics.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:

@@ -1,0 +1,165 @@
+"""What the Insights cost on a large history: the week's scorecard, the weekly review and
+the console's Insights page.
+
+    python -m bench.insights [--conversations 100000] [--weeks 13] [--postgres-url URL]
+                             [--requests 10]
+
+A fresh SQLite file (or, with `--postgres-url`, a fresh PostgreSQL schema) is migrated
+and filled by `relaydesk demo seed`'s generator: `--conversations` over the last `--weeks`
+(13 by default: a quarter's history), about 10 messages and 5 decisions each. Then,
+each timed on its own:
+
+- scorecard: the last complete week's scorecard alone, then with the week before it
+  (what `/api/v1/metrics/scorecard` computes), three runs each, median and worst;
+- weekly review: everything `relaydesk report weekly` computes for that week but the
+  content gaps (whose cost is MiniLM's), once;
+- Insights page: `GET /console/insights` (the last 7 days: every table of the page) by a
+  signed-in supervisor through the ASGI app, `--requests` times in a row: p50 and p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.migrate import upgrade
+from relaydesk.adapters.storage.tables import messages
+from relaydesk.bootstrap import build
+from relaydesk.config import load_settings
+from relaydesk.domain.scorecard import scorecard
+from relaydesk.services import accounts, insights
+from relaydesk.services.demo_seed import seed
+from relaydesk.services.weekly import last_complete_week, review
+
+PASSWORD = "bench password 123"
+
+
+def _postgres(url: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False), schema
+
+
+def _timed(label: str, call: object, runs: int = 1) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        call()  # type: ignore[operator]
+        seconds.append(time.perf_counter() - began)
+    shown = ", ".join(f"{s:.2f}" for s in seconds)
+    print(
+        f"{label}: median {statistics.median(seconds):.2f} s, worst {max(seconds):.2f} s ({shown})"
+    )
+    return seconds
+
+
+async def _pages(container: object, requests: int) -> list[float]:
+    from relaydesk.app.http.main import create_app
+
+    app = create_app(container, run_worker=False)  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            form = await client.get("/console/login")
+            token = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+            assert token is not None
+            signed = await client.post(
+                "/console/login",
+                data={"email": "lead@bench.example", "password": PASSWORD,
+                      "csrf_token": token.group(1)},
+            )  # fmt: skip
+            assert signed.status_code == 303, signed.text
+            times = []
+            for _ in range(requests):
+                began = time.perf_counter()
+                page = await client.get("/console/insights")
+                times.append(time.perf_counter() - began)
+                assert page.status_code == 200, page.text[:300]
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--weeks", type=int, default=13)
+    parser.add_argument("--postgres-url", help="PostgreSQL to run on instead of SQLite")
+    parser.add_argument("--requests", type=int, default=10)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = None
+        if args.postgres_url:
+            url, schema = _postgres(args.postgres_url)
+        else:
+            url = f"sqlite:///{Path(tmp) / 'insights.sqlite'}"
+        settings = load_settings({"RELAYDESK_DATABASE_URL": url})
+        db = Database(url)
+        upgrade(db.engine)
+        container = build(settings, base_url="http://bench", migrate=True)
+        brief, now = container.brief, datetime.now(UTC)
+        began = time.perf_counter()
+        made = seed(db, brief, conversations_wanted=args.conversations, now=now, weeks=args.weeks)
+        print(
+            f"{db.engine.dialect.name}: seeded {made.conversations} conversations, "
+            f"{made.messages} messages, {made.decisions} decisions in "
+            f"{time.perf_counter() - began:.0f} s"
+        )
+        if db.engine.dialect.name == "postgresql":
+            with db.write() as conn:
+                conn.execute(text("ANALYZE"))
+        with db.read() as conn:
+            assert conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        wk = last_complete_week(now, brief.timezone)
+        in_week = len(insights.facts(db, insights.Filters(wk.start, wk.end)))
+        print(f"week {wk.label}: {in_week} conversations started")
+        week = insights.Filters(wk.start, wk.end)
+        _timed(
+            "scorecard of the week alone",
+            lambda: scorecard(insights.facts(db, week), brief, now),
+            runs=3,
+        )
+        _timed(
+            "scorecard of the week and the week before (the API's table)",
+            lambda: insights.table(db, brief, "scorecard", insights.Filters(wk.start, wk.end), now),
+            runs=3,
+        )
+        _timed("weekly review", lambda: review(db, brief, wk, now))
+        with db.write() as conn:
+            accounts.create_user(
+                conn, email="lead@bench.example", name="Lead", role="supervisor",
+                password=PASSWORD, now=now,
+            )  # fmt: skip
+        pages = asyncio.run(_pages(container, args.requests))
+        ordered = sorted(pages)
+        p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+        print(
+            f"GET /console/insights (7 days) x{len(pages)}: p50 "
+            f"{statistics.median(pages) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        )
+        db.dispose()
+        container.db.dispose()
+        if schema is not None and args.postgres_url:
+            admin = create_engine(args.postgres_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

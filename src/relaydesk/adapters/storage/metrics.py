@@ -1,0 +1,202 @@
+"""The facts the scorecard reads (`domain.metric_facts`): the conversations that started in
+a period, with their customers' and agents' messages (who wrote, when; the text only of
+agents' replies sent from a draft), their decisions and the customer's next conversation.
+Three reads, each one range scan of its table joined to the period's conversations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from relaydesk.adapters.storage.tables import conversations, decisions, messages
+from relaydesk.domain.metric_facts import ConversationFacts, DecisionFact, MessageFact
+
+_B = bindparam
+_IN_PERIOD = and_(
+    conversations.c.created_at >= _B("k_start"), conversations.c.created_at < _B("k_end")
+)
+_later = aliased(conversations)
+_NEXT = (
+    select(func.min(_later.c.created_at))
+    .where(
+        _later.c.customer_id == conversations.c.customer_id,
+        _later.c.created_at > conversations.c.created_at,
+    )
+    .scalar_subquery()
+)
+_CONVERSATIONS = (
+    select(
+        conversations.c.id,
+        conversations.c.customer_id,
+        conversations.c.phone_number_id,
+        conversations.c.created_at,
+        conversations.c.status,
+        conversations.c.queue,
+        conversations.c.priority,
+        conversations.c.assignee_id,
+        conversations.c.escalated_at,
+        conversations.c.resolved_at,
+        conversations.c.csat_state,
+        conversations.c.csat_rating,
+        conversations.c.feedback,
+        conversations.c.failure_tags,
+        _NEXT.label("next_at"),
+    )
+    .where(_IN_PERIOD)
+    .order_by(conversations.c.id)
+)
+_REFERRAL = messages.c.payload["referral"].as_string()
+_MESSAGES = (
+    select(
+        messages.c.conversation_id,
+        messages.c.direction,
+        messages.c.author_id,
+        messages.c.sent_at,
+        messages.c.draft,
+        case((messages.c.draft.is_not(None), messages.c.text)).label("text"),
+        case((messages.c.direction == "in", _REFERRAL.is_not(None)), else_=False).label("ad"),
+    )
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(  # the bot's own messages: no figure reads them (its decisions say what it did)
+        _IN_PERIOD, or_(messages.c.direction == "in", messages.c.author_id.is_not(None))
+    )
+    .order_by(messages.c.conversation_id, messages.c.sent_at, messages.c.id)
+)
+_DECISIONS = (
+    select(
+        decisions.c.conversation_id,
+        decisions.c.created_at,
+        decisions.c.action,
+        decisions.c.intent,
+        decisions.c.triggers,
+    )
+    .join(conversations, conversations.c.id == decisions.c.conversation_id)
+    .where(_IN_PERIOD)
+    .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
+)
+
+
+def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationFacts]:
+    """Every conversation that started in `[start, end)`, oldest id first."""
+    period = {"k_start": start, "k_end": end}
+    sent: dict[int, list[MessageFact]] = {}
+    rewrites: dict[int, list[tuple[str, str]]] = {}
+    ads: set[int] = set()
+    for row in conn.execute(_MESSAGES, period):
+        party = "customer" if row.direction == "in" else "agent"
+        sent.setdefault(row.conversation_id, []).append(MessageFact(row.sent_at, party))
+        if row.draft is not None and row.text is not None:
+            rewrites.setdefault(row.conversation_id, []).append((row.draft, row.text))
+        if row.ad:
+            ads.add(row.conversation_id)
+    decided: dict[int, list[DecisionFact]] = {}
+    for d in conn.execute(_DECISIONS, period):
+        decided.setdefault(d.conversation_id, []).append(
+            DecisionFact(d.created_at, d.action, d.intent, _trigger_types(d.triggers))
+        )
+    return [
+        _facts(c, sent.get(c.id, ()), decided.get(c.id, ()), rewrites.get(c.id, ()), ads)
+        for c in conn.execute(_CONVERSATIONS, period)
+    ]
+
+
+def _trigger_types(triggers: Any) -> tuple[str, ...]:
+    if not isinstance(triggers, list):
+        return ()
+    return tuple(
+        str(t["type"]) for t in triggers if isinstance(t, dict) and t.get("escalates", True)
+    )
+
+
+def _facts(
+    row: Any,
+    sent: Sequence[MessageFact],
+    decided: Sequence[DecisionFact],
+    rewrites: Sequence[tuple[str, str]],
+    ads: set[int],
+) -> ConversationFacts:
+    return ConversationFacts(
+        id=int(row.id),
+        customer_id=int(row.customer_id),
+        number=row.phone_number_id,
+        source="ad" if row.id in ads else "organic",
+        created_at=row.created_at,
+        status=row.status,
+        queue=row.queue,
+        priority=row.priority,
+        assignee_id=row.assignee_id,
+        escalated_at=row.escalated_at,
+        resolved_at=row.resolved_at,
+        csat_state=row.csat_state,
+        csat_rating=row.csat_rating,
+        feedback=row.feedback,
+        failure_tags=tuple(row.failure_tags or ()),
+        next_conversation_at=row.next_at,  # min() keeps the column's UTC type
+        messages=tuple(sent),
+        decisions=tuple(decided),
+        rewrites=tuple(rewrites),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A customer message the bot could not answer, and why."""
+
+    message_id: int
+    conversation_id: int
+    text: str
+    reason: str  #: out_of_scope | clarified | low_confidence
+    at: datetime
+
+
+#: The escalation triggers that say the bot did not understand.
+NOT_UNDERSTOOD = ("low_confidence", "clarification_limit", "no_answer")
+_UNANSWERED = (
+    select(
+        messages.c.id,
+        messages.c.conversation_id,
+        messages.c.text,
+        decisions.c.action,
+        decisions.c.intent,
+        decisions.c.triggers,
+        decisions.c.created_at,
+    )
+    .join(decisions, decisions.c.message_id == messages.c.id)
+    .where(
+        decisions.c.created_at >= _B("k_start"),
+        decisions.c.created_at < _B("k_end"),
+        messages.c.text.is_not(None),
+        or_(
+            decisions.c.action == "clarify",
+            and_(decisions.c.action == "answer", decisions.c.intent.is_(None)),
+            decisions.c.action == "escalate",
+        ),
+    )
+    .order_by(decisions.c.created_at.desc(), decisions.c.id.desc())
+)
+
+
+def unanswered(conn: Connection, start: datetime, end: datetime, limit: int) -> list[Unanswered]:
+    """The newest `limit` messages of `[start, end)` the bot could not answer: out of
+    scope (answered with the fallback, no intent), clarified, or escalated because it did
+    not understand (`NOT_UNDERSTOOD`); oldest first."""
+    found: list[Unanswered] = []
+    for row in conn.execute(_UNANSWERED, {"k_start": start, "k_end": end}):
+        if row.action == "escalate":
+            if not set(_trigger_types(row.triggers)).intersection(NOT_UNDERSTOOD):
+                continue
+            reason = "low_confidence"
+        else:
+            reason = "clarified" if row.action == "clarify" else "out_of_scope"
+        text = " ".join(str(row.text).split())
+        if text:
+            found.append(Unanswered(int(row.id), int(row.conversation_id), text, reason,
+                                    row.created_at))  # fmt: skip
+        if len(found) >= limit:
+            break
+    return found[::-1]

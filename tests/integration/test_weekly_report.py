@@ -1,0 +1,130 @@
+"""`relaydesk report weekly` on a seeded history (`relaydesk demo seed`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.tables import conversations
+from relaydesk.brief.loader import load_brief
+from relaydesk.cli import cli
+from relaydesk.config import EXAMPLE_BRIEF
+from relaydesk.services.weekly import last_complete_week
+
+ZONE = load_brief(EXAMPLE_BRIEF).timezone
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def env(database_url: str) -> dict[str, str]:
+    env = {"RELAYDESK_DATABASE_URL": database_url}
+    assert run(["db", "upgrade"], env)[0] == 0
+    return env
+
+
+def test_the_weekly_review_of_a_seeded_history(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    """The last complete week is inside the 2 seeded weeks whatever the day."""
+    code, output = run(["demo", "seed", "--conversations", "400", "--weeks", "2"], env)
+    assert code == 0, output
+    assert output.startswith("added 400 conversations")
+
+    code, output = run(["report", "weekly", "--out", str(tmp_path)], env)
+
+    assert code == 0, output
+    wk = last_complete_week(datetime.now(UTC), ZONE)
+    db = Database(database_url)
+    with db.read() as conn:
+        started = conn.execute(
+            select(func.count())
+            .select_from(conversations)
+            .where(conversations.c.created_at >= wk.start, conversations.c.created_at < wk.end)
+        ).scalar_one()
+    db.dispose()
+    assert started > 100
+    markdown = (tmp_path / f"weekly-{wk.label}.md").read_text(encoding="utf-8")
+    assert f"{started} conversations started" in markdown
+    assert f"{started} conversations in {wk.label}" in output
+    for heading in (
+        "## Scorecard",
+        "### By source",
+        "### By intent",
+        "### By business number",
+        "## Top failure intents",
+        "## Content gaps",
+        "## Conversations to calibrate",
+        "## Change log",
+    ):
+        assert heading in markdown  # fmt: skip
+    assert "| First response p90 |" in markdown
+    assert "| 2m | " in markdown  # the brief's kpi_targets.first_response_p90
+    assert markdown.count("\n- #") == 10  # five and five conversations to calibrate
+    gaps = markdown[markdown.index("## Content gaps") : markdown.index("## Conversations to")]
+    assert "messages the bot could not answer, grouped by meaning" in gaps
+    assert "| gap_" in gaps and "gift card" in gaps
+    assert "Nothing changed this week." in markdown
+    html = (tmp_path / f"weekly-{wk.label}.html").read_text(encoding="utf-8")
+    assert 'id="daily-chart"' in html and "<rect" in html
+    assert 'id="scorecard"' in html and 'id="gaps"' in html
+    assert "http" not in html  # nothing to fetch
+
+
+def test_the_weeks_change_log_is_in_its_review(env: dict[str, str], tmp_path: Path) -> None:
+    code, output = run(["brief", "record", "--author", "Marta", "-m", "launch of the pilot"], env)
+    assert code == 0, output
+    now = datetime.now(UTC).astimezone(ZONE)
+    label = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+
+    code, output = run(["report", "weekly", "--week", label, "--out", str(tmp_path)], env)
+
+    assert code == 0, output
+    markdown = (tmp_path / f"weekly-{label}.md").read_text(encoding="utf-8")
+    assert "brief (Marta): launch of the pilot [brief " in markdown
+    html = (tmp_path / f"weekly-{label}.html").read_text(encoding="utf-8")
+    assert "launch of the pilot" in html
+
+
+@pytest.mark.parametrize(
+    ("week_arg", "message"),
+    [
+        ("2026-48", "week '2026-48': write it as YYYY-Www, e.g. 2026-W48"),
+        ("2026-W54", "week '2026-W54': 2026 has no ISO week 54"),
+        ("2099-W01", "--week 2099-W01 has not started yet"),
+    ],
+)
+def test_a_bad_week_is_refused_with_exit_2(
+    env: dict[str, str], tmp_path: Path, week_arg: str, message: str
+) -> None:
+    out = tmp_path / "reports"
+    code, output = run(["report", "weekly", "--week", week_arg, "--out", str(out)], env)
+    assert code == 2
+    assert message in output
+    assert not out.exists()
+
+
+def test_content_gaps_are_exported_as_candidate_intents(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from ruamel.yaml import YAML
+
+    assert run(["demo", "seed", "--conversations", "300", "--weeks", "2"], env)[0] == 0
+    out = tmp_path / "gaps.yaml"
+
+    code, output = run(["report", "gaps", "-o", str(out)], env)
+
+    assert code == 0, output
+    candidates = YAML(typ="safe").load(out.read_text(encoding="utf-8"))["candidate_intents"]
+    examples = {e for c in candidates.values() for e in c["examples"]}
+    assert "do you sell gift cards" in examples
+    assert all(c["messages"] >= 3 for c in candidates.values())
+    assert f"wrote {out}" in output
