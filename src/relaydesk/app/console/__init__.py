@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from relaydesk.app.console import admin, auth, live, replays, supervise, views
+from relaydesk.app.console import admin, audit, auth, live, replays, supervise, views
 from relaydesk.app.console._web import (
     HERE,
     LoginRequired,
@@ -38,6 +38,6 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Refusal, on_refusal)
-    for module in (auth, live, views, supervise, replays, admin):
+    for module in (auth, live, views, supervise, replays, admin, audit):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console_static")

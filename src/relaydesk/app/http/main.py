@@ -18,7 +18,7 @@ from relaydesk.app.console._web import console_error_page
 from relaydesk.app.http.errors import ErrorGuard, install_error_handling
 from relaydesk.app.http.ingest import BatchIngestor
 from relaydesk.app.http.receiver import WebhookReceiver
-from relaydesk.app.http.routes import api, events, ops, reads, replays, tokens, webhooks
+from relaydesk.app.http.routes import api, events, governance, ops, reads, replays, tokens, webhooks
 from relaydesk.app.http.uploads import UploadLimit
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
@@ -106,6 +106,7 @@ def create_app(
     app.include_router(tokens.router)
     app.include_router(replays.router)
     app.include_router(ops.router)
+    app.include_router(governance.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
