@@ -39,11 +39,76 @@ ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "1122334455667"
 
 
-def _postgres_schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL)
+def _postgres_schema_url(server: str, schema: str) -> str:
+    url = make_url(server)
     return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
         hide_password=False
     )
+
+
+class _PostgresRun:
+    """What this run did about PostgreSQL, for the summary's one loud line."""
+
+    note: str | None = None
+    started: str | None = None
+    skipped = 0
+
+
+_POSTGRES_RUN = _PostgresRun()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The PostgreSQL the storage tests use: RELAYDESK_TEST_POSTGRES_URL when it answers;
+    else (not in CI) a throwaway cluster from this machine's initdb/pg_ctl; else a skip of
+    the PostgreSQL half, said loudly at the end. With CI=true it must answer."""
+    global POSTGRES_URL
+    from tests import pg_cluster
+
+    problem = pg_cluster.unreachable(POSTGRES_URL)
+    if problem is None:
+        yield POSTGRES_URL
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); CI=true requires it: "
+            "start it or set RELAYDESK_TEST_POSTGRES_URL",
+            pytrace=False,
+        )
+    bin_dir = pg_cluster.binaries()
+    if bin_dir is None:
+        _POSTGRES_RUN.note = (
+            f"no PostgreSQL at {POSTGRES_URL} ({problem}) and no initdb/pg_ctl on this machine"
+        )
+        pytest.skip(f"PostgreSQL half skipped: {_POSTGRES_RUN.note}")
+    cluster = None
+    try:
+        cluster = pg_cluster.Cluster(bin_dir)
+        POSTGRES_URL = cluster.start()
+    except Exception as exc:
+        _POSTGRES_RUN.note = (
+            f"no PostgreSQL at {POSTGRES_URL} ({problem}) and a throwaway cluster from "
+            f"{bin_dir} did not start ({exc})"
+        )
+        pytest.skip(f"PostgreSQL half skipped: {_POSTGRES_RUN.note}")
+    _POSTGRES_RUN.started = f"PostgreSQL: a throwaway cluster from {bin_dir} at {POSTGRES_URL}"
+    try:
+        yield POSTGRES_URL
+    finally:
+        cluster.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _POSTGRES_RUN.started:
+        terminalreporter.write_line(_POSTGRES_RUN.started + " (removed after the run)")
+    if _POSTGRES_RUN.note:
+        terminalreporter.write_line(
+            f"!!! POSTGRESQL SKIPPED: {_POSTGRES_RUN.skipped} PostgreSQL test(s) did not run, "
+            f"only the SQLite half did: {_POSTGRES_RUN.note}. Install PostgreSQL or set "
+            "RELAYDESK_TEST_POSTGRES_URL (CI=true requires it) !!!",
+            red=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,19 +117,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'relaydesk.sqlite'}"
         return
+    try:
+        server = request.getfixturevalue("postgres_server")
+    except pytest.skip.Exception:
+        _POSTGRES_RUN.skipped += 1
+        raise
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
+    admin = create_engine(server)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # CI must run PostgreSQL; say so loudly instead of skipping
         pytest.fail(
-            f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc}); start it or set "
+            f"PostgreSQL at {server} is unreachable ({exc}); start it or set "
             "RELAYDESK_TEST_POSTGRES_URL",
             pytrace=False,
         )
     try:
-        yield _postgres_schema_url(schema)
+        yield _postgres_schema_url(server, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

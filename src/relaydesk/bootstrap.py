@@ -27,6 +27,7 @@ from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.insights import ScorecardGauges
 from relaydesk.services.outbox import OutboxWorker
+from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.rollout import Rollout
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
@@ -195,6 +196,9 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     scheduler.every("draft_timeouts", timedelta(seconds=5), drafts.expire_due)
     raw_retention = timedelta(days=settings.raw_webhook_retention_days)
     scheduler.every("raw_webhook_purge", timedelta(minutes=10), RawWebhookPurge(db, raw_retention))
+    if brief.privacy.message_retention_days is not None:
+        retention = MessageRetention(db, brief.privacy.message_retention_days)
+        scheduler.every("message_retention", timedelta(minutes=10), retention)
     runner = Runner([worker.run], scheduler=scheduler)
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.

@@ -1,5 +1,5 @@
-"""The `relaydesk` command: serve, worker, db, brief, users, tokens, rollout, nlu, replay,
-test."""
+"""The `relaydesk` command: serve, worker, db, brief, users, tokens, customers, rollout, nlu,
+replay, test, report, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import gc
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,10 +16,14 @@ from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
 from relaydesk.cli_accounts import tokens, users
 from relaydesk.cli_brief import brief_diff, brief_log, brief_record
+from relaydesk.cli_customers import customers
 from relaydesk.cli_report import demo, report
 from relaydesk.cli_rollout import rollout
 from relaydesk.cli_support import fail, settings_for_cli
 from relaydesk.observability import configure_logging
+
+if TYPE_CHECKING:
+    from relaydesk.bootstrap import Container
 
 
 class _Commands(click.Group):
@@ -112,7 +117,31 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     click.echo(f"  API:      {base_url}/api/v1  (docs {base_url}/docs)")
     click.echo(f"  Webhook:  {base_url}/webhooks/whatsapp")
     click.echo(f"  Metrics:  {base_url}/metrics")
+    if settings.sandbox:
+        _show_demo_accounts(container)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _show_demo_accounts(container: Container) -> None:
+    """Create the sandbox's demo agent and supervisor once; print a password only when its
+    account was just made (it is stored only as a hash)."""
+    from datetime import UTC, datetime
+
+    from relaydesk.services.demo import ensure_demo_accounts
+
+    with container.db.write() as conn:
+        demo = ensure_demo_accounts(conn, container.brief, datetime.now(UTC))
+    if any(account.password for account in demo):
+        click.echo("  Demo console sign-in (shown this once; sandbox only):")
+    for account in demo:
+        if account.password:
+            click.echo(f"    {account.role:<10}  {account.email}  password {account.password}")
+    if not all(account.password for account in demo):
+        existing = ", ".join(a.email for a in demo if not a.password)
+        click.echo(
+            f"  Demo accounts: {existing} (password shown at first start; set a new one with "
+            "`relaydesk users update EMAIL --password-stdin`)"
+        )
 
 
 @cli.command()
@@ -197,6 +226,7 @@ cli.add_command(tokens)
 cli.add_command(rollout)
 cli.add_command(report)
 cli.add_command(demo)
+cli.add_command(customers)
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from relaydesk.redaction import redact_event
+
 
 class Metrics:
     """The service's metrics, on a registry of their own (one per app, so tests stay apart)."""
@@ -136,21 +138,28 @@ class _DepthCollector(Collector):
         ]
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
-    """JSON lines on stderr. Message bodies and phone numbers are only logged at debug."""
+def log_processors(fmt: str = "json") -> list[structlog.typing.Processor]:
+    """The processor chain of every log line: context, level, time, exception text, the
+    personal-data redaction (`redaction`), then JSON lines or plain text."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_event,
+        renderer,
+    ]
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    """JSON lines on stderr, personal data redacted from every field (`redaction`)."""
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=log_processors(fmt),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),

@@ -115,7 +115,7 @@ def test_the_console_stream_closes_when_the_session_ends(
     def end() -> None:
         with container.db.write() as conn:
             if ending == "signed out":
-                sessions.logout(conn, cookie)
+                sessions.logout(conn, cookie, datetime.now(UTC))
             else:
                 user_id = accounts.find_user(conn, "ana@example.com").id
                 accounts.update_user(

@@ -89,8 +89,8 @@ def test_logout_and_end_all(db: Database) -> None:
     first, second = sign_in(db), sign_in(db)
     assert first is not None and second is not None
     with db.write() as conn:
-        assert sessions.logout(conn, first.token)
-        assert not sessions.logout(conn, first.token)
+        assert sessions.logout(conn, first.token, NOW)
+        assert not sessions.logout(conn, first.token, NOW)
         assert sessions.end_all(conn, second.session.user.id) == 1
     assert look(db, second.token, NOW) is None
 

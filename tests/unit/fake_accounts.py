@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
@@ -37,6 +37,7 @@ class FakeAccountStore:
         self.users: dict[int, StoredUser] = {}
         self.tokens: dict[int, FakeToken] = {}
         self.sessions: dict[int, int] = {}  #: console session id -> user id
+        self.audit: list[dict[str, Any]] = []  #: audit entries, oldest first
         self._user_ids = itertools.count(1)
         self._token_ids = itertools.count(1)
 
@@ -159,3 +160,9 @@ class FakeAccountStore:
         for sid in ended:
             del self.sessions[sid]
         return len(ended)
+
+    # --- the audit log (`adapters.storage.audit.append`) --------------------------------
+
+    def append(self, conn: Connection, **entry: Any) -> int:
+        self.audit.append(entry)
+        return len(self.audit)

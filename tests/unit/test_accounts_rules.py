@@ -48,6 +48,7 @@ def make(
         password=password,
         now=NOW,
         store=store,
+        audit_log=store,
         **values,  # type: ignore[arg-type]
     )
     return user.id
@@ -59,6 +60,7 @@ def update(store: FakeAccountStore, user_id: int, **changes: object) -> accounts
         user_id,
         now=NOW,
         store=store,
+        audit_log=store,
         sessions=store,
         **changes,  # type: ignore[arg-type]
     )
@@ -74,6 +76,7 @@ class TestCreateUser:
             password=None,
             now=NOW,
             store=store,
+            audit_log=store,
         )
         assert user == User(user.id, "ana@example.com", "Ana", "supervisor")
         assert store.users[user.id].email == "ana@example.com"
@@ -113,7 +116,7 @@ class TestCreateUser:
             "password": None,
         } | values
         with pytest.raises(AccountError, match=message) as refused:
-            accounts.create_user(NO_DB, now=NOW, store=store, **given)  # type: ignore[arg-type]
+            accounts.create_user(NO_DB, now=NOW, store=store, audit_log=store, **given)  # type: ignore[arg-type]
         assert refused.value.status == 422
         assert store.users == {}
 
@@ -145,6 +148,7 @@ class TestTokens:
             now=NOW,
             lifetime=timedelta(days=30),
             store=store,
+            audit_log=store,
         )
         (stored,) = store.tokens.values()
         assert token.startswith(TOKEN_PREFIX)
@@ -171,7 +175,9 @@ class TestTokens:
         make(store, "ana@example.com")
         update(store, make(store, "gone@example.com"), active=False)
         with pytest.raises(AccountError, match=message):
-            accounts.create_token(NO_DB, email=email, label=label, now=NOW, store=store)
+            accounts.create_token(
+                NO_DB, email=email, label=label, now=NOW, store=store, audit_log=store
+            )
         assert store.tokens == {}
 
     def test_a_live_token_acts_as_its_user_and_is_marked_used(
@@ -180,7 +186,13 @@ class TestTokens:
         user_id = make(store, "ana@example.com", role="admin")
         expires = NOW + timedelta(hours=1)
         token = accounts.create_token(
-            NO_DB, email="ana@example.com", label="", now=NOW, lifetime=expires - NOW, store=store
+            NO_DB,
+            email="ana@example.com",
+            label="",
+            now=NOW,
+            lifetime=expires - NOW,
+            store=store,
+            audit_log=store,
         )
         later = NOW + timedelta(minutes=5)
         peeked = accounts.token_user(NO_DB, token, later, store=store)
@@ -194,7 +206,7 @@ class TestTokens:
     def test_anything_but_a_live_token_is_no_one(self, store: FakeAccountStore) -> None:
         user_id = make(store, "ana@example.com")
         token = accounts.create_token(
-            NO_DB, email="ana@example.com", label="", now=NOW, store=store
+            NO_DB, email="ana@example.com", label="", now=NOW, store=store, audit_log=store
         )
         unprefixed = token.removeprefix(TOKEN_PREFIX)
         (stored,) = store.tokens.values()
@@ -253,7 +265,9 @@ class TestUpdateUser:
         ana, bob = make(store, "ana@example.com"), make(store, "bob@example.com")
         store.users[ana] = replace(store.users[ana], presence="online")
         for email in ("ana@example.com", "ana@example.com", "bob@example.com"):
-            accounts.create_token(NO_DB, email=email, label="", now=NOW, store=store)
+            accounts.create_token(
+                NO_DB, email=email, label="", now=NOW, store=store, audit_log=store
+            )
         store.sessions = {1: ana, 2: ana, 3: bob}
         gone = update(store, ana, active=False)
         assert (gone.active, gone.presence) == (False, "offline")
@@ -262,7 +276,9 @@ class TestUpdateUser:
 
     def test_a_new_password_ends_sessions_but_keeps_tokens(self, store: FakeAccountStore) -> None:
         ana = make(store, "ana@example.com")
-        accounts.create_token(NO_DB, email="ana@example.com", label="", now=NOW, store=store)
+        accounts.create_token(
+            NO_DB, email="ana@example.com", label="", now=NOW, store=store, audit_log=store
+        )
         store.sessions = {1: ana}
         update(store, ana, password="another long secret")
         assert store.sessions == {}

@@ -761,6 +761,15 @@ class NluSettings(_Model):
     )
 
 
+class Privacy(_Model):
+    message_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None,
+        description="days message text, payloads, drafts, decisions' text and raw webhook "
+        "bodies are kept; older ones are blanked (text) or deleted (raw bodies) by the worker, "
+        "the conversation skeleton stays for metrics. Unset: kept until erased",
+    )
+
+
 class Brief(_Model):
     """The whole operating brief. `version` identifies its exact content."""
 
@@ -787,6 +796,7 @@ class Brief(_Model):
     rollout: Rollout = Field(default_factory=Rollout)
     playbooks: Playbooks = Field(default_factory=Playbooks)
     nlu: NluSettings = Field(default_factory=NluSettings)
+    privacy: Privacy = Field(default_factory=Privacy)
 
     _version: str = PrivateAttr(default="")
 

@@ -15,8 +15,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import accounts as accounts_store
+from relaydesk.adapters.storage import audit as audit_store
 from relaydesk.adapters.storage import sessions as sessions_store
 from relaydesk.adapters.storage.accounts import LiveToken, StoredUser
+from relaydesk.services import audit
 
 Role = Literal["agent", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
@@ -160,7 +162,10 @@ def create_user(
     languages: Sequence[str] = (),
     capacity: int = 5,
     store: AccountStore = accounts_store,
+    actor: audit.Actor | None = None,
+    audit_log: audit.AuditStore = audit_store,
 ) -> User:
+    """A new user (audited as `user.created`, by `actor`; None: the command line)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise AccountError(f"email {email!r} is not an address like agent@example.com")
@@ -182,6 +187,15 @@ def create_user(
     )
     if new_id is None:
         raise DuplicateUserError(f"a user with email {email!r} already exists")
+    audit.record(
+        conn,
+        "user.created",
+        now=now,
+        actor=actor,
+        target=f"user:{new_id}",
+        after={"email": email, "role": checked_role, "has_password": password is not None},
+        store=audit_log,
+    )
     return User(new_id, email, name.strip(), checked_role)
 
 
@@ -193,6 +207,8 @@ def create_token(
     now: datetime,
     lifetime: timedelta | None = None,
     store: AccountStore = accounts_store,
+    actor: audit.Actor | None = None,
+    audit_log: audit.AuditStore = audit_store,
 ) -> str:
     """A new bearer token for the user, refused after `lifetime` when one is given; only
     its hash is stored, so print it once."""
@@ -205,13 +221,27 @@ def create_token(
         raise AccountError(f"user {email!r} is deactivated")
     _check_label(label)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    store.insert_token(
+    expires_at = None if lifetime is None else now + lifetime
+    token_id = store.insert_token(
         conn,
         user_id=owner.id,
         token_hash=token_hash(token),
         label=label.strip(),
         now=now,
-        expires_at=None if lifetime is None else now + lifetime,
+        expires_at=expires_at,
+    )
+    audit.record(
+        conn,
+        "token.created",
+        now=now,
+        actor=actor,
+        target=f"token:{token_id}",
+        after={
+            "user_id": owner.id,
+            "label": label.strip(),
+            "expires_at": None if expires_at is None else expires_at.isoformat(),
+        },
+        store=audit_log,
     )
     return token
 
@@ -286,6 +316,8 @@ def update_user(
     now: datetime,
     store: AccountStore = accounts_store,
     sessions: SessionEnder = sessions_store,
+    actor: audit.Actor | None = None,
+    audit_log: audit.AuditStore = audit_store,
 ) -> Account:
     """Change what is given (None leaves a field as it is) and return the user.
 
@@ -328,7 +360,35 @@ def update_user(
         sessions.end_for_user(conn, user_id)
         if active is False:
             store.revoke_user_tokens(conn, user_id, now)
-    return get_user(conn, user_id, store=store)
+    updated = get_user(conn, user_id, store=store)
+    before, after = _audited(current), _audited(updated)
+    changed = sorted(k for k in after if before[k] != after[k])
+    if password is not None:
+        changed.append("password")  # never its value, nor its hash
+    if changed:
+        audit.record(
+            conn,
+            "user.role_changed" if "role" in changed else "user.updated",
+            now=now,
+            actor=actor,
+            target=f"user:{user_id}",
+            before={k: before[k] for k in changed if k in before},
+            after={k: after.get(k, "changed") for k in changed},
+            store=audit_log,
+        )
+    return updated
+
+
+def _audited(account: Account) -> dict[str, object]:
+    """What the audit log keeps of a user's state (never the password)."""
+    return {
+        "name": account.name,
+        "role": account.role,
+        "active": account.active,
+        "skills": list(account.skills),
+        "languages": list(account.languages),
+        "capacity": account.capacity,
+    }
 
 
 def verify_password(

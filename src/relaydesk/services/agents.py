@@ -22,6 +22,7 @@ from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.domain import routing
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
 from relaydesk.domain.outbound import Text
+from relaydesk.services import audit
 from relaydesk.services.accounts import User
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
@@ -97,6 +98,18 @@ class AgentDesk(Moves):
                 actor_id=user.id,
                 detail={"message_id": entry["message_id"], "drafted": started_from is not None},
             )
+            audit.record(
+                conn,
+                "conversation.replied",
+                now=now,
+                actor=user,
+                target=f"conversation:{conversation_id}",
+                after={
+                    "message_id": entry["message_id"],
+                    "outbox_id": outbox_id,
+                    "drafted": started_from is not None,
+                },
+            )
         log.info("agent_replied", conversation_id=conversation_id, agent_id=user.id)
         return outbox_id
 
@@ -126,10 +139,19 @@ class AgentDesk(Moves):
     def resolve(self, user: User, conversation_id: int, now: datetime) -> None:
         """Close the conversation; the worker then asks the customer for a rating."""
         with self._db.write() as conn:
-            self._owned(conn, user, conversation_id, OPEN)
+            row = self._owned(conn, user, conversation_id, OPEN)
             desk_store.resolve(conn, conversation_id, now)
             record(
                 conn, EventKind.RESOLVED, now=now, conversation_id=conversation_id, actor_id=user.id
+            )
+            audit.record(
+                conn,
+                "conversation.resolved",
+                now=now,
+                actor=user,
+                target=f"conversation:{conversation_id}",
+                before={"status": row.status, "queue": row.queue, "assignee_id": row.assignee_id},
+                after={"status": "resolved"},
             )
         log.info("conversation_resolved", conversation_id=conversation_id, agent_id=user.id)
 
@@ -186,5 +208,13 @@ class AgentDesk(Moves):
                 conversation_id=conversation_id,
                 actor_id=user.id,
                 detail={"verdict": verdict, "tags": chosen},
+            )
+            audit.record(
+                conn,
+                "conversation.feedback",
+                now=now,
+                actor=user,
+                target=f"conversation:{conversation_id}",
+                after={"verdict": verdict, "tags": chosen},
             )
         log.info("escalation_feedback", conversation_id=conversation_id, verdict=verdict)

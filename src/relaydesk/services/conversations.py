@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from relaydesk.adapters.storage import conversations as store
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage.conversations import Decision, Message
+from relaydesk.adapters.whatsapp.errors import describe
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import desk
 from relaydesk.domain.channel import DeliveryStatus
@@ -101,7 +102,12 @@ def get(conn: Connection, conversation_id: int, *, limit: int = PAGE) -> dict[st
     shown_decisions, decisions_before = decisions_page(conn, conversation_id, limit=limit)
     return {
         "id": row.id,
-        "customer": {"wa_id": row.wa_id, "user_id": row.user_id, "name": row.profile_name},
+        "customer": {
+            "id": row.customer_id,
+            "wa_id": row.wa_id,
+            "user_id": row.user_id,
+            "name": row.profile_name,
+        },
         "phone_number_id": row.phone_number_id,
         "status": row.status,
         "queue": row.queue,
@@ -155,7 +161,7 @@ def _message(row: Message) -> dict[str, Any]:
     else:
         status = DeliveryStatus(row.status or 0).wire
     error = (
-        {"code": row.error_code, "detail": row.error_detail}
+        {"code": row.error_code, "reason": describe(row.error_code), "detail": row.error_detail}
         if row.error_code is not None or row.error_detail
         else None
     )

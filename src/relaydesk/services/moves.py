@@ -27,7 +27,7 @@ from relaydesk.adapters.storage.desk import Worked
 from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
 from relaydesk.domain.conversation import ConversationStatus
-from relaydesk.services import assignment
+from relaydesk.services import assignment, audit
 from relaydesk.services.accounts import User
 from relaydesk.services.assignment import Assigned
 from relaydesk.services.events import EventKind, record
@@ -208,6 +208,15 @@ class Moves(DeskBase):
                 actor_id=user.id,
                 detail=detail,
             )
+            audit.record(
+                conn,
+                "conversation.transferred",
+                now=now,
+                actor=user,
+                target=f"conversation:{conversation_id}",
+                before={"status": row.status, "queue": row.queue, "assignee_id": row.assignee_id},
+                after=detail,
+            )
         log.info("conversation_transferred", conversation_id=conversation_id, **detail)
 
     def escalate(self, user: User, conversation_id: int, now: datetime) -> None:
@@ -237,6 +246,15 @@ class Moves(DeskBase):
                     "reason": move.reason.value,
                     "skipped": list(move.skipped),
                 },
+            )
+            audit.record(
+                conn,
+                "conversation.escalated",
+                now=now,
+                actor=user,
+                target=f"conversation:{conversation_id}",
+                before={"queue": current, "status": row.status, "assignee_id": row.assignee_id},
+                after={"queue": move.to_queue, "tier": move.tier, "reason": move.reason.value},
             )
         log.info(
             "conversation_moved",

@@ -19,8 +19,9 @@ from typing import Literal, cast
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import accounts as accounts_store
 from relaydesk.adapters.storage import sessions as store
-from relaydesk.services import accounts
+from relaydesk.services import accounts, audit
 from relaydesk.services.accounts import Role, User
 
 log = structlog.get_logger(__name__)
@@ -66,9 +67,27 @@ def login(
     user = accounts.verify_password(conn, email, password, now)
     if user is None:
         log.info("console_login_failed")
+        known = accounts_store.user_by_email(conn, email.strip().lower())
+        # the target is the account tried, when there is one; an unknown address typed is
+        # not kept (it may be a password typed in the wrong field)
+        audit.record(
+            conn,
+            "sign_in.failed",
+            now=now,
+            target=None if known is None else f"user:{known.id}",
+            after={"via": "console"},
+        )
         return None
     purge_expired(conn, now)
     new = start(conn, user, now, idle=idle)
+    audit.record(
+        conn,
+        "sign_in",
+        now=now,
+        actor=user,
+        target=f"user:{user.id}",
+        after={"via": "console", "session_id": new.session.id},
+    )
     log.info("console_login", user_id=user.id, role=user.role, session_id=new.session.id)
     return new
 
@@ -114,11 +133,20 @@ def keep_alive(
     store.touch(conn, session.id, now, now + idle)
 
 
-def logout(conn: Connection, token: str) -> bool:
+def logout(conn: Connection, token: str, now: datetime) -> bool:
     """End the session behind this cookie token; False when there was none."""
     found = store.delete_by_token_hash(conn, token_hash(token))
     if found is None:
         return False
+    user = accounts_store.user(conn, found.user_id)
+    audit.record(
+        conn,
+        "sign_out",
+        now=now,
+        actor=user,
+        target=f"user:{found.user_id}",
+        after={"session_id": found.id},
+    )
     log.info("console_logout", user_id=found.user_id, session_id=found.id)
     return True
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import accounts as store
 from relaydesk.adapters.storage.accounts import StoredToken
-from relaydesk.services import accounts
+from relaydesk.services import accounts, audit
 from relaydesk.services.accounts import AccountError
 
 TokenState = Literal["active", "expired", "revoked"]
@@ -77,9 +77,13 @@ def issue(
     label: str,
     now: datetime,
     lifetime: timedelta | None = None,
+    actor: audit.Actor | None = None,
 ) -> tuple[str, TokenInfo]:
-    """A new token for the user with this email, and what is stored about it."""
-    token = accounts.create_token(conn, email=email, label=label, now=now, lifetime=lifetime)
+    """A new token for the user with this email, and what is stored about it (audited as
+    `token.created` by `actor`; None: the command line)."""
+    token = accounts.create_token(
+        conn, email=email, label=label, now=now, lifetime=lifetime, actor=actor
+    )
     row = store.token_by_hash(conn, accounts.token_hash(token))
     if row is None:  # pragma: no cover - inserted just now, in this transaction
         raise RuntimeError("the new token's row is missing")
@@ -102,12 +106,29 @@ def get_token(conn: Connection, token_id: int, *, owner_id: int | None = None) -
 
 
 def revoke(
-    conn: Connection, token_id: int, now: datetime, *, owner_id: int | None = None
+    conn: Connection,
+    token_id: int,
+    now: datetime,
+    *,
+    owner_id: int | None = None,
+    actor: audit.Actor | None = None,
 ) -> tuple[TokenInfo, bool]:
-    """Revoke a token at once; the token, and False when it was revoked already."""
+    """Revoke a token at once; the token, and False when it was revoked already. Audited
+    as `token.revoked` by `actor` (None: the command line)."""
     get_token(conn, token_id, owner_id=owner_id)
     revoked = store.revoke_token(conn, token_id, now)
-    return get_token(conn, token_id), revoked
+    info = get_token(conn, token_id)
+    if revoked:
+        audit.record(
+            conn,
+            "token.revoked",
+            now=now,
+            actor=actor,
+            target=f"token:{token_id}",
+            before={"revoked": False},
+            after={"revoked": True, "user_id": info.user_id},
+        )
+    return info, revoked
 
 
 def _info(stored: StoredToken) -> TokenInfo:

@@ -106,6 +106,7 @@ class Conversation:
     csat_state: str | None
     csat_rating: int | None
     csat_at: datetime | None
+    customer_id: int | None = None  #: the customer's row (export and erasure name it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ def conversation(conn: Connection, conversation_id: int) -> Conversation | None:
         csat_state=row.csat_state,
         csat_rating=row.csat_rating,
         csat_at=row.csat_at,
+        customer_id=row.customer_id,
     )
 
 

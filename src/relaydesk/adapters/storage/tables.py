@@ -470,3 +470,23 @@ Index(
     conversations.c.customer_id,
     conversations.c.created_at,
 )
+
+#: The audit log: who did what to what, when, with the state before and after. Append-only
+#: (`adapters.storage.audit` only inserts and reads; migration 0011 adds triggers that refuse
+#: UPDATE and DELETE). No foreign keys, so entries outlive the users and rows they name;
+#: `actor` keeps the actor's e-mail as it was. Never holds message text or customer
+#: identities (targets are ids), so erasing a customer leaves it as it is.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", BigInteger().with_variant(Integer(), "sqlite")),  # NULL: the system
+    Column("actor", String(320)),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200)),  # e.g. conversation:12, user:3, token:7, customer:5
+    Column("before", Json),
+    Column("after", Json),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_action_at", "action", "at"),
+)

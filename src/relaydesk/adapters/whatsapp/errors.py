@@ -25,6 +25,7 @@ __all__ = [  # the actions and their backoff are the delivery domain's; re-expor
     "GraphError",
     "GraphTransportError",
     "classify",
+    "describe",
     "retry_delay",
 ]
 
@@ -80,6 +81,13 @@ def _lookup(code: int) -> tuple[ErrorAction, str] | None:
     if 132000 <= code <= 132099:
         return ErrorAction.FAIL, "template error"
     return None
+
+
+def describe(code: int | None) -> str | None:
+    """A short name for a Graph API error code ("re-engagement window closed"), or None
+    when the code is not one this table knows."""
+    known = None if code is None else _lookup(code)
+    return None if known is None else known[1]
 
 
 def classify(code: int | None, http_status: int | None) -> ErrorAction:

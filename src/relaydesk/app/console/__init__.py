@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from relaydesk.app.console import (
     admin,
     approvals,
+    audit,
     auth,
     insights,
     live,
@@ -48,6 +49,17 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Refusal, on_refusal)
-    for module in (auth, live, views, supervise, replays, rollout, admin, approvals, insights):
+    for module in (
+        auth,
+        live,
+        views,
+        supervise,
+        replays,
+        rollout,
+        admin,
+        approvals,
+        insights,
+        audit,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console_static")

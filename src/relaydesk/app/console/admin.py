@@ -155,6 +155,7 @@ async def create_user(request: Request, session: AdminActor) -> Response:
                     skills=_list(form, "skills"),
                     languages=_list(form, "languages"),
                     capacity=capacity,
+                    actor=session.user,
                 )
 
         created = await in_thread(create)
@@ -214,6 +215,7 @@ async def save_user(request: Request, user_id: Id, session: AdminActor) -> Respo
                     active=values["active"],
                     password=password,
                     now=now,
+                    actor=session.user,
                 )
                 if password is not None or not saved.active:
                     sessions.end_all(conn, user_id)

@@ -164,10 +164,11 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, _session: Actor) -> RedirectResponse:
     container = container_of(request)
     token = request.cookies.get(COOKIE, "")
+    now = now_of(request)
 
     def end() -> None:
         with container.db.write() as conn:
-            sessions.logout(conn, token)
+            sessions.logout(conn, token, now)
 
     await in_thread(end)
     response = RedirectResponse("/console/login?reason=signed_out", status_code=303)

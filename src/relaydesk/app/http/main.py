@@ -22,6 +22,7 @@ from relaydesk.app.http.routes import (
     api,
     drafts,
     events,
+    governance,
     metrics,
     ops,
     reads,
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(drafts.router)
     app.include_router(ops.router)
     app.include_router(metrics.router)
+    app.include_router(governance.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:

@@ -44,6 +44,7 @@ Id = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 class CustomerOut(BaseModel):
+    id: int | None = None  #: what `customers export|erase` and /api/v1/customers/{id} take
     wa_id: str | None
     user_id: str | None
     name: str | None
@@ -58,6 +59,7 @@ class AssigneeOut(BaseModel):
 class ErrorOut(BaseModel):
     code: int | None
     detail: str | None
+    reason: str | None = None  #: the code's short name, when Relaydesk knows the code
 
 
 class MessageOut(BaseModel):

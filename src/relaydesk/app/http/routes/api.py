@@ -209,7 +209,7 @@ async def list_users(container: ContainerDep, _user: Admin) -> dict[str, Any]:
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def create_user(
-    body: UserIn, container: ContainerDep, clock: ClockDep, _user: Admin
+    body: UserIn, container: ContainerDep, clock: ClockDep, admin: Admin
 ) -> UserOut:
     """Create an account (a password lets the person log in to the console)."""
 
@@ -225,6 +225,7 @@ async def create_user(
                 skills=body.skills,
                 languages=body.languages,
                 capacity=body.capacity,
+                actor=admin,
             )
             return accounts.get_user(conn, user.id)
 
@@ -246,7 +247,7 @@ async def update_user(
     def run() -> Account:
         with container.db.write() as conn:
             return accounts.update_user(
-                conn, user_id, **body.model_dump(exclude_unset=True), now=clock()
+                conn, user_id, **body.model_dump(exclude_unset=True), now=clock(), actor=admin
             )
 
     updated = await account_call(run)

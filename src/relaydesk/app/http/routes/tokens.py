@@ -135,7 +135,9 @@ async def create_token(
             lifetime = left if lifetime is None else min(lifetime, left)
         with container.db.write() as conn:
             email = accounts.get_user(conn, owner).email
-            return tokens.issue(conn, email=email, label=body.label, now=now, lifetime=lifetime)
+            return tokens.issue(
+                conn, email=email, label=body.label, now=now, lifetime=lifetime, actor=user
+            )
 
     token, info = await account_call(create)
     log.info("api_token_created", token_id=info.id, user_id=owner, by=user.id)
@@ -160,7 +162,7 @@ async def revoke_token(
 
     def revoke() -> tuple[TokenInfo, bool]:
         with container.db.write() as conn:
-            return tokens.revoke(conn, token_id, now, owner_id=owner)
+            return tokens.revoke(conn, token_id, now, owner_id=owner, actor=user)
 
     info, revoked = await account_call(revoke)
     if revoked:
