@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pytest
 from sqlalchemy import select
 
-from relaydesk.adapters.storage.tables import decisions, messages
+from relaydesk.adapters.storage.tables import change_log, decisions, messages
 from relaydesk.services.decisions import DecisionStage
 from tests.acceptance.desk import event_kinds, lead, person
 from tests.acceptance.test_console import Console, console, csrf_of, location, signed_in
@@ -279,3 +279,36 @@ async def test_the_injected_intent_mode_decides_which_answers_wait(harness: Harn
     await harness.drain()
     (sent,) = harness.graph.state.accepted()
     assert sent.body["to"] == CUSTOMER and sent.body["type"] == "interactive"
+
+
+@sqlite_only
+async def test_the_rollouts_mode_decides_what_is_drafted_and_lands_in_the_change_log(
+    harness: Harness,
+) -> None:
+    """The decision stage asks the rollout's state, not the brief: pricing promoted to live
+    (forced, gates unmet) is answered at once; rolled back to draft, it waits again. Both
+    changes are in the change log the weekly review reads."""
+    forced = await harness.client.post(
+        "/api/v1/rollout/promote", json={"intent": "pricing", "force": True}, headers=lead(harness)
+    )
+    assert forced.status_code == 200, forced.text
+    body = text_webhook(body=QUESTION, wa_id="34600000702")
+    assert (await harness.post_webhook(body)).status_code == 200
+    await harness.drain()
+    assert [r.body["to"] for r in harness.graph.state.accepted()] == ["34600000702"]
+    listed = await harness.client.get("/api/v1/drafts", headers=lead(harness))
+    assert listed.json()["drafts"] == []
+
+    back = await harness.client.post(
+        "/api/v1/rollout/rollback",
+        json={"intent": "pricing", "reason": "checking drafts again"},
+        headers=lead(harness),
+    )
+    assert back.status_code == 200, back.text
+    draft = await drafted(harness, wa_id="34600000703")
+    assert draft["intent"] == "pricing" and draft["state"] == "pending"
+
+    with harness.container.db.read() as conn:
+        kinds = conn.execute(select(change_log.c.kind, change_log.c.summary)).all()
+    rollout = [summary for kind, summary in kinds if kind == "rollout"]
+    assert len(rollout) == 2 and rollout[0].startswith("pricing: draft -> live")
