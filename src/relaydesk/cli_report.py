@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from relaydesk.cli_support import bad_input, database_for_cli, settings_for_cli
+
+if TYPE_CHECKING:
+    from relaydesk.brief.schema import Brief
+    from relaydesk.config import Settings
+    from relaydesk.services.weekly import Week
 
 
 @click.group()
@@ -35,24 +41,12 @@ def weekly(week_label: str | None, out: Path) -> None:
     """Write weekly-YYYY-Www.md and .html: the scorecard against last week and the
     brief's kpi_targets, cohorts by source, intent and business number, the top failure
     intents, conversations to calibrate and the week's change log."""
-    from relaydesk.brief.loader import BriefError, load_brief
     from relaydesk.reports.weekly import render_html, render_markdown
-    from relaydesk.services.weekly import BadWeekError, last_complete_week, review, week
+    from relaydesk.services.weekly import review
 
     settings = settings_for_cli()
     now = datetime.now(UTC)
-    try:
-        brief = load_brief(settings.brief)
-    except BriefError as exc:
-        bad_input(f"the brief {settings.brief} is invalid:\n{exc}", "weekly_report_refused")
-    try:
-        wk = (
-            week(week_label, brief.timezone)
-            if week_label
-            else last_complete_week(now, brief.timezone)
-        )
-    except BadWeekError as exc:
-        bad_input(f"--week: {exc}", "weekly_report_refused")
+    brief, wk = _brief_and_week(settings, week_label, now, "weekly_report_refused")
     if wk.start > now:
         bad_input(
             f"--week {wk.label} has not started yet; pick a past week", "weekly_report_refused"
@@ -89,24 +83,11 @@ def gaps(week_label: str | None, out: Path) -> None:
     """Content gaps: the week's messages the bot could not answer (out of scope,
     clarified, escalated for low confidence), grouped by meaning, written as candidate
     intents with their example messages for the brief."""
-    from relaydesk.brief.loader import BriefError, load_brief
     from relaydesk.services import content_gaps
-    from relaydesk.services.weekly import BadWeekError, last_complete_week, week
 
     settings = settings_for_cli()
     now = datetime.now(UTC)
-    try:
-        brief = load_brief(settings.brief)
-    except BriefError as exc:
-        bad_input(f"the brief {settings.brief} is invalid:\n{exc}", "gaps_report_refused")
-    try:
-        wk = (
-            week(week_label, brief.timezone)
-            if week_label
-            else last_complete_week(now, brief.timezone)
-        )
-    except BadWeekError as exc:
-        bad_input(f"--week: {exc}", "gaps_report_refused")
+    _, wk = _brief_and_week(settings, week_label, now, "gaps_report_refused")
     if not out.parent.is_dir():
         bad_input(f"--out {out}: the directory {out.parent} does not exist", "gaps_report_refused")
     encode, method = content_gaps.default_encoder()
@@ -122,6 +103,29 @@ def gaps(week_label: str | None, out: Path) -> None:
         f"{unanswered} unanswered messages in {wk.label}, {len(found)} groups ({method}): "
         f"wrote {out}"
     )
+
+
+def _brief_and_week(
+    settings: Settings, week_label: str | None, now: datetime, event: str
+) -> tuple[Brief, Week]:
+    """The brief and the week a report is about (`--week`, else the last complete week);
+    bad input exits 2 with `event` logged."""
+    from relaydesk.brief.loader import BriefError, load_brief
+    from relaydesk.services.weekly import BadWeekError, last_complete_week, week
+
+    try:
+        brief = load_brief(settings.brief)
+    except BriefError as exc:
+        bad_input(f"the brief {settings.brief} is invalid:\n{exc}", event)
+    try:
+        wk = (
+            week(week_label, brief.timezone)
+            if week_label
+            else last_complete_week(now, brief.timezone)
+        )
+    except BadWeekError as exc:
+        bad_input(f"--week: {exc}", event)
+    return brief, wk
 
 
 @click.group()
