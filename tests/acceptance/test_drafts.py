@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pytest
 from sqlalchemy import select
 
-from relaydesk.adapters.storage.tables import change_log, decisions, messages
+from relaydesk.adapters.storage.tables import audit_log, change_log, decisions, messages
 from relaydesk.services.decisions import DecisionStage
 from tests.acceptance.desk import event_kinds, lead, person
 from tests.acceptance.test_console import Console, console, csrf_of, location, signed_in
@@ -310,5 +310,10 @@ async def test_the_rollouts_mode_decides_what_is_drafted_and_lands_in_the_change
 
     with harness.container.db.read() as conn:
         kinds = conn.execute(select(change_log.c.kind, change_log.c.summary)).all()
+        audited = conn.execute(
+            select(audit_log.c.action, audit_log.c.target, audit_log.c.actor)
+        ).all()
     rollout = [summary for kind, summary in kinds if kind == "rollout"]
     assert len(rollout) == 2 and rollout[0].startswith("pricing: draft -> live")
+    changes = [tuple(row) for row in audited if row.action == "rollout.changed"]
+    assert changes == [("rollout.changed", "rollout:pricing", "lead@example.com")] * 2

@@ -128,7 +128,7 @@ async def test_the_audit_log_refuses_updates_and_deletes(console: tc.Console) ->
             conn.execute(text(statement))
     with db.read() as conn:
         kept = conn.execute(text("SELECT action FROM audit_log")).scalars().all()
-    assert sorted(kept) == ["sign_in", "user.created"]
+    assert sorted(kept) == ["brief.changed", "sign_in", "user.created"]
 
 
 async def test_a_failed_send_shows_its_code_and_reason_in_the_transcript(

@@ -18,6 +18,7 @@ from relaydesk.adapters.storage import brief_versions as store
 from relaydesk.adapters.storage.brief_versions import BriefVersion, ChangeEntry
 from relaydesk.adapters.storage.db import Database
 from relaydesk.brief.schema import content_version
+from relaydesk.services import audit
 
 __all__ = ["BriefVersion", "ChangeEntry", "Recorded", "UnknownVersionError", "append", "diff",
            "line_counts", "record_brief", "resolve"]  # fmt: skip
@@ -106,6 +107,14 @@ def record_brief(
                 "added": added,
                 "removed": removed,
             }
+            audit.record(
+                conn,
+                "brief.changed",
+                now=now,
+                target=f"brief:{version}",
+                before={"version": detail["previous"]},
+                after={"version": version, "author": author, "path": str(path)},
+            )
             store.append_change(
                 conn,
                 kind="brief",

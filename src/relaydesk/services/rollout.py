@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ from relaydesk.domain.rollout import (
     RolloutState,
 )
 from relaydesk.domain.rollout_gates import Gate, Metrics
-from relaydesk.services import change_log
+from relaydesk.services import audit, change_log
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.rollout_status import Status, live_metrics
 
@@ -349,6 +350,15 @@ class Rollout:
                     )
                 state = rollout.apply(state, change, now)
                 store.save(conn, state, change, actor=actor, actor_id=actor_id, now=now)
+                audit.record(
+                    conn,
+                    "rollout.changed",
+                    now=now,
+                    actor=None if actor_id is None else _Person(actor_id, actor),
+                    target=f"rollout:{change.subject}",
+                    before={"value": change.before or None},
+                    after={"value": change.after, "reason": change.reason, "by": actor},
+                )
                 change_log.append(
                     conn,
                     "rollout",
@@ -413,3 +423,11 @@ def _utcnow() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """The person behind a change, as the audit log names actors."""
+
+    id: int
+    email: str
