@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from relaydesk.cli_customers import customers
 from relaydesk.cli_report import demo, report
 from relaydesk.cli_rollout import rollout
 from relaydesk.cli_support import fail, settings_for_cli
+from relaydesk.config import ConfigError, load_settings
 from relaydesk.observability import configure_logging
 
 if TYPE_CHECKING:
@@ -55,6 +57,15 @@ def cli() -> None:
     """Relaydesk: customer support on WhatsApp with an explainable escalation model.
 
     Settings come from RELAYDESK_* environment variables (see the README)."""
+    # Every command logs the same way: redacted lines on stderr, so that what a command
+    # prints on stdout (an export, a report) stays machine-readable. Settings that do not
+    # parse are reported by the command that needs them; logging falls back to the defaults.
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError:
+        configure_logging()
+    else:
+        configure_logging(settings.log_level, settings.log_format)
 
 
 @cli.command()
@@ -93,7 +104,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     from relaydesk.bootstrap import StartupError, build
 
     settings = settings_for_cli()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, cache=True)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     base_url = settings.public_url or f"http://{shown_host}:{port}"
     try:
@@ -151,7 +162,7 @@ def worker() -> None:
     from relaydesk.bootstrap import StartupError, build
 
     settings = settings_for_cli()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, cache=True)
     try:
         container = build(settings, base_url=settings.public_url or "http://127.0.0.1:8000")
         container.decisions  # noqa: B018 - trains the classifier now (or fails here); joins the runner

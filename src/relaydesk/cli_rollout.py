@@ -60,10 +60,6 @@ def _figure(figure: Figure) -> tuple[str, str, str]:
 @click.group()
 def rollout() -> None:
     """The rollout: phase, segment, each intent's mode, gates (docs/rollout.md)."""
-    from relaydesk.observability import configure_logging
-
-    settings = settings_for_cli()
-    configure_logging(settings.log_level, settings.log_format)  # on stderr
 
 
 @rollout.command("status")

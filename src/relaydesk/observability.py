@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import TextIO, cast
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -156,13 +157,32 @@ def log_processors(fmt: str = "json") -> list[structlog.typing.Processor]:
     ]
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
-    """JSON lines on stderr, personal data redacted from every field (`redaction`)."""
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured:
+    loggers are cached on first use, and a command run inside another (click's test
+    runner, an embedded CLI call) swaps the stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = cast("TextIO", _CurrentStderr())  # PrintLogger only calls write and flush
+
+
+def configure_logging(level: str = "info", fmt: str = "json", *, cache: bool = False) -> None:
+    """JSON lines on stderr, personal data redacted from every field (`redaction`).
+
+    `cache` keeps each logger's processor chain after its first use: for the long-lived
+    processes (serve, worker), where it saves work on every line; a one-shot command leaves
+    it off so that logging can be configured again in the same interpreter."""
     structlog.configure(
         processors=log_processors(fmt),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(_STDERR),
+        cache_logger_on_first_use=cache,
     )

@@ -19,8 +19,9 @@ PHONE = "34655444333"
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """The exit code and stdout; errors (stderr) are appended for a refusal."""
     result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.output
 
 
 def test_export_erase_and_their_refusals(tmp_path: Path) -> None:
@@ -66,3 +67,24 @@ def test_export_erase_and_their_refusals(tmp_path: Path) -> None:
         ]
     finally:
         db.dispose()
+
+
+def test_the_export_on_stdout_is_only_json_and_the_log_line_goes_to_stderr(
+    tmp_path: Path,
+) -> None:
+    """A redirected export (`> customer.json`) must be a valid file: the audit's log line
+    is written on stderr, redacted, never interleaved with the JSON."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    env = {"RELAYDESK_DATABASE_URL": url, "RELAYDESK_LOG_FORMAT": "json"}
+    assert run(["db", "upgrade"], env)[0] == 0
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            customer_id = repo.upsert_customer(conn, Sender(wa_id=PHONE), datetime.now(UTC))
+    finally:
+        db.dispose()
+    result = CliRunner().invoke(cli, ["customers", "export", str(customer_id)], env=env)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["customer_id"] == customer_id
+    assert "customer_exported" in result.stderr
+    assert PHONE not in result.stderr
