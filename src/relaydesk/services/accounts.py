@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, cast
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,10 +18,10 @@ from relaydesk.adapters.storage import accounts as accounts_store
 from relaydesk.adapters.storage import audit as audit_store
 from relaydesk.adapters.storage import sessions as sessions_store
 from relaydesk.adapters.storage.accounts import LiveToken, StoredUser
+from relaydesk.domain.permissions import Role
 from relaydesk.services import audit
 
-Role = Literal["agent", "supervisor", "admin"]
-ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
+ROLES: tuple[Role, ...] = tuple(Role)
 TOKEN_PREFIX = "rdk_"  # noqa: S105 - a public prefix, not a secret
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
@@ -434,7 +434,7 @@ def _account(stored: StoredUser) -> Account:
 
 def _stored_role(role: str) -> Role:
     """A role as stored: only `create_user` and `update_user` write one, and they check it."""
-    return cast(Role, role)
+    return Role(role)
 
 
 def _check_name(name: str) -> None:

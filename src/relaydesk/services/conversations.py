@@ -16,7 +16,7 @@ from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage.conversations import Decision, Message
 from relaydesk.adapters.whatsapp.errors import describe
 from relaydesk.brief.schema import Brief
-from relaydesk.domain import desk
+from relaydesk.domain import desk, permissions
 from relaydesk.domain.channel import DeliveryStatus
 from relaydesk.domain.conversation import ConversationStatus, window_expires_at
 from relaydesk.domain.decision import Action
@@ -65,7 +65,11 @@ def visible(user: User, status: str, assignee_id: int | None) -> bool:
     """The one visibility rule, for the API and the console alike: agents see the
     conversations waiting in the queues and those assigned to them; supervisors and admins
     see every conversation."""
-    return user.role != "agent" or status == QUEUED or assignee_id == user.id
+    return (
+        permissions.can(user.role, permissions.Action.CONVERSATIONS_READ_ANY)
+        or status == QUEUED
+        or assignee_id == user.id
+    )
 
 
 def may_see(user: User, conversation: Mapping[str, Any]) -> bool:

@@ -34,6 +34,7 @@ from relaydesk.adapters.whatsapp.codec import Recipient, content_from_dict
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import drafts as rules
 from relaydesk.domain.conversation import ConversationStatus
+from relaydesk.domain.permissions import Action, can
 from relaydesk.domain.policy import with_wait
 from relaydesk.services._ingest_rows import decision_row, outbox_row
 from relaydesk.services.accounts import User
@@ -55,7 +56,7 @@ def may_see(user: User, draft: Draft) -> bool:
     if draft.state == store.PENDING and draft.conversation_status == BOT:
         return True
     return (
-        user.role != "agent"
+        can(user.role, Action.CONVERSATIONS_READ_ANY)
         or draft.handled_by == user.id
         or visible(user, draft.conversation_status, draft.assignee_id)
     )

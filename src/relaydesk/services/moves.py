@@ -27,6 +27,7 @@ from relaydesk.adapters.storage.desk import Worked
 from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
 from relaydesk.domain.conversation import ConversationStatus
+from relaydesk.domain.permissions import Action, can
 from relaydesk.services import assignment, audit
 from relaydesk.services.accounts import User
 from relaydesk.services.assignment import Assigned
@@ -79,7 +80,7 @@ class DeskBase:
                 f"{' or '.join(states)} conversation can be worked on",
                 409,
             )
-        if user.role == "agent" and row.assignee_id != user.id:
+        if row.assignee_id != user.id and not can(user.role, Action.CONVERSATIONS_WORK_ANY):
             raise ActionError(
                 f"conversation {conversation_id} is not assigned to you; take it from the "
                 "queue or ask a supervisor to transfer it",
@@ -122,7 +123,7 @@ class Moves(DeskBase):
                     409,
                 )
             queue_name = self._queue_name(row.queue)
-            if user.role == "agent":
+            if not can(user.role, Action.CONVERSATIONS_WORK_ANY):
                 self._check_can_take(conn, user, queue_name, row.language)
             assignment.assign(
                 conn, conversation_id, user.id, queue_name, now, actor_id=user.id, how="take"

@@ -14,15 +14,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import Literal
 
 import structlog
 from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import accounts as accounts_store
 from relaydesk.adapters.storage import sessions as store
+from relaydesk.domain.permissions import Role
 from relaydesk.services import accounts, audit
-from relaydesk.services.accounts import Role, User
+from relaydesk.services.accounts import User
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +121,7 @@ def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expi
         return None
     if found.expires_at <= now:
         return EXPIRED
-    user = User(found.user_id, found.email, found.name, cast(Role, found.role))
+    user = User(found.user_id, found.email, found.name, Role(found.role))
     return ConsoleSession(
         found.id, user, found.csrf_token, found.expires_at, found.last_seen_at, found.presence
     )

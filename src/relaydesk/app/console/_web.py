@@ -1,9 +1,10 @@
-"""What every console route shares: templates, the signed-in session, CSRF and role checks,
-and the pages that refuse (sign in again, 403, 404, 409, 422)."""
+"""What every console route shares: templates, `allow` (the signed-in person, their role's
+permission and the CSRF check) and the pages that refuse (sign in again, 403, 404, 409,
+422)."""
 
 # No `from __future__ import annotations` here: FastAPI must resolve the dependency
 # annotations of the closures below at definition time.
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,10 +16,12 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from relaydesk.app import access
+from relaydesk.app.access import Actor
 from relaydesk.app.http.deps import ClockDep, ContainerDep
 from relaydesk.app.http.headers import secure_page
 from relaydesk.bootstrap import Container
-from relaydesk.services import sessions
+from relaydesk.domain.permissions import Action, roles_for
 from relaydesk.services.agents import ActionError
 from relaydesk.services.events import EventKind
 from relaydesk.services.sessions import ConsoleSession
@@ -26,14 +29,11 @@ from relaydesk.services.sessions import ConsoleSession
 log = structlog.get_logger(__name__)
 
 HERE = Path(__file__).parent
-COOKIE = "relaydesk_session"
+COOKIE = access.SESSION_COOKIE
 LOGIN_CSRF_COOKIE = "relaydesk_login_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = access.CSRF_FIELD
 PARTIAL_HEADER = "x-partial"
 EVENTS_PATH = "/console/events"
-SUPERVISORS = ("supervisor", "admin")
-EVERYONE = ("agent", "supervisor", "admin")
 
 templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -107,60 +107,7 @@ async def in_thread(func: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(func, *args)
 
 
-# -- the session ----------------------------------------------------------------------------
-
-
-async def signed_in(request: Request, container: ContainerDep, clock: ClockDep) -> ConsoleSession:
-    """The session behind the cookie, kept alive; LoginRequired when there is none."""
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise LoginRequired("required")
-    now = clock()
-
-    def load() -> ConsoleSession | sessions.Expired | None:
-        # An expired session row is left for the purge at the next sign-in, so that every
-        # request of the page (live regions, the event stream) is told "expired" alike.
-        with container.db.read() as conn:
-            found = sessions.lookup(conn, token, now)
-        if isinstance(found, ConsoleSession) and found.due_for_keep_alive(now):
-            with container.db.write() as conn:
-                sessions.keep_alive(conn, found, now)
-        return found
-
-    found = await in_thread(load)
-    if found == sessions.EXPIRED:
-        raise LoginRequired("expired")
-    if not isinstance(found, ConsoleSession):
-        raise LoginRequired("ended")
-    request.state.console_session = found
-    return found
-
-
-SignedIn = Annotated[ConsoleSession, Depends(signed_in)]
-
-
-def role(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
-    """A dependency: the signed-in session, if its user has one of these roles."""
-
-    async def check(session: SignedIn) -> ConsoleSession:
-        if session.user.role not in roles:
-            log.info(
-                "console_role_refused",
-                user_id=session.user.id,
-                role=session.user.role,
-                needs=",".join(roles),
-            )
-            raise Refusal(
-                403,
-                "Not for your role",
-                f"This page is for {_people(roles)}. You are signed in as "
-                f"{_article(session.user.role)} {session.user.role}; ask an admin if you need "
-                "access.",
-                "/console",
-            )
-        return session
-
-    return check
+# -- who is asking ----------------------------------------------------------------------------
 
 
 async def _form_closed(request: Request) -> AsyncIterator[None]:
@@ -172,27 +119,37 @@ async def _form_closed(request: Request) -> AsyncIterator[None]:
         await request.close()
 
 
-def acting(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
-    """A dependency for POSTs: the role check, then the session's CSRF token, from the
-    form field `csrf_token` or the `X-CSRF-Token` header."""
-    has_role = role(*roles)
+def allow(action: Action) -> Any:
+    """The dependency of a console route: the signed-in person (`app.access.Actor`), if
+    their role may do `action` (`domain.permissions`); the sign-in page without a session,
+    a 403 page for a role that may not, or a state-changing request without the session's
+    CSRF token. Use as `session: Annotated[Actor, allow(Action.X)]`."""
 
     async def check(
         request: Request,
+        container: ContainerDep,
+        clock: ClockDep,
         _closing: Annotated[None, Depends(_form_closed)],
-        session: Annotated[ConsoleSession, Depends(has_role)],
-    ) -> ConsoleSession:
-        supplied = request.headers.get(CSRF_HEADER)
-        if supplied is None:
-            value = (await request.form()).get(CSRF_FIELD)
-            supplied = value if isinstance(value, str) else None
-        if not sessions.csrf_ok(session, supplied):
-            log.info(
-                "console_csrf_refused",
-                user_id=session.user.id,
-                path=request.url.path,
-                missing=not supplied,
-            )
+    ) -> Actor:
+        try:
+            actor = await access.resolve_actor(request, container, clock())
+        except access.NotSignedIn as exc:
+            raise LoginRequired(
+                "ended" if exc.reason not in LOGIN_MESSAGES else exc.reason
+            ) from None
+        request.state.actor = actor
+        request.state.console_session = actor.session
+        try:
+            access.permit(actor, action)
+        except access.NotAllowed:
+            raise Refusal(
+                403,
+                "Not for your role",
+                f"This page is for {_people(roles_for(action))}. You are signed in as "
+                f"{_article(actor.role)} {actor.role}; ask an admin if you need access.",
+                "/console",
+            ) from None
+        if not await access.csrf_ok(request, actor):
             raise Refusal(
                 403,
                 "Form expired or forged",
@@ -200,17 +157,10 @@ def acting(*roles: str) -> Callable[..., Coroutine[Any, Any, ConsoleSession]]:
                 "Reload the page and try again.",
                 _same_site_back(request),
             )
-        return session
+        return actor
 
-    return check
-
-
-Viewer = Annotated[ConsoleSession, Depends(role(*EVERYONE))]
-Supervisor = Annotated[ConsoleSession, Depends(role(*SUPERVISORS))]
-Admin = Annotated[ConsoleSession, Depends(role("admin"))]
-Actor = Annotated[ConsoleSession, Depends(acting(*EVERYONE))]
-SupervisorActor = Annotated[ConsoleSession, Depends(acting(*SUPERVISORS))]
-AdminActor = Annotated[ConsoleSession, Depends(acting("admin"))]
+    check.action = action  # type: ignore[attr-defined]  # read by the permission test
+    return Depends(check)
 
 
 def _people(roles: tuple[str, ...]) -> str:
@@ -250,9 +200,10 @@ def render(
 ) -> HTMLResponse:
     """A page, or only its live regions when the page script asks (`X-Partial: 1`)."""
     session: ConsoleSession | None = getattr(request.state, "console_session", None)
+    actor: Actor | None = getattr(request.state, "actor", None)
     values: dict[str, Any] = {
         "session": session,
-        "user": session.user if session else None,
+        "user": actor.user if actor else None,
         "csrf_token": session.csrf_token if session else "",
         "presence": session.presence if session else None,
         "event_kinds": EVENT_KINDS,

@@ -3,25 +3,18 @@ active, password). Changing a password or deactivating someone ends their sessio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from relaydesk.app.console._web import (
-    Admin,
-    AdminActor,
-    Refusal,
-    container_of,
-    done,
-    in_thread,
-    now_of,
-    render,
-)
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import Refusal, allow, container_of, done, in_thread, now_of, render
 from relaydesk.app.http.errors import printable
 from relaydesk.app.http.schemas import Id, check_text
+from relaydesk.domain.permissions import Action
 from relaydesk.services import accounts, sessions
 from relaydesk.services.accounts import Account, AccountError
 
@@ -113,7 +106,9 @@ def _values_of(account: Account) -> dict[str, Any]:
 
 
 @router.get("/users", response_class=HTMLResponse)
-async def users_list(request: Request, _session: Admin) -> HTMLResponse:
+async def users_list(
+    request: Request, _session: Annotated[Actor, allow(Action.USERS_MANAGE)]
+) -> HTMLResponse:
     container = container_of(request)
 
     def load() -> list[Account]:
@@ -124,13 +119,17 @@ async def users_list(request: Request, _session: Admin) -> HTMLResponse:
 
 
 @router.get("/users/new", response_class=HTMLResponse)
-async def new_user_form(request: Request, _session: Admin) -> HTMLResponse:
+async def new_user_form(
+    request: Request, _session: Annotated[Actor, allow(Action.USERS_MANAGE)]
+) -> HTMLResponse:
     values = {"role": "agent", "capacity": 5, "active": True}
     return _form_page(request, account=None, values=values)
 
 
 @router.post("/users", response_model=None)
-async def create_user(request: Request, session: AdminActor) -> Response:
+async def create_user(
+    request: Request, session: Annotated[Actor, allow(Action.USERS_MANAGE)]
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {
         name: _text(form, name) for name in ("email", "name", "role", "skills", "languages")
@@ -180,13 +179,17 @@ async def _account(request: Request, user_id: Id) -> Account:
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-async def edit_user_form(request: Request, user_id: Id, _session: Admin) -> HTMLResponse:
+async def edit_user_form(
+    request: Request, user_id: Id, _session: Annotated[Actor, allow(Action.USERS_MANAGE)]
+) -> HTMLResponse:
     account = await _account(request, user_id)
     return _form_page(request, account=account, values=_values_of(account))
 
 
 @router.post("/users/{user_id}", response_model=None)
-async def save_user(request: Request, user_id: Id, session: AdminActor) -> Response:
+async def save_user(
+    request: Request, user_id: Id, session: Annotated[Actor, allow(Action.USERS_MANAGE)]
+) -> Response:
     account = await _account(request, user_id)
     form = await request.form()
     values: dict[str, Any] = {

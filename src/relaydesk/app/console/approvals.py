@@ -5,16 +5,16 @@ queues; the rules are `services.drafts`' and the API's (`/api/v1/drafts`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from relaydesk.app.access import Actor
 from relaydesk.app.console._web import (
-    Actor,
     Refusal,
-    Viewer,
+    allow,
     container_of,
     done,
     in_thread,
@@ -24,6 +24,7 @@ from relaydesk.app.console._web import (
 )
 from relaydesk.app.http.schemas import Id, check_text
 from relaydesk.brief.schema import format_duration
+from relaydesk.domain.permissions import Action
 from relaydesk.services.agents import ActionError
 
 log = structlog.get_logger(__name__)
@@ -35,7 +36,9 @@ CONTEXT = 6
 
 
 @router.get("/approvals", response_class=HTMLResponse)
-async def approvals(request: Request, _session: Viewer) -> HTMLResponse:
+async def approvals(
+    request: Request, _session: Annotated[Actor, allow(Action.DRAFTS_READ)]
+) -> HTMLResponse:
     container = container_of(request)
     drafts = container.drafts
 
@@ -62,7 +65,9 @@ async def _handle(request: Request, action: Any, *args: Any) -> None:
 
 
 @router.post("/approvals/{draft_id}/send")
-async def send(request: Request, draft_id: Id, session: Actor) -> RedirectResponse:
+async def send(
+    request: Request, draft_id: Id, session: Annotated[Actor, allow(Action.DRAFTS_DECIDE)]
+) -> RedirectResponse:
     """Send the draft: as drafted when the text is left as it is, else the edited text
     (its buttons kept)."""
     value = (await request.form()).get("text")
@@ -83,7 +88,9 @@ async def send(request: Request, draft_id: Id, session: Actor) -> RedirectRespon
 
 
 @router.post("/approvals/{draft_id}/reject")
-async def reject(request: Request, draft_id: Id, session: Actor) -> RedirectResponse:
+async def reject(
+    request: Request, draft_id: Id, session: Annotated[Actor, allow(Action.DRAFTS_DECIDE)]
+) -> RedirectResponse:
     drafts = container_of(request).drafts
     await _handle(request, drafts.reject, session.user, draft_id)
     return done(PAGE, "draft_rejected")

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from relaydesk.app.console._web import Admin, container_of, in_thread, render
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import allow, container_of, in_thread, render
 from relaydesk.app.http.errors import printable
 from relaydesk.app.http.schemas import MAX_ID
+from relaydesk.domain.permissions import Action
 from relaydesk.services import audit
 
 log = structlog.get_logger(__name__)
@@ -86,7 +89,9 @@ async def _read(request: Request, where: audit.AuditFilter) -> list[audit.AuditE
 
 
 @router.get("", response_class=HTMLResponse)
-async def audit_page(request: Request, _session: Admin) -> HTMLResponse:
+async def audit_page(
+    request: Request, _session: Annotated[Actor, allow(Action.AUDIT_READ)]
+) -> HTMLResponse:
     try:
         where, values = _filter(request, PAGE)
     except FilterError as exc:
@@ -121,7 +126,9 @@ async def audit_page(request: Request, _session: Admin) -> HTMLResponse:
 
 
 @router.get(".csv", response_model=None)
-async def audit_csv(request: Request, _session: Admin) -> Response:
+async def audit_csv(
+    request: Request, _session: Annotated[Actor, allow(Action.AUDIT_READ)]
+) -> Response:
     try:
         where, _ = _filter(request, CSV_ROWS)
     except FilterError as exc:

@@ -7,23 +7,26 @@ import hmac
 import math
 import secrets
 from datetime import timedelta
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from relaydesk.app.access import Actor
 from relaydesk.app.console._web import (
     COOKIE,
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     LOGIN_MESSAGES,
-    Actor,
+    allow,
     container_of,
     in_thread,
     now_of,
     render,
     safe_next,
 )
+from relaydesk.domain.permissions import Action
 from relaydesk.services import sessions
 from relaydesk.services.throttle import LoginThrottle, account_key
 
@@ -161,7 +164,9 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, _session: Actor) -> RedirectResponse:
+async def logout(
+    request: Request, _session: Annotated[Actor, allow(Action.SESSION_END)]
+) -> RedirectResponse:
     container = container_of(request)
     token = request.cookies.get(COOKIE, "")
     now = now_of(request)

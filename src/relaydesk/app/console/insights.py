@@ -6,7 +6,7 @@ the same CSV the API gives (`/api/v1/metrics/<table>.csv`)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import structlog
@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from relaydesk.adapters.storage import brief_versions as versions_store
-from relaydesk.app.console._web import Supervisor, container_of, in_thread, now_of, render
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import allow, container_of, in_thread, now_of, render
+from relaydesk.domain.permissions import Action
 from relaydesk.reports.weekly import duration, percent
 from relaydesk.services import conversations, insights
 
@@ -72,7 +74,9 @@ def _shown(unit: str, value: float | None) -> str:
 
 
 @router.get("", response_class=HTMLResponse)
-async def insights_page(request: Request, _session: Supervisor) -> HTMLResponse:
+async def insights_page(
+    request: Request, _session: Annotated[Actor, allow(Action.INSIGHTS_READ)]
+) -> HTMLResponse:
     container, now = container_of(request), now_of(request)
     brief = container.brief
     choices = {
@@ -130,7 +134,9 @@ async def insights_page(request: Request, _session: Supervisor) -> HTMLResponse:
 
 
 @router.get("/conversations", response_class=HTMLResponse)
-async def insights_conversations(request: Request, _session: Supervisor) -> HTMLResponse:
+async def insights_conversations(
+    request: Request, _session: Annotated[Actor, allow(Action.INSIGHTS_READ)]
+) -> HTMLResponse:
     """The conversations behind one figure (or all of the period), linked to each."""
     container, now = container_of(request), now_of(request)
     figure = request.query_params.get("figure") or None
@@ -158,7 +164,9 @@ async def insights_conversations(request: Request, _session: Supervisor) -> HTML
 
 
 @router.get("/changes", response_class=HTMLResponse)
-async def change_log_page(request: Request, _session: Supervisor) -> HTMLResponse:
+async def change_log_page(
+    request: Request, _session: Annotated[Actor, allow(Action.BRIEF_READ)]
+) -> HTMLResponse:
     """The change log, newest first: brief versions (with their diffs) and rollout
     changes."""
     container = container_of(request)
@@ -177,7 +185,9 @@ async def change_log_page(request: Request, _session: Supervisor) -> HTMLRespons
 
 
 @router.get("/{table}.csv")
-async def insights_csv(request: Request, table: str, _session: Supervisor) -> Response:
+async def insights_csv(
+    request: Request, table: str, _session: Annotated[Actor, allow(Action.INSIGHTS_READ)]
+) -> Response:
     """A table as CSV: the same rows as `/api/v1/metrics/<table>.csv`."""
     container, now = container_of(request), now_of(request)
     by = request.query_params.get("by") or None

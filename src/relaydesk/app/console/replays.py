@@ -5,17 +5,18 @@ the stored self-contained page."""
 from __future__ import annotations
 
 import gzip
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from relaydesk.app.access import Actor
 from relaydesk.app.console._web import (
     REFUSAL_TITLES,
     Refusal,
-    Supervisor,
-    SupervisorActor,
+    allow,
     container_of,
     done,
     in_thread,
@@ -25,6 +26,7 @@ from relaydesk.app.console._web import (
 from relaydesk.app.http.errors import printable
 from relaydesk.app.http.headers import secure_report
 from relaydesk.app.http.schemas import Id
+from relaydesk.domain.permissions import Action
 from relaydesk.services.replay_jobs import FORMATS, ReplayJobError, Upload, megabytes
 
 log = structlog.get_logger(__name__)
@@ -73,12 +75,16 @@ async def _page(
 
 
 @router.get("/replays", response_class=HTMLResponse)
-async def replays_page(request: Request, _session: Supervisor) -> HTMLResponse:
+async def replays_page(
+    request: Request, _session: Annotated[Actor, allow(Action.REPLAY_READ)]
+) -> HTMLResponse:
     return await _page(request)
 
 
 @router.post("/replays", response_model=None)
-async def submit_replay(request: Request, session: SupervisorActor) -> Response:
+async def submit_replay(
+    request: Request, session: Annotated[Actor, allow(Action.REPLAY_RUN)]
+) -> Response:
     form = await request.form()  # read (within the upload limit) by the CSRF check
     values = {name: _text(form, name) for name in _FIELDS}
     file = form.get("file")
@@ -99,7 +105,9 @@ async def submit_replay(request: Request, session: SupervisorActor) -> Response:
 
 
 @router.get("/replays/{replay_id}/report", response_class=HTMLResponse)
-async def replay_report(replay_id: Id, request: Request, _session: Supervisor) -> Response:
+async def replay_report(
+    replay_id: Id, request: Request, _session: Annotated[Actor, allow(Action.REPLAY_READ)]
+) -> Response:
     """The stored report page as it is: self-contained, under a CSP that runs no script."""
     jobs = container_of(request).replays
     try:

@@ -4,22 +4,16 @@ their figures and intervals, the change log, and the buttons that promote and ro
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from relaydesk.app.console._web import (
-    Supervisor,
-    SupervisorActor,
-    container_of,
-    done,
-    in_thread,
-    now_of,
-    render,
-)
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import allow, container_of, done, in_thread, now_of, render
+from relaydesk.domain.permissions import Action
 from relaydesk.domain.rollout import SEGMENT
 from relaydesk.services.rollout import RolloutError
 
@@ -36,7 +30,9 @@ async def _page(request: Request, *, error: str | None = None, status: int = 200
 
 
 @router.get("/rollout", response_class=HTMLResponse)
-async def rollout_page(request: Request, _session: Supervisor) -> HTMLResponse:
+async def rollout_page(
+    request: Request, _session: Annotated[Actor, allow(Action.ROLLOUT_READ)]
+) -> HTMLResponse:
     return await _page(request)
 
 
@@ -44,7 +40,7 @@ async def rollout_page(request: Request, _session: Supervisor) -> HTMLResponse:
 async def rollout_change(
     action: Literal["promote", "rollback", "phase"],
     request: Request,
-    session: SupervisorActor,
+    session: Annotated[Actor, allow(Action.ROLLOUT_MANAGE)],
 ) -> Response:
     form = await request.form()
     service = container_of(request).rollout

@@ -3,12 +3,14 @@ latest supervisor alerts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from relaydesk.app.console._web import Supervisor, container_of, in_thread, now_of, render
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import allow, container_of, in_thread, now_of, render
+from relaydesk.domain.permissions import Action
 from relaydesk.services import conversations
 from relaydesk.services import events as event_log
 from relaydesk.services.events import EventKind
@@ -21,7 +23,9 @@ _ALERT_WINDOW = 500  #: alerts are looked for among this many latest events
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
-async def supervisor(request: Request, _session: Supervisor) -> HTMLResponse:
+async def supervisor(
+    request: Request, _session: Annotated[Actor, allow(Action.SUPERVISION_READ)]
+) -> HTMLResponse:
     container = container_of(request)
     now = now_of(request)
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
+from relaydesk.app.access import Actor
 from relaydesk.app.console._web import (
-    Actor,
     Refusal,
-    Viewer,
+    allow,
     container_of,
     done,
     in_thread,
@@ -26,9 +26,9 @@ from relaydesk.app.console._web import (
 )
 from relaydesk.app.http.schemas import MAX_ID, Id, check_text
 from relaydesk.domain.desk import FAILURE_TAGS, VERDICTS
+from relaydesk.domain.permissions import Action, can
 from relaydesk.services import conversations
 from relaydesk.services.agents import ActionError
-from relaydesk.services.sessions import ConsoleSession
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -65,7 +65,9 @@ def _checked(name: str, value: str, back: str) -> str:
 
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def my_conversations(request: Request, session: Viewer) -> HTMLResponse:
+async def my_conversations(
+    request: Request, session: Annotated[Actor, allow(Action.CONVERSATIONS_READ)]
+) -> HTMLResponse:
     container = container_of(request)
     now = now_of(request)
 
@@ -77,7 +79,9 @@ async def my_conversations(request: Request, session: Viewer) -> HTMLResponse:
 
 
 @router.get("/queues", response_class=HTMLResponse)
-async def queues(request: Request, _session: Viewer) -> HTMLResponse:
+async def queues(
+    request: Request, _session: Annotated[Actor, allow(Action.QUEUES_READ)]
+) -> HTMLResponse:
     container = container_of(request)
     now = now_of(request)
 
@@ -96,7 +100,7 @@ async def queues(request: Request, _session: Viewer) -> HTMLResponse:
 async def conversation(
     request: Request,
     conversation_id: Id,
-    session: Viewer,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_READ)],
     before: Annotated[Id | None, Query()] = None,
 ) -> HTMLResponse:
     """One conversation: the handoff card, the newest messages (older ones a page at a
@@ -136,12 +140,12 @@ async def conversation(
             "tags": [(t, TAG_LABELS.get(t, t)) for t in FAILURE_TAGS],
             "mine": mine,
             "is_open": is_open,
-            "can_work": is_open and (mine or session.user.role != "agent"),
+            "can_work": is_open and (mine or can(session.user.role, Action.CONVERSATIONS_WORK_ANY)),
         },
     )
 
 
-def _check_may_see(session: ConsoleSession, card: dict[str, Any]) -> None:
+def _check_may_see(session: Actor, card: dict[str, Any]) -> None:
     """The API's rule (`conversations.may_see`), refused as a page."""
     if conversations.may_see(session.user, card):
         return
@@ -186,7 +190,9 @@ def _page(conversation_id: int) -> str:
 
 
 @router.post("/queues/take")
-async def take_oldest(request: Request, session: Actor) -> RedirectResponse:
+async def take_oldest(
+    request: Request, session: Annotated[Actor, allow(Action.CONVERSATIONS_TAKE)]
+) -> RedirectResponse:
     """Take the first conversation waiting in a queue (the routing order: window closing
     soon, priority, then the oldest)."""
     form = await request.form()
@@ -215,14 +221,22 @@ async def take_oldest(request: Request, session: Actor) -> RedirectResponse:
 
 
 @router.post("/conversations/{conversation_id}/take")
-async def take(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def take(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_TAKE)],
+) -> RedirectResponse:
     desk = container_of(request).desk
     await _act(request, _page(conversation_id), desk.take, session.user, conversation_id)
     return done(_page(conversation_id), "taken")
 
 
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def reply(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_REPLY)],
+) -> RedirectResponse:
     form = await request.form()
     back = _page(conversation_id)
     text, draft = _field(form, "text", back), _field(form, "draft", back) or None
@@ -236,7 +250,11 @@ async def reply(request: Request, conversation_id: Id, session: Actor) -> Redire
 
 
 @router.post("/conversations/{conversation_id}/note")
-async def note(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def note(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_NOTE)],
+) -> RedirectResponse:
     back = _page(conversation_id)
     body = _field(await request.form(), "body", back)
     desk = container_of(request).desk
@@ -245,7 +263,11 @@ async def note(request: Request, conversation_id: Id, session: Actor) -> Redirec
 
 
 @router.post("/conversations/{conversation_id}/transfer")
-async def transfer(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def transfer(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_TRANSFER)],
+) -> RedirectResponse:
     """`target` is `queue:<name>` or `agent:<id>` (one select in the form)."""
     back = _page(conversation_id)
     target = _field(await request.form(), "target", back)
@@ -270,12 +292,18 @@ async def transfer(request: Request, conversation_id: Id, session: Actor) -> Red
 
     await _act(request, back, move, session.user, conversation_id)
     # An agent who gave it away can no longer see it: back to their list.
-    still_visible = session.user.role != "agent" or agent_id == session.user.id
+    still_visible = (
+        can(session.user.role, Action.CONVERSATIONS_READ_ANY) or agent_id == session.user.id
+    )
     return done(back if still_visible else "/console", "transferred")
 
 
 @router.post("/conversations/{conversation_id}/escalate")
-async def escalate(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def escalate(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_ESCALATE)],
+) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.escalate, session.user, conversation_id)
@@ -283,7 +311,11 @@ async def escalate(request: Request, conversation_id: Id, session: Actor) -> Red
 
 
 @router.post("/conversations/{conversation_id}/resolve")
-async def resolve(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def resolve(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_RESOLVE)],
+) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.resolve, session.user, conversation_id)
@@ -291,15 +323,25 @@ async def resolve(request: Request, conversation_id: Id, session: Actor) -> Redi
 
 
 @router.post("/conversations/{conversation_id}/handback")
-async def hand_back(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def hand_back(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_HANDBACK)],
+) -> RedirectResponse:
     desk = container_of(request).desk
     back = _page(conversation_id)
     await _act(request, back, desk.hand_back, session.user, conversation_id)
-    return done(back if session.user.role != "agent" else "/console", "handed_back")
+    return done(
+        back if can(session.user.role, Action.CONVERSATIONS_READ_ANY) else "/console", "handed_back"
+    )
 
 
 @router.post("/conversations/{conversation_id}/feedback")
-async def feedback(request: Request, conversation_id: Id, session: Actor) -> RedirectResponse:
+async def feedback(
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_FEEDBACK)],
+) -> RedirectResponse:
     form = await request.form()
     back = _page(conversation_id)
     verdict = _field(form, "verdict", back)
@@ -314,7 +356,9 @@ async def feedback(request: Request, conversation_id: Id, session: Actor) -> Red
 
 
 @router.post("/presence")
-async def presence(request: Request, session: Actor) -> RedirectResponse:
+async def presence(
+    request: Request, session: Annotated[Actor, allow(Action.PRESENCE_SET)]
+) -> RedirectResponse:
     form = await request.form()
     desk = container_of(request).desk
     back = safe_next(_field(form, "next"))

@@ -1,17 +1,19 @@
-"""FastAPI dependencies: the container, the clock and the authenticated operator."""
+"""FastAPI dependencies: the container, the clock and `allow`, the permission check of
+every API route."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import structlog
 from fastapi import Depends, HTTPException, Request, status
 
+from relaydesk.app import access
 from relaydesk.bootstrap import Container
-from relaydesk.services import accounts
+from relaydesk.domain.permissions import Action
 from relaydesk.services.accounts import AccountError, User
 
 log = structlog.get_logger(__name__)
@@ -32,46 +34,53 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
-async def current_user(request: Request, container: ContainerDep) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
+def allow(action: Action) -> Any:
+    """The dependency of an API route: the user whose bearer token (or console session)
+    the request carries, if their role may do `action` (`domain.permissions`); 401
+    without a live token or session, 403 for a role that may not, or a session's
+    state-changing request without its CSRF token. Use as
+    `user: Annotated[User, allow(Action.X)]`."""
+
+    async def check(request: Request, container: ContainerDep, clock: ClockDep) -> User:
+        try:
+            actor = await access.resolve_actor(request, container, clock())
+            access.permit(actor, action)
+        except access.NotSignedIn as exc:
+            raise _unauthorized(exc) from None
+        except access.NotAllowed as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+        if not await access.csrf_ok(request, actor):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "a request made with a console session must carry its CSRF token in "
+                "`X-CSRF-Token`; scripts should use a bearer token instead",
+            )
+        request.state.actor = actor
+        return actor.user
+
+    check.action = action  # type: ignore[attr-defined]  # read by the permission test
+    return Depends(check)
+
+
+def _unauthorized(exc: access.NotSignedIn) -> HTTPException:
+    if exc.reason in ("required", "bad_scheme"):
+        return HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing bearer token; send `Authorization: Bearer <token>` "
             "(create one with `relaydesk tokens create --email ...`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-
-    def lookup() -> User | None:
-        with container.db.write() as conn:
-            return accounts.authenticate_token(conn, token.strip(), datetime.now(UTC))
-
-    user = await anyio.to_thread.run_sync(lookup)
-    if user is None:
-        raise HTTPException(
+    if exc.via == "session":
+        return HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked token",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            f"the console session has {exc.reason}; sign in again",
+            headers={"WWW-Authenticate": "Bearer"},
         )
-    return user
-
-
-def require_role(*roles: str) -> Callable[..., object]:
-    async def check(user: Annotated[User, Depends(current_user)]) -> User:
-        if user.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {user.role!r} may not do this; it needs one of: {', '.join(roles)}",
-            )
-        return user
-
-    return check
-
-
-Operator = Annotated[User, Depends(require_role("agent", "supervisor", "admin"))]
-Supervisor = Annotated[User, Depends(require_role("supervisor", "admin"))]
-Admin = Annotated[User, Depends(require_role("admin"))]
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "invalid or revoked token",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 async def account_call(func: Callable[[], T]) -> T:

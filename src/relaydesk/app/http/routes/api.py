@@ -5,12 +5,12 @@ supervisors and admins on any; admins manage users. What is read is in `routes.r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, status
 
-from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep, Operator, account_call
+from relaydesk.app.http.deps import ClockDep, ContainerDep, account_call, allow
 from relaydesk.app.http.routes.reads import read_in_thread
 from relaydesk.app.http.schemas import (
     Created,
@@ -28,8 +28,9 @@ from relaydesk.app.http.schemas import (
     UserPatch,
 )
 from relaydesk.bootstrap import Container
+from relaydesk.domain.permissions import Action
 from relaydesk.services import accounts
-from relaydesk.services.accounts import Account
+from relaydesk.services.accounts import Account, User
 from relaydesk.services.agents import ActionError
 
 router = APIRouter(
@@ -63,7 +64,10 @@ async def _act(container: Container, now: datetime, action: Any, *args: Any) -> 
 
 @router.post("/me/presence", response_model=Done, responses={422: {"model": Problem}})
 async def set_presence(
-    body: PresenceIn, container: ContainerDep, clock: ClockDep, user: Operator
+    body: PresenceIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.PRESENCE_SET)],
 ) -> Done:
     """Go online (take new conversations), away (keep yours, no new ones) or offline."""
     await _act(container, clock(), container.desk.set_presence, user, body.presence)
@@ -74,7 +78,10 @@ async def set_presence(
     "/conversations/{conversation_id}/take", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def take(
-    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_TAKE)],
 ) -> Done:
     """Take a waiting conversation: an agent needs the queue's skill, the customer's
     language and spare capacity (403 / 409 otherwise); supervisors may take any."""
@@ -86,7 +93,11 @@ async def take(
     "/conversations/{conversation_id}/reply", response_model=Created, responses=ACTION_PROBLEMS
 )
 async def reply(
-    conversation_id: Id, body: ReplyIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    body: ReplyIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_REPLY)],
 ) -> Created:
     """Send the customer a message as the agent (a template after the 24-hour window).
     Answers the outbox id of the message."""
@@ -106,7 +117,11 @@ async def reply(
     responses=ACTION_PROBLEMS,
 )
 async def add_note(
-    conversation_id: Id, body: NoteIn, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    body: NoteIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_NOTE)],
 ) -> Created:
     """Add an internal note for colleagues; the customer never sees it."""
 
@@ -125,7 +140,7 @@ async def transfer(
     body: TransferIn,
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_TRANSFER)],
 ) -> Done:
     """Move the conversation to another queue (it waits there) or to a named person."""
 
@@ -142,7 +157,10 @@ async def transfer(
     "/conversations/{conversation_id}/escalate", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def escalate(
-    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_ESCALATE)],
 ) -> Done:
     """Move the conversation up to the next step of the brief's tier ladder."""
     await _act(container, clock(), container.desk.escalate, user, conversation_id)
@@ -153,7 +171,10 @@ async def escalate(
     "/conversations/{conversation_id}/resolve", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def resolve(
-    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_RESOLVE)],
 ) -> Done:
     """Close the conversation (the customer is then asked for a rating); the next
     customer message starts a new one."""
@@ -165,7 +186,10 @@ async def resolve(
     "/conversations/{conversation_id}/handback", response_model=Done, responses=ACTION_PROBLEMS
 )
 async def hand_back(
-    conversation_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
+    conversation_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.CONVERSATIONS_HANDBACK)],
 ) -> Done:
     """Give the conversation back to the bot."""
     await _act(container, clock(), container.desk.hand_back, user, conversation_id)
@@ -180,7 +204,7 @@ async def feedback(
     body: FeedbackIn,
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_FEEDBACK)],
 ) -> Done:
     """Say whether the escalation was needed (needed, not_needed, too_late) and tag what
     the bot did wrong; sent again, it replaces the earlier verdict."""
@@ -196,7 +220,9 @@ async def feedback(
 
 
 @router.get("/users", response_model=UserList)
-async def list_users(container: ContainerDep, _user: Admin) -> dict[str, Any]:
+async def list_users(
+    container: ContainerDep, _user: Annotated[User, allow(Action.USERS_MANAGE)]
+) -> dict[str, Any]:
     """Every account, active first."""
     found: list[Account] = await read_in_thread(container, accounts.list_users)
     return {"users": [_user_out(a) for a in found]}
@@ -209,7 +235,10 @@ async def list_users(container: ContainerDep, _user: Admin) -> dict[str, Any]:
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def create_user(
-    body: UserIn, container: ContainerDep, clock: ClockDep, admin: Admin
+    body: UserIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    admin: Annotated[User, allow(Action.USERS_MANAGE)],
 ) -> UserOut:
     """Create an account (a password lets the person log in to the console)."""
 
@@ -238,7 +267,11 @@ async def create_user(
     responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def update_user(
-    user_id: Id, body: UserPatch, container: ContainerDep, clock: ClockDep, admin: Admin
+    user_id: Id,
+    body: UserPatch,
+    container: ContainerDep,
+    clock: ClockDep,
+    admin: Annotated[User, allow(Action.USERS_MANAGE)],
 ) -> UserOut:
     """Change a person's name, role, skills, languages, capacity, password or whether
     the account is active; fields left out stay as they are. Deactivating someone puts

@@ -12,8 +12,10 @@ import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import Id, Problem, Text
+from relaydesk.domain.permissions import Action
+from relaydesk.services.accounts import User
 from relaydesk.services.agents import ActionError
 from relaydesk.services.drafts import Draft
 
@@ -91,7 +93,7 @@ async def _call(func: Any, *args: Any) -> Any:
 @router.get("/drafts", response_model=DraftList)
 async def waiting(
     container: ContainerDep,
-    _user: Operator,
+    _user: Annotated[User, allow(Action.DRAFTS_READ)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after: Annotated[Id | None, Query(description="ids above this one")] = None,
 ) -> DraftList:
@@ -102,7 +104,9 @@ async def waiting(
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=PROBLEMS)
-async def one(draft_id: Id, container: ContainerDep, user: Operator) -> DraftOut:
+async def one(
+    draft_id: Id, container: ContainerDep, user: Annotated[User, allow(Action.DRAFTS_READ)]
+) -> DraftOut:
     """One draft: pending ones to everyone; handled ones to supervisors and admins, to
     whoever handled it and to those who see its conversation."""
     return draft_out(await _call(container.drafts.get, user, draft_id))
@@ -110,7 +114,11 @@ async def one(draft_id: Id, container: ContainerDep, user: Operator) -> DraftOut
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=PROBLEMS)
 async def approve(
-    draft_id: Id, body: ApproveIn, container: ContainerDep, clock: ClockDep, user: Operator
+    draft_id: Id,
+    body: ApproveIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.DRAFTS_DECIDE)],
 ) -> DraftOut:
     """Send the draft as drafted, or with `text` instead of its text: stored with the
     edit distance and whether it went unchanged. 409 when it was handled already."""
@@ -126,7 +134,10 @@ async def approve(
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=PROBLEMS)
 async def reject(
-    draft_id: Id, container: ContainerDep, clock: ClockDep, user: Operator
+    draft_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.DRAFTS_DECIDE)],
 ) -> DraftOut:
     """Never send the draft: the conversation goes to people (the intent's queue) with
     the handoff message."""

@@ -10,9 +10,11 @@ import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AfterValidator, AwareDatetime, BaseModel
 
-from relaydesk.app.http.deps import Admin, ClockDep, ContainerDep
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import MAX_ID, Id, Problem
+from relaydesk.domain.permissions import Action
 from relaydesk.services import audit, privacy
+from relaydesk.services.accounts import User
 
 router = APIRouter(
     prefix="/api/v1",
@@ -79,7 +81,7 @@ def audit_filter(
 )
 async def audit_log(
     container: ContainerDep,
-    _admin: Admin,
+    _admin: Annotated[User, allow(Action.AUDIT_READ)],
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=ACTION_PATTERN)] = None,
     target: Annotated[
@@ -125,7 +127,10 @@ def _unknown(customer_id: int) -> HTTPException:
     responses={404: {"model": Problem}},
 )
 async def export_customer(
-    customer_id: Id, container: ContainerDep, clock: ClockDep, admin: Admin
+    customer_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    admin: Annotated[User, allow(Action.CUSTOMERS_EXPORT)],
 ) -> dict[str, Any]:
     """Everything stored about the customer, by table (the request is audited)."""
 
@@ -149,7 +154,10 @@ class ErasedOut(BaseModel):
     responses={404: {"model": Problem}},
 )
 async def erase_customer(
-    customer_id: Id, container: ContainerDep, clock: ClockDep, admin: Admin
+    customer_id: Id,
+    container: ContainerDep,
+    clock: ClockDep,
+    admin: Annotated[User, allow(Action.CUSTOMERS_ERASE)],
 ) -> ErasedOut:
     """Erase the customer's personal data (identities, name, attributes, message text,
     decisions' text, notes, raw webhooks naming them); the conversations' skeleton stays

@@ -12,9 +12,11 @@ import structlog
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Supervisor
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import Problem
+from relaydesk.domain.permissions import Action
 from relaydesk.services import insights
+from relaydesk.services.accounts import User
 
 log = structlog.get_logger(__name__)
 DEFAULT_PERIOD = timedelta(days=7)
@@ -33,7 +35,7 @@ async def metrics_table(
     table: str,
     container: ContainerDep,
     clock: ClockDep,
-    _user: Supervisor,
+    _user: Annotated[User, allow(Action.INSIGHTS_READ)],
     start: Annotated[
         datetime | None, Query(description="Conversations that started from (ISO 8601).")
     ] = None,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator, Supervisor
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import (
     AgentList,
     ConversationList,
@@ -26,6 +26,7 @@ from relaydesk.app.http.schemas import (
     Text,
 )
 from relaydesk.bootstrap import Container
+from relaydesk.domain.permissions import Action
 from relaydesk.services import conversations
 from relaydesk.services.accounts import User
 
@@ -69,7 +70,7 @@ def _next(request: Request, **cursor: int | None) -> str | None:
 async def list_conversations(
     request: Request,
     container: ContainerDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_LIST)],
     customer: CustomerRef,
     limit: Limit = conversations.PAGE,
     before: Before = None,
@@ -98,7 +99,7 @@ async def get_conversation(
     request: Request,
     conversation_id: Id,
     container: ContainerDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_READ)],
     limit: Limit = conversations.PAGE,
 ) -> dict[str, Any]:
     """One conversation with its customer, its newest messages and decisions (with their
@@ -122,7 +123,7 @@ async def conversation_messages(
     request: Request,
     conversation_id: Id,
     container: ContainerDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_READ)],
     limit: Limit = conversations.PAGE,
     before: Before = None,
 ) -> dict[str, Any]:
@@ -143,7 +144,7 @@ async def conversation_decisions(
     request: Request,
     conversation_id: Id,
     container: ContainerDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_READ)],
     limit: Limit = conversations.PAGE,
     before: Before = None,
 ) -> dict[str, Any]:
@@ -220,7 +221,7 @@ async def handoff_card(
     conversation_id: Id,
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_READ)],
     limit: Limit = conversations.PAGE,
     before: Before = None,
 ) -> dict[str, Any]:
@@ -244,7 +245,7 @@ async def my_conversations(
     request: Request,
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.CONVERSATIONS_READ)],
     limit: Limit = conversations.PAGE,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -266,7 +267,7 @@ async def waiting_queue(
     request: Request,
     container: ContainerDep,
     clock: ClockDep,
-    _user: Operator,
+    _user: Annotated[User, allow(Action.QUEUES_READ)],
     limit: Limit = conversations.PAGE,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -279,7 +280,9 @@ async def waiting_queue(
 
 
 @router.get("/queues", response_model=QueueList)
-async def queues(container: ContainerDep, clock: ClockDep, _user: Operator) -> dict[str, Any]:
+async def queues(
+    container: ContainerDep, clock: ClockDep, _user: Annotated[User, allow(Action.QUEUES_READ)]
+) -> dict[str, Any]:
     """Each queue's depth, oldest wait, load, online staff and SLA risk."""
     found = await read_in_thread(container, conversations.queue_overview, container.brief, clock())
     return {"queues": found}
@@ -290,7 +293,7 @@ async def sla_risk(
     request: Request,
     container: ContainerDep,
     clock: ClockDep,
-    _user: Supervisor,
+    _user: Annotated[User, allow(Action.SUPERVISION_READ)],
     limit: Limit = conversations.PAGE,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -312,13 +315,17 @@ def _summary_page(
 
 
 @router.get("/agents", response_model=AgentList)
-async def agents(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
+async def agents(
+    container: ContainerDep, _user: Annotated[User, allow(Action.SUPERVISION_READ)]
+) -> dict[str, Any]:
     """Every active person's presence and load against capacity."""
     return {"agents": await read_in_thread(container, conversations.agents_overview)}
 
 
 @router.get("/stats/rewrites", response_model=RewriteStatsOut)
-async def rewrite_stats(container: ContainerDep, _user: Supervisor) -> dict[str, Any]:
+async def rewrite_stats(
+    container: ContainerDep, _user: Annotated[User, allow(Action.INSIGHTS_READ)]
+) -> dict[str, Any]:
     """How often agents change the suggested draft before sending, and by how much
     (mean normalised edit distance, 0 = sent as drafted)."""
     result: dict[str, Any] = await read_in_thread(container, conversations.rewrite_stats)

@@ -12,7 +12,7 @@ import structlog
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, Response
 
-from relaydesk.app.http.deps import ContainerDep, Supervisor
+from relaydesk.app.http.deps import ContainerDep, allow
 from relaydesk.app.http.headers import secure_report
 from relaydesk.app.http.schemas import (
     Id,
@@ -23,6 +23,8 @@ from relaydesk.app.http.schemas import (
     ReplayProgressOut,
     Text,
 )
+from relaydesk.domain.permissions import Action
+from relaydesk.services.accounts import User
 from relaydesk.services.replay_jobs import ReplayJob, ReplayJobError, Upload
 
 log = structlog.get_logger(__name__)
@@ -80,7 +82,7 @@ async def _call(func: Callable[[], T]) -> T:
 )
 async def submit_replay(
     container: ContainerDep,
-    user: Supervisor,
+    user: Annotated[User, allow(Action.REPLAY_RUN)],
     file: Annotated[
         UploadFile,
         File(description="The history: .jsonl, .csv or a WhatsApp export .txt (docs/replay.md)."),
@@ -108,14 +110,18 @@ async def submit_replay(
 
 
 @router.get("/replays", response_model=ReplayList)
-async def list_replays(container: ContainerDep, _user: Supervisor) -> ReplayList:
+async def list_replays(
+    container: ContainerDep, _user: Annotated[User, allow(Action.REPLAY_READ)]
+) -> ReplayList:
     """The latest 50 replays, newest first."""
     jobs = await _call(container.replays.recent)
     return ReplayList(replays=[replay_out(job) for job in jobs])
 
 
 @router.get("/replays/{replay_id}", response_model=ReplayOut, responses={404: {"model": Problem}})
-async def get_replay(replay_id: Id, container: ContainerDep, _user: Supervisor) -> ReplayOut:
+async def get_replay(
+    replay_id: Id, container: ContainerDep, _user: Annotated[User, allow(Action.REPLAY_READ)]
+) -> ReplayOut:
     """One replay: its state, progress, verdict once done, problems if it failed."""
     return replay_out(await _call(lambda: container.replays.get(replay_id)))
 
@@ -133,7 +139,10 @@ async def get_replay(replay_id: Id, container: ContainerDep, _user: Supervisor) 
     },
 )
 async def replay_report(
-    request: Request, replay_id: Id, container: ContainerDep, _user: Supervisor
+    request: Request,
+    replay_id: Id,
+    container: ContainerDep,
+    _user: Annotated[User, allow(Action.REPLAY_READ)],
 ) -> Response:
     """A done replay's report: every turn with its scores, the verdict per intent and what
     to fix first."""
@@ -147,7 +156,10 @@ async def replay_report(
     responses={404: {"model": Problem}, 409: {"model": Problem}},
 )
 async def replay_report_html(
-    request: Request, replay_id: Id, container: ContainerDep, _user: Supervisor
+    request: Request,
+    replay_id: Id,
+    container: ContainerDep,
+    _user: Annotated[User, allow(Action.REPLAY_READ)],
 ) -> Response:
     """A done replay's report as one self-contained HTML page (inline styles and SVG
     charts, nothing loaded from elsewhere)."""

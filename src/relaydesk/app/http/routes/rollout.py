@@ -12,9 +12,11 @@ import structlog
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Supervisor
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import Problem, Text
+from relaydesk.domain.permissions import Action
 from relaydesk.domain.rollout import SEGMENT, Change
+from relaydesk.services.accounts import User
 from relaydesk.services.rollout import RolloutError
 
 log = structlog.get_logger(__name__)
@@ -88,7 +90,7 @@ async def _call(func: Callable[[], T]) -> T:
 
 @router.get("/rollout", response_model=dict[str, Any])
 async def rollout_status(
-    container: ContainerDep, clock: ClockDep, _user: Supervisor
+    container: ContainerDep, clock: ClockDep, _user: Annotated[User, allow(Action.ROLLOUT_READ)]
 ) -> dict[str, Any]:
     """Phase, segment, each intent's mode, every gate (figure, n, 95 % interval,
     threshold, whether it holds) and the latest 50 changes, as `relaydesk rollout status
@@ -103,7 +105,10 @@ async def rollout_status(
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def promote(
-    body: PromoteIn, container: ContainerDep, clock: ClockDep, user: Supervisor
+    body: PromoteIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.ROLLOUT_MANAGE)],
 ) -> ChangeOut:
     """Promote an intent (off to draft, draft to live) or widen the segment; 409 naming
     the gates that do not hold, unless `force`."""
@@ -122,7 +127,10 @@ async def promote(
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def rollback(
-    body: RollbackIn, container: ContainerDep, clock: ClockDep, user: Supervisor
+    body: RollbackIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.ROLLOUT_MANAGE)],
 ) -> ChangeOut:
     """Take an intent down a mode or shrink the segment a traffic step."""
     if body.segment and body.to is not None:
@@ -147,7 +155,10 @@ async def rollback(
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def phase(
-    body: PhaseIn, container: ContainerDep, clock: ClockDep, user: Supervisor
+    body: PhaseIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.ROLLOUT_MANAGE)],
 ) -> ChangeOut:
     """Move the rollout to one of the brief's phases."""
     now = clock()

@@ -10,8 +10,9 @@ import structlog
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Operator, account_call
+from relaydesk.app.http.deps import ClockDep, ContainerDep, account_call, allow
 from relaydesk.app.http.schemas import MAX_ID, Id, Problem, Text
+from relaydesk.domain.permissions import Action, can
 from relaydesk.services import accounts, tokens
 from relaydesk.services.accounts import User
 from relaydesk.services.tokens import TokenInfo
@@ -79,13 +80,13 @@ def _out(info: TokenInfo, now: datetime) -> TokenOut:
 
 def _owner(user: User, user_id: int | None) -> int | None:
     """Whose tokens the caller may reach: anyone's (None) for admins, else their own."""
-    if user.role == "admin":
+    if can(user.role, Action.TOKENS_MANAGE_ANY):
         return user_id
     if user_id is not None and user_id != user.id:
         log.info("api_tokens_refused", user_id=user.id, role=user.role)
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"role {user.role!r} may only manage its own tokens (user_id {user.id}); "
+            f"role {str(user.role)!r} may only manage its own tokens (user_id {user.id}); "
             "an admin manages everyone's",
         )
     return user.id
@@ -95,7 +96,7 @@ def _owner(user: User, user_id: int | None) -> int | None:
 async def list_tokens(
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.TOKENS_MANAGE)],
     user_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this user's (admins only).")
     ] = None,
@@ -120,7 +121,10 @@ async def list_tokens(
     responses={404: {"model": Problem}, 422: {"model": Problem}},
 )
 async def create_token(
-    body: TokenIn, container: ContainerDep, clock: ClockDep, user: Operator
+    body: TokenIn,
+    container: ContainerDep,
+    clock: ClockDep,
+    user: Annotated[User, allow(Action.TOKENS_MANAGE)],
 ) -> NewTokenOut:
     """A new token for yourself, or (admins) for `user_id`, optionally expiring. A token
     made with an expiring token expires no later than it, so a leaked short-lived token
@@ -153,7 +157,7 @@ async def revoke_token(
     token_id: Id,
     container: ContainerDep,
     clock: ClockDep,
-    user: Operator,
+    user: Annotated[User, allow(Action.TOKENS_MANAGE)],
 ) -> TokenOut:
     """Revoke a token at once (yours, or anyone's for admins); revoking a revoked token
     changes nothing. Another person's token is not found for non-admins."""
