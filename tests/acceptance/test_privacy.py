@@ -4,7 +4,9 @@ message starts a new customer) and the brief's message retention."""
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,13 @@ import pytest
 import structlog
 from sqlalchemy import select
 
-from relaydesk.adapters.storage.tables import decisions, messages, metadata, raw_webhooks
+from relaydesk.adapters.storage.tables import (
+    decisions,
+    messages,
+    metadata,
+    raw_webhooks,
+    replay_jobs,
+)
 from relaydesk.brief.loader import BriefError, load_brief
 from relaydesk.config import EXAMPLE_BRIEF
 from relaydesk.observability import log_processors
@@ -54,7 +62,10 @@ def dump(harness: Harness) -> str:
             for row in conn.execute(select(table)):
                 for value in row:
                     if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("utf-8", "replace")
+                        value = bytes(value)
+                        if value.startswith(b"\x1f\x8b"):  # a replay's upload or report
+                            value = gzip.decompress(value)
+                        value = value.decode("utf-8", "replace")
                     parts.append(repr(value))
     return "\n".join(parts)
 
@@ -179,3 +190,73 @@ def test_the_brief_sets_retention_and_a_bad_value_is_refused(tmp_path: Path) -> 
     bad.write_text(source + "\nprivacy:\n  message_retention_days: 0\n", encoding="utf-8")
     with pytest.raises(BriefError, match=r"privacy\.message_retention_days"):
         load_brief(bad)
+
+
+def history_naming(phone: str, name: str, text: str, other: str) -> bytes:
+    """A replay history (JSON Lines) with the customer's conversation and another one."""
+    rows = [
+        {
+            "conversation_id": phone,
+            "time": "2026-03-02T11:00:00Z",
+            "author": "customer",
+            "text": text,
+        },
+        {
+            "conversation_id": phone,
+            "time": "2026-03-02T11:01:00Z",
+            "author": "agent",
+            "text": f"Hello {name}, let me look",
+        },
+        {
+            "conversation_id": "c-2",
+            "time": "2026-03-02T12:00:00Z",
+            "author": "customer",
+            "text": other,
+        },
+    ]
+    return "\n".join(json.dumps(row) for row in rows).encode()
+
+
+async def test_erasure_blanks_the_customer_in_replay_uploads_and_reports(
+    harness: Harness,
+) -> None:
+    client = harness.client
+    assert (await harness.post_webhook(text_webhook(body=FIRST, wa_id=PHONE, name=NAME))).is_success
+    await harness.drain()
+    admin = admin_headers(harness)
+    other = "Do you ship to the Canary Islands this month?"
+    history = history_naming(PHONE, NAME, FIRST, other)
+    sent = await client.post(
+        "/api/v1/replays",
+        files={"file": ("past.jsonl", history, "application/octet-stream")},
+        headers=admin,
+    )
+    assert sent.status_code == 202, sent.text
+    assert harness.container.replays.run_one()
+    report = await client.get(f"/api/v1/replays/{sent.json()['id']}/report", headers=admin)
+    assert report.status_code == 200 and FIRST in report.text
+    (conversation,) = (
+        await client.get("/api/v1/conversations", params={"customer": PHONE}, headers=admin)
+    ).json()["conversations"]
+
+    erased = await client.post(
+        f"/api/v1/customers/{conversation['customer']['id']}/erase", headers=admin
+    )
+    assert erased.status_code == 200
+    assert erased.json()["erased"]["replay_uploads"] == 1
+
+    everything = dump(harness)
+    for secret in SECRETS:
+        assert secret not in everything, f"{secret!r} is still stored"
+    with harness.container.db.read() as conn:
+        (stored,) = conn.execute(select(replay_jobs.c.content_gz)).all()
+    upload = gzip.decompress(stored.content_gz).decode()
+    assert other in upload  # another customer's words stay
+    assert [json.loads(line)["conversation_id"] for line in upload.splitlines()] == [
+        "[erased]",
+        "[erased]",
+        "c-2",
+    ]
+    assert (
+        await client.get(f"/api/v1/replays/{sent.json()['id']}/report", headers=admin)
+    ).is_success

@@ -8,16 +8,19 @@ trigger scores) and removes or blanks everything that says who the customer is o
 written: identities, name, attributes (the CRM mirror), identity changes, message text and
 payloads, drafts, error details, wamids (they encode the phone number), delivery statuses,
 outbox rows, pending decisions, decisions' detail and trigger detail, the bot's memory of
-the conversation, internal notes, and every raw webhook body that names the customer."""
+the conversation, internal notes, every raw webhook body that names the customer, and
+their mentions in replay uploads and reports (`domain.erasure`)."""
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, cast, delete, null, select, text, update
 
+from relaydesk.adapters.storage import replay_jobs as replay_store
 from relaydesk.adapters.storage.tables import (
     conversations,
     customers,
@@ -32,6 +35,7 @@ from relaydesk.adapters.storage.tables import (
     send_attempts,
     status_events,
 )
+from relaydesk.domain import erasure
 
 ERASED_NOTE = "[erased]"
 _TRIGGER_KEPT = ("type", "score", "threshold", "queue", "priority", "min_tier", "escalates")
@@ -56,6 +60,7 @@ class Erased:
     raw_webhooks: int
     outbox: int
     identity_changes: int
+    replay_uploads: int  #: replay jobs whose uploaded file or report named the customer
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -181,6 +186,7 @@ def erase_customer(conn: Connection, customer_id: int, now: datetime) -> Erased 
     raw_ids = _raw_bodies_naming(conn, _identities(customer))
     if raw_ids:
         conn.execute(delete(raw_webhooks).where(raw_webhooks.c.id.in_(raw_ids)))
+    uploads = _blank_replay_uploads(conn, customer, conv_ids)
     changes = conn.execute(
         delete(identity_changes).where(identity_changes.c.customer_id == customer_id)
     ).rowcount
@@ -204,8 +210,59 @@ def erase_customer(conn: Connection, customer_id: int, now: datetime) -> Erased 
         conversations=len(conv_ids),
         raw_webhooks=len(raw_ids),
         identity_changes=changes,
+        replay_uploads=uploads,
         **counts,
     )
+
+
+def _blank_replay_uploads(conn: Connection, customer: Any, conv_ids: list[int]) -> int:
+    """Blank the customer's identifiers, name and message text in every stored replay
+    upload and report (`domain.erasure`); how many jobs changed. Runs before the messages
+    are blanked, whose text it looks for."""
+    names = (customer.wa_id, customer.user_id, customer.parent_user_id, customer.username)
+    identifiers = [v for v in (*names, customer.profile_name) if isinstance(v, str)]
+    texts = (
+        [
+            str(row.text)
+            for row in conn.execute(
+                select(messages.c.text).where(
+                    messages.c.conversation_id.in_(conv_ids), messages.c.text.is_not(None)
+                )
+            )
+        ]
+        if conv_ids
+        else []
+    )
+    found = erasure.pattern(identifiers, texts)
+    if found is None:
+        return 0
+    changed = 0
+    for files in replay_store.stored_files(conn):
+        content = _blank_gz(files.content_gz, found)
+        report_json = _blank_gz(files.report_json_gz, found)
+        report_html = _blank_gz(files.report_html_gz, found)
+        if content is None and report_json is None and report_html is None:
+            continue
+        blanked = replay_store.StoredFiles(
+            files.id,
+            content or files.content_gz,
+            report_json or files.report_json_gz,
+            report_html or files.report_html_gz,
+        )
+        replay_store.replace_files(conn, blanked)
+        changed += 1
+    return changed
+
+
+def _blank_gz(data: bytes | None, found: Any) -> bytes | None:
+    """The blanked, recompressed document; None when it held nothing to blank."""
+    if data is None:
+        return None
+    text = gzip.decompress(data).decode("utf-8", "surrogateescape")
+    blanked, count = erasure.blank(text, found)
+    if not count:
+        return None
+    return gzip.compress(blanked.encode("utf-8", "surrogateescape"))
 
 
 def _erase_conversations(conn: Connection, conv_ids: list[int], now: datetime) -> dict[str, int]:

@@ -321,3 +321,47 @@ def release(conn: Connection, job_id: int, attempt: int) -> bool:
         .values({**_QUEUED_AGAIN, "attempts": replay_jobs.c.attempts - 1})
     )
     return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFiles:
+    """What a replay job holds that may quote people: the uploaded file and the reports."""
+
+    id: int
+    content_gz: bytes
+    report_json_gz: bytes | None
+    report_html_gz: bytes | None
+
+
+def stored_files(conn: Connection) -> list[StoredFiles]:
+    """Every job's uploaded file and reports (gzip-compressed), for the customer erasure."""
+    rows = conn.execute(
+        select(
+            replay_jobs.c.id,
+            replay_jobs.c.content_gz,
+            replay_jobs.c.report_json_gz,
+            replay_jobs.c.report_html_gz,
+        ).order_by(replay_jobs.c.id)
+    )
+    return [
+        StoredFiles(
+            int(row.id),
+            bytes(row.content_gz),
+            None if row.report_json_gz is None else bytes(row.report_json_gz),
+            None if row.report_html_gz is None else bytes(row.report_html_gz),
+        )
+        for row in rows
+    ]
+
+
+def replace_files(conn: Connection, files: StoredFiles) -> None:
+    """Store a job's file and reports as given (the erasure's blanked copies)."""
+    conn.execute(
+        update(replay_jobs)
+        .where(replay_jobs.c.id == files.id)
+        .values(
+            content_gz=files.content_gz,
+            report_json_gz=files.report_json_gz,
+            report_html_gz=files.report_html_gz,
+        )
+    )
