@@ -25,6 +25,8 @@ POSTGRES_URL = os.environ.get(
 )
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-samples"
 APP_SECRET = "test-app-secret"
+#: RELAYDESK_SECRET_KEY of the tests' settings: the key of stored token and session hashes.
+SECRET_KEY = "test-secret-key-that-is-long-enough"
 
 
 def sample(name: str) -> bytes:
@@ -149,7 +151,7 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
             "RELAYDESK_WHATSAPP_APP_SECRET": APP_SECRET,
             "RELAYDESK_WHATSAPP_VERIFY_TOKEN": "test-verify-token",
             "RELAYDESK_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-            "RELAYDESK_SECRET_KEY": "test-secret-key-that-is-long-enough",
+            "RELAYDESK_SECRET_KEY": SECRET_KEY,
             "RELAYDESK_OUTBOX_RECONCILE_SECONDS": "0",
         }
         environ.update({f"RELAYDESK_{k.upper()}": v for k, v in overrides.items()})
@@ -227,7 +229,9 @@ class Harness:
                 password=None,
                 now=now,
             )
-            return accounts.create_token(conn, email="lead@example.com", label="tests", now=now)
+            return accounts.create_token(
+                conn, email="lead@example.com", label="tests", now=now, key=SECRET_KEY
+            )
 
     def set_attributes(self, wa_id: str, attributes: dict[str, str]) -> None:
         """Give a customer CRM attributes (creating the customer if new)."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from relaydesk.cli_support import database_for_cli, fail, table, when
+from relaydesk.cli_support import database_for_cli, fail, settings_for_cli, table, when
 
 
 @click.group()
@@ -206,10 +206,11 @@ def tokens_create(email: str, label: str, expires_in: str | None) -> None:
     except AccountError as exc:
         fail(f"--expires-in: {exc}")
     database = database_for_cli()
+    key = settings_for_cli().secret_key.get_secret_value()
     try:
         with database.write() as conn:
             token, info = issue(
-                conn, email=email, label=label, now=datetime.now(UTC), lifetime=lifetime
+                conn, email=email, label=label, now=datetime.now(UTC), key=key, lifetime=lifetime
             )
     except AccountError as exc:
         fail(str(exc))

@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEFAULT_SECRET_KEY),
-        description="Key of the HMAC that turns emails into sign-in throttle keys. "
-        "Required outside sandbox mode.",
+        description="Key of the HMACs under which API tokens and console sessions are "
+        "stored and that turn emails into sign-in throttle keys; changing it invalidates "
+        "every token and session. Required outside sandbox mode.",
     )
     whatsapp_app_secret: SecretStr | None = Field(
         default=None, description="App Secret that signs webhooks (X-Hub-Signature-256)."

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from relaydesk.adapters.storage.tables import conversations, events, messages, notes
 from relaydesk.services import accounts
-from tests.conftest import Harness, text_webhook
+from tests.conftest import SECRET_KEY, Harness, text_webhook
 
 
 def person(
@@ -37,7 +37,7 @@ def person(
             languages=languages,
             capacity=capacity,
         )
-        token = accounts.create_token(conn, email=email, label="tests", now=now)
+        token = accounts.create_token(conn, email=email, label="tests", now=now, key=SECRET_KEY)
     return user.id, {"Authorization": f"Bearer {token}"}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from relaydesk.services import accounts
-from tests.conftest import Clock, Harness, text_webhook
+from tests.conftest import SECRET_KEY, Clock, Harness, text_webhook
 
 CUSTOMER = "34600000777"
 
@@ -25,7 +25,7 @@ def make_agent(harness: Harness, email: str, *, skills: list[str], languages: li
             languages=languages,
             capacity=2,
         )
-        return accounts.create_token(conn, email=email, label="tests", now=now)
+        return accounts.create_token(conn, email=email, label="tests", now=now, key=SECRET_KEY)
 
 
 def auth(token: str) -> dict[str, str]:

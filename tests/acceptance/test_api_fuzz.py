@@ -25,7 +25,7 @@ from relaydesk.bootstrap import build
 from relaydesk.config import Settings
 from relaydesk.services import accounts
 from relaydesk.testing import GraphServer
-from tests.conftest import APP_SECRET, Clock, text_webhook
+from tests.conftest import APP_SECRET, SECRET_KEY, Clock, text_webhook
 
 EXAMPLES = 10  #: per operation and generation mode; about 40 s for the whole schema here
 EXCLUDED = ("/api/v1/events",)
@@ -49,7 +49,9 @@ def fuzzed_app(
         admin = accounts.create_user(
             conn, email="root@example.com", name="Root", role="admin", password=None, now=now
         )
-        token = accounts.create_token(conn, email="root@example.com", label="fuzz", now=now)
+        token = accounts.create_token(
+            conn, email="root@example.com", label="fuzz", now=now, key=SECRET_KEY
+        )
         for email, role in (("ana@example.com", "agent"), ("sue@example.com", "supervisor")):
             accounts.create_user(
                 conn, email=email, name=email[:3], role=role, password=None, now=now

@@ -9,7 +9,7 @@ import pytest
 
 from relaydesk.services import sessions
 from tests.acceptance.desk import person
-from tests.conftest import Harness
+from tests.conftest import SECRET_KEY, Harness
 
 PASSWORD = "correct horse battery"
 
@@ -127,14 +127,14 @@ async def test_the_token_routes_are_in_the_openapi_schema(harness: Harness) -> N
 
 def sign_in(harness: Harness, email: str) -> str:
     with harness.container.db.write() as conn:
-        new = sessions.login(conn, email, PASSWORD, datetime.now(UTC))
+        new = sessions.login(conn, email, PASSWORD, datetime.now(UTC), key=SECRET_KEY)
     assert new is not None
     return new.token
 
 
 def signed_in(harness: Harness, cookie: str) -> bool:
     with harness.container.db.read() as conn:
-        found = sessions.lookup(conn, cookie, datetime.now(UTC))
+        found = sessions.lookup(conn, cookie, datetime.now(UTC), key=SECRET_KEY)
     return isinstance(found, sessions.ConsoleSession)
 
 

@@ -18,6 +18,7 @@ from relaydesk.config import Settings
 from relaydesk.services import accounts
 from relaydesk.services.events import EventKind, record
 from relaydesk.testing import GraphServer, ServerThread
+from tests.conftest import SECRET_KEY
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -36,7 +37,7 @@ def served(
 def token_for(container: Container, email: str, role: str) -> str:
     with container.db.write() as conn:
         accounts.create_user(conn, email=email, name=role, role=role, password=None, now=NOW)
-        return accounts.create_token(conn, email=email, label="tests", now=NOW)
+        return accounts.create_token(conn, email=email, label="tests", now=NOW, key=SECRET_KEY)
 
 
 def emit(container: Container, kind: EventKind, **detail: Any) -> None:

@@ -17,6 +17,7 @@ from relaydesk.config import Settings
 from relaydesk.services import accounts, sessions, tokens
 from relaydesk.services.events import EventKind, record
 from relaydesk.testing import GraphServer, ServerThread
+from tests.conftest import SECRET_KEY
 
 PASSWORD = "correct horse battery"
 
@@ -64,12 +65,14 @@ def emit(container: Container) -> None:
 
 def api_token(container: Container, email: str) -> str:
     with container.db.write() as conn:
-        return accounts.create_token(conn, email=email, label="stream", now=datetime.now(UTC))
+        return accounts.create_token(
+            conn, email=email, label="stream", now=datetime.now(UTC), key=SECRET_KEY
+        )
 
 
 def console_cookie(container: Container, email: str) -> str:
     with container.db.write() as conn:
-        new = sessions.login(conn, email, PASSWORD, datetime.now(UTC))
+        new = sessions.login(conn, email, PASSWORD, datetime.now(UTC), key=SECRET_KEY)
     assert new is not None
     return new.token
 
@@ -115,7 +118,7 @@ def test_the_console_stream_closes_when_the_session_ends(
     def end() -> None:
         with container.db.write() as conn:
             if ending == "signed out":
-                sessions.logout(conn, cookie, datetime.now(UTC))
+                sessions.logout(conn, cookie, datetime.now(UTC), key=SECRET_KEY)
             else:
                 user_id = accounts.find_user(conn, "ana@example.com").id
                 accounts.update_user(

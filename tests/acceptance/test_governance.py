@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from relaydesk.services import accounts
 from relaydesk.services.demo import ensure_demo_accounts
 from tests.acceptance import test_console as tc
-from tests.conftest import status_webhook
+from tests.conftest import SECRET_KEY, status_webhook
 
 console = tc.console  # the fixture: the whole app with a hand-moved clock
 
@@ -93,7 +93,7 @@ async def test_the_audit_log_records_who_did_what_and_admins_read_it(console: tc
     harness = console.harness
     with harness.container.db.write() as conn:
         token = accounts.create_token(
-            conn, email="root@example.com", label="t", now=console.clock()
+            conn, email="root@example.com", label="t", now=console.clock(), key=SECRET_KEY
         )
     admin_api = {"Authorization": f"Bearer {token}"}
     listed = await harness.client.get(
@@ -112,7 +112,7 @@ async def test_the_audit_log_records_who_did_what_and_admins_read_it(console: tc
     assert naive.status_code == 422
     with harness.container.db.write() as conn:
         lead_token = accounts.create_token(
-            conn, email="lead@example.com", label="t", now=console.clock()
+            conn, email="lead@example.com", label="t", now=console.clock(), key=SECRET_KEY
         )
     forbidden = await harness.client.get(
         "/api/v1/audit", headers={"Authorization": f"Bearer {lead_token}"}

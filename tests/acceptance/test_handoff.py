@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from relaydesk.adapters.storage.tables import conversations, customers, decisions, events, users
 from relaydesk.services import accounts
-from tests.conftest import Clock, Harness, message_webhook, text_webhook
+from tests.conftest import SECRET_KEY, Clock, Harness, message_webhook, text_webhook
 
 MADRID = ZoneInfo("Europe/Madrid")
 #: Wednesday 2 December 2026, 11:00 in Madrid: the example shop is open.
@@ -342,7 +342,9 @@ async def test_the_whole_way_from_resolve_to_a_rating(harness: Harness, clock: C
             skills=["orders"],
             languages=["en"],
         )
-        token = accounts.create_token(conn, email="cy@example.com", label="t", now=OPEN)
+        token = accounts.create_token(
+            conn, email="cy@example.com", label="t", now=OPEN, key=SECRET_KEY
+        )
     headers = {"Authorization": f"Bearer {token}"}
     wa_id = customer()
     await say(harness, clock, wa_id, "talk to a human")

@@ -20,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 from relaydesk.domain.permissions import Action, can
 from relaydesk.services import accounts
 from tests.acceptance.test_console import Console, console, csrf_of, sign_in, signed_in
+from tests.conftest import SECRET_KEY
 
 __all__ = ["console"]
 
@@ -177,7 +178,9 @@ async def person(console: Console, role: str) -> Person:
     page = await client.get("/console")
     assert page.status_code == 200, page.text
     with console.harness.container.db.write() as conn:
-        token = accounts.create_token(conn, email=email, label="walk", now=console.clock())
+        token = accounts.create_token(
+            conn, email=email, label="walk", now=console.clock(), key=SECRET_KEY
+        )
     return Person(token, client.cookies["relaydesk_session"], csrf_of(page))
 
 

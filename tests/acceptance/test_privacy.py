@@ -28,7 +28,7 @@ from relaydesk.config import EXAMPLE_BRIEF
 from relaydesk.observability import log_processors
 from relaydesk.services import accounts
 from relaydesk.services.privacy import MessageRetention
-from tests.conftest import Harness, text_webhook
+from tests.conftest import SECRET_KEY, Harness, text_webhook
 
 PHONE = "34611222333"
 NAME = "Marisol Quintanilla"
@@ -76,7 +76,9 @@ def admin_headers(harness: Harness) -> dict[str, str]:
         accounts.create_user(
             conn, email="dpo@example.com", name="Dpo", role="admin", password=None, now=now
         )
-        token = accounts.create_token(conn, email="dpo@example.com", label="privacy", now=now)
+        token = accounts.create_token(
+            conn, email="dpo@example.com", label="privacy", now=now, key=SECRET_KEY
+        )
     return {"Authorization": f"Bearer {token}"}
 
 

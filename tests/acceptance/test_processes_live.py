@@ -22,6 +22,7 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.services import accounts
 from relaydesk.testing import GraphServer
 from tests.acceptance.test_processes import (
+    SECRET_KEY,
     Relaydesk,
     db_upgrade,
     production_env,
@@ -123,8 +124,12 @@ def make_users(database_url: str) -> tuple[str, str]:
                 capacity=3,
             )
             return (
-                accounts.create_token(conn, email="lead@example.com", label="watch", now=now),
-                accounts.create_token(conn, email="ana@example.com", label="agent", now=now),
+                accounts.create_token(
+                    conn, email="lead@example.com", label="watch", now=now, key=SECRET_KEY
+                ),
+                accounts.create_token(
+                    conn, email="ana@example.com", label="agent", now=now, key=SECRET_KEY
+                ),
             )
     finally:
         db.dispose()

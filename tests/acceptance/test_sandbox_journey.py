@@ -20,6 +20,7 @@ from relaydesk.bootstrap import Container, build
 from relaydesk.config import load_settings
 from relaydesk.services import accounts
 from relaydesk.testing import ServerThread, free_port
+from tests.conftest import SECRET_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +72,9 @@ def test_escalate_assign_reply_resolve_and_rate(
             languages=["en"],
             capacity=3,
         )
-        token = accounts.create_token(conn, email="ana@example.com", label="tests", now=now)
+        token = accounts.create_token(
+            conn, email="ana@example.com", label="tests", now=now, key=SECRET_KEY
+        )
     auth = {"Authorization": f"Bearer {token}"}
 
     customer = client.post("/sandbox/api/customers", json={"name": "Maria"}).json()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from relaydesk.adapters.storage.tables import events
 from relaydesk.services import accounts
-from tests.conftest import Clock, Harness, text_webhook
+from tests.conftest import SECRET_KEY, Clock, Harness, text_webhook
 
 #: Monday 30 November 2026, 10:00 in Madrid: the example shop is open (Mon-Fri 9-18).
 MON_10 = datetime(2026, 11, 30, 10, tzinfo=ZoneInfo("Europe/Madrid")).astimezone(UTC)
@@ -37,7 +37,7 @@ def make_agent(harness: Harness, email: str, skills: list[str]) -> dict[str, str
             languages=["en", "es"],
             capacity=3,
         )
-        token = accounts.create_token(conn, email=email, label="tests", now=MON_10)
+        token = accounts.create_token(conn, email=email, label="tests", now=MON_10, key=SECRET_KEY)
     return {"Authorization": f"Bearer {token}"}
 
 

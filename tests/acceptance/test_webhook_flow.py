@@ -14,6 +14,7 @@ from tests.conftest import (
     ACCESS_TOKEN,
     PHONE_NUMBER_ID,
     SAMPLES,
+    SECRET_KEY,
     Clock,
     Harness,
     status_webhook,
@@ -105,7 +106,9 @@ async def test_failed_status_marks_the_message_and_shows_in_the_api(harness: Har
             password=None,
             now=datetime.now(UTC),
         )
-        token = accounts.create_token(conn, email="a@example.com", label="", now=datetime.now(UTC))
+        token = accounts.create_token(
+            conn, email="a@example.com", label="", now=datetime.now(UTC), key=SECRET_KEY
+        )
     unauthorised = await harness.client.get("/api/v1/conversations?customer=34600000009")
     assert unauthorised.status_code == 401
     found = await harness.client.get(

@@ -13,13 +13,19 @@ from click.testing import CliRunner
 from relaydesk.adapters.storage.db import Database
 from relaydesk.cli import cli
 from relaydesk.services import accounts, sessions
+from tests.conftest import SECRET_KEY
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def env(database_url: str) -> Iterator[dict[str, str]]:
-    env = {"RELAYDESK_DATABASE_URL": database_url}
+    # the key the tokens are hashed with, as the tests' own checks use it
+    env = {
+        "RELAYDESK_DATABASE_URL": database_url,
+        "RELAYDESK_SANDBOX": "true",
+        "RELAYDESK_SECRET_KEY": SECRET_KEY,
+    }
     assert run(["db", "upgrade"], env)[0] == 0
     assert (
         run(
@@ -65,7 +71,7 @@ def create(env: dict[str, str], *extra: str) -> tuple[str, int]:
 
 def acts_as(db: Database, token: str, now: datetime | None = None) -> str | None:
     with db.write() as conn:
-        user = accounts.authenticate_token(conn, token, now or datetime.now(UTC))
+        user = accounts.authenticate_token(conn, token, now or datetime.now(UTC), key=SECRET_KEY)
     return None if user is None else user.email
 
 
@@ -135,14 +141,16 @@ def test_bad_arguments_say_what_to_fix_and_change_nothing(
 
 def sign_in(db: Database) -> str:
     with db.write() as conn:
-        new = sessions.login(conn, "ana@example.com", PASSWORD, datetime.now(UTC))
+        new = sessions.login(conn, "ana@example.com", PASSWORD, datetime.now(UTC), key=SECRET_KEY)
     assert new is not None
     return new.token
 
 
 def session_alive(db: Database, token: str) -> bool:
     with db.read() as conn:
-        return isinstance(sessions.lookup(conn, token, datetime.now(UTC)), sessions.ConsoleSession)
+        return isinstance(
+            sessions.lookup(conn, token, datetime.now(UTC), key=SECRET_KEY), sessions.ConsoleSession
+        )
 
 
 def test_a_new_password_ends_console_sessions_but_keeps_tokens(

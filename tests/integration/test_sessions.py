@@ -13,6 +13,7 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import upgrade
 from relaydesk.adapters.storage.tables import console_sessions
 from relaydesk.services import accounts, sessions
+from tests.conftest import SECRET_KEY
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -32,12 +33,12 @@ def db(database_url: str) -> Iterator[Database]:
 
 def sign_in(db: Database, password: str = PASSWORD) -> sessions.NewSession | None:
     with db.write() as conn:
-        return sessions.login(conn, "Ana@Example.com ", password, NOW)
+        return sessions.login(conn, "Ana@Example.com ", password, NOW, key=SECRET_KEY)
 
 
 def look(db: Database, token: str, now: datetime) -> sessions.ConsoleSession | str | None:
     with db.read() as conn:
-        return sessions.lookup(conn, token, now)
+        return sessions.lookup(conn, token, now, key=SECRET_KEY)
 
 
 def test_login_stores_only_the_hash_of_the_token(db: Database) -> None:
@@ -47,7 +48,7 @@ def test_login_stores_only_the_hash_of_the_token(db: Database) -> None:
     assert new.session.expires_at == NOW + sessions.SESSION_IDLE
     with db.read() as conn:
         row = conn.execute(select(console_sessions)).one()
-    assert row.token_hash == sessions.token_hash(new.token) != new.token
+    assert row.token_hash == sessions.token_hash(new.token, SECRET_KEY) != new.token
     found = look(db, new.token, NOW + timedelta(minutes=5))
     assert isinstance(found, sessions.ConsoleSession)
     assert found.csrf_token == new.session.csrf_token
@@ -89,8 +90,8 @@ def test_logout_and_end_all(db: Database) -> None:
     first, second = sign_in(db), sign_in(db)
     assert first is not None and second is not None
     with db.write() as conn:
-        assert sessions.logout(conn, first.token, NOW)
-        assert not sessions.logout(conn, first.token, NOW)
+        assert sessions.logout(conn, first.token, NOW, key=SECRET_KEY)
+        assert not sessions.logout(conn, first.token, NOW, key=SECRET_KEY)
         assert sessions.end_all(conn, second.session.user.id) == 1
     assert look(db, second.token, NOW) is None
 

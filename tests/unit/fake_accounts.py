@@ -147,6 +147,9 @@ class FakeAccountStore:
     def mark_token_used(self, conn: Connection, token_id: int, now: datetime) -> None:
         self.tokens[token_id] = replace(self.tokens[token_id], last_used_at=now)
 
+    def rehash_token(self, conn: Connection, token_id: int, token_hash: str) -> None:
+        self.tokens[token_id] = replace(self.tokens[token_id], token_hash=token_hash)
+
     def revoke_user_tokens(self, conn: Connection, user_id: int, now: datetime) -> int:
         live = [t for t in self.tokens.values() if t.user_id == user_id and t.revoked_at is None]
         for t in live:

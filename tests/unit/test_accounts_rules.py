@@ -6,6 +6,7 @@ password ends; and how passwords are checked."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from relaydesk.services.accounts import (
     UnknownUserError,
     User,
 )
+from tests.conftest import SECRET_KEY
 from tests.unit.fake_accounts import NO_DB, FakeAccountStore
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -139,7 +141,9 @@ class TestCreateUser:
 
 
 class TestTokens:
-    def test_a_token_is_stored_as_its_sha256_with_its_expiry(self, store: FakeAccountStore) -> None:
+    def test_a_token_is_stored_as_its_keyed_hash_with_its_expiry(
+        self, store: FakeAccountStore
+    ) -> None:
         user_id = make(store, "ana@example.com")
         token = accounts.create_token(
             NO_DB,
@@ -149,10 +153,13 @@ class TestTokens:
             lifetime=timedelta(days=30),
             store=store,
             audit_log=store,
+            key=SECRET_KEY,
         )
         (stored,) = store.tokens.values()
         assert token.startswith(TOKEN_PREFIX)
-        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        keyed = hmac.new(SECRET_KEY.encode(), b"api-token\0" + token.encode(), hashlib.sha256)
+        assert stored.token_hash == keyed.hexdigest()
+        assert stored.token_hash != hashlib.sha256(token.encode()).hexdigest()
         assert (stored.user_id, stored.label, stored.expires_at) == (
             user_id,
             "laptop",
@@ -176,7 +183,13 @@ class TestTokens:
         update(store, make(store, "gone@example.com"), active=False)
         with pytest.raises(AccountError, match=message):
             accounts.create_token(
-                NO_DB, email=email, label=label, now=NOW, store=store, audit_log=store
+                NO_DB,
+                email=email,
+                label=label,
+                now=NOW,
+                store=store,
+                audit_log=store,
+                key=SECRET_KEY,
             )
         assert store.tokens == {}
 
@@ -193,31 +206,49 @@ class TestTokens:
             lifetime=expires - NOW,
             store=store,
             audit_log=store,
+            key=SECRET_KEY,
         )
         later = NOW + timedelta(minutes=5)
-        peeked = accounts.token_user(NO_DB, token, later, store=store)
+        peeked = accounts.token_user(NO_DB, token, later, store=store, key=SECRET_KEY)
         assert [t.last_used_at for t in store.tokens.values()] == [None]  # reading only
-        acting = accounts.authenticate_token(NO_DB, token, later, store=store)
+        acting = accounts.authenticate_token(NO_DB, token, later, store=store, key=SECRET_KEY)
         assert peeked == User(user_id, "ana@example.com", "Ana", "admin")
         assert acting == User(user_id, "ana@example.com", "Ana", "admin", expires)
         assert [t.last_used_at for t in store.tokens.values()] == [later]
-        assert accounts.authenticate_token(NO_DB, token, expires, store=store) is None
+        assert (
+            accounts.authenticate_token(NO_DB, token, expires, store=store, key=SECRET_KEY) is None
+        )
 
     def test_anything_but_a_live_token_is_no_one(self, store: FakeAccountStore) -> None:
         user_id = make(store, "ana@example.com")
         token = accounts.create_token(
-            NO_DB, email="ana@example.com", label="", now=NOW, store=store, audit_log=store
+            NO_DB,
+            email="ana@example.com",
+            label="",
+            now=NOW,
+            store=store,
+            audit_log=store,
+            key=SECRET_KEY,
         )
         unprefixed = token.removeprefix(TOKEN_PREFIX)
         (stored,) = store.tokens.values()
         # even stored, a token without the prefix is not looked up
         other = stored.id + 1
-        store.tokens[other] = replace(stored, id=other, token_hash=accounts.token_hash(unprefixed))
-        assert accounts.authenticate_token(NO_DB, unprefixed, NOW, store=store) is None
-        assert accounts.authenticate_token(NO_DB, TOKEN_PREFIX + "guess", NOW, store=store) is None
+        store.tokens[other] = replace(
+            stored, id=other, token_hash=accounts.token_hash(unprefixed, SECRET_KEY)
+        )
+        assert (
+            accounts.authenticate_token(NO_DB, unprefixed, NOW, store=store, key=SECRET_KEY) is None
+        )
+        assert (
+            accounts.authenticate_token(
+                NO_DB, TOKEN_PREFIX + "guess", NOW, store=store, key=SECRET_KEY
+            )
+            is None
+        )
         update(store, user_id, active=False)
-        assert accounts.authenticate_token(NO_DB, token, NOW, store=store) is None
-        assert accounts.token_user(NO_DB, token, NOW, store=store) is None
+        assert accounts.authenticate_token(NO_DB, token, NOW, store=store, key=SECRET_KEY) is None
+        assert accounts.token_user(NO_DB, token, NOW, store=store, key=SECRET_KEY) is None
 
 
 class TestUpdateUser:
@@ -266,7 +297,7 @@ class TestUpdateUser:
         store.users[ana] = replace(store.users[ana], presence="online")
         for email in ("ana@example.com", "ana@example.com", "bob@example.com"):
             accounts.create_token(
-                NO_DB, email=email, label="", now=NOW, store=store, audit_log=store
+                NO_DB, email=email, label="", now=NOW, store=store, audit_log=store, key=SECRET_KEY
             )
         store.sessions = {1: ana, 2: ana, 3: bob}
         gone = update(store, ana, active=False)
@@ -277,7 +308,13 @@ class TestUpdateUser:
     def test_a_new_password_ends_sessions_but_keeps_tokens(self, store: FakeAccountStore) -> None:
         ana = make(store, "ana@example.com")
         accounts.create_token(
-            NO_DB, email="ana@example.com", label="", now=NOW, store=store, audit_log=store
+            NO_DB,
+            email="ana@example.com",
+            label="",
+            now=NOW,
+            store=store,
+            audit_log=store,
+            key=SECRET_KEY,
         )
         store.sessions = {1: ana}
         update(store, ana, password="another long secret")
@@ -353,3 +390,29 @@ class TestVerifyPassword:
         upgraded = store.users[ana].password_hash
         assert upgraded is not None and upgraded != weak
         assert not PasswordHasher().check_needs_rehash(upgraded)
+
+
+def test_a_token_stored_unkeyed_still_works_and_is_rehashed_at_its_first_use(
+    store: FakeAccountStore,
+) -> None:
+    make(store, "ana@example.com")
+    token = accounts.create_token(
+        NO_DB,
+        email="ana@example.com",
+        label="",
+        now=NOW,
+        store=store,
+        audit_log=store,
+        key=SECRET_KEY,
+    )
+    (stored,) = store.tokens.values()
+    legacy = hashlib.sha256(token.encode()).hexdigest()  # what older versions stored
+    store.tokens[stored.id] = replace(stored, token_hash=legacy)
+
+    assert accounts.token_user(NO_DB, token, NOW, store=store, key=SECRET_KEY) is not None
+    assert store.tokens[stored.id].token_hash == legacy  # reading only
+    assert accounts.authenticate_token(NO_DB, token, NOW, store=store, key=SECRET_KEY)
+    assert store.tokens[stored.id].token_hash == accounts.token_hash(token, SECRET_KEY)
+    assert accounts.authenticate_token(NO_DB, token, NOW, store=store, key=SECRET_KEY)
+    # under another key the keyed hash names nothing
+    assert accounts.authenticate_token(NO_DB, token, NOW, store=store, key="another-key") is None

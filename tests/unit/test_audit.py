@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from relaydesk.adapters.storage.audit import AuditEntry
 from relaydesk.services import accounts, audit
 from relaydesk.services.accounts import User
+from tests.conftest import SECRET_KEY
 from tests.unit.fake_accounts import NO_DB, FakeAccountStore
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -43,7 +44,13 @@ def test_user_changes_are_audited_with_before_and_after_and_never_the_password()
         NO_DB, made.id, capacity=5, now=NOW, store=store, sessions=store, audit_log=store
     )  # the capacity it has: nothing changed, nothing recorded
     token = accounts.create_token(
-        NO_DB, email="ana@example.com", label="ci", now=NOW, store=store, audit_log=store
+        NO_DB,
+        email="ana@example.com",
+        label="ci",
+        now=NOW,
+        store=store,
+        audit_log=store,
+        key=SECRET_KEY,
     )
     created, changed, issued = store.audit
     assert created["action"] == "user.created" and created["actor"] == "root@example.com"

@@ -87,6 +87,11 @@ class NotAllowed(Exception):
         self.action = action
 
 
+def secret_key(container: Container) -> str:
+    """`RELAYDESK_SECRET_KEY`: the key of the stored hashes of API tokens and sessions."""
+    return container.settings.secret_key.get_secret_value()
+
+
 def credentials(request: Request) -> Credentials:
     """The bearer token (an empty string for an Authorization header of another scheme or
     without a token) and the session cookie of a request."""
@@ -102,6 +107,7 @@ async def resolve_actor(request: Request, container: Container, now: datetime) -
     """The person behind the request's bearer token or console session, recording the
     token's use and keeping the session alive; NotSignedIn otherwise."""
     found = credentials(request)
+    key = secret_key(container)
     if found.bearer is not None:
         token = found.bearer
         if not token:
@@ -109,7 +115,7 @@ async def resolve_actor(request: Request, container: Container, now: datetime) -
 
         def by_token() -> User | None:
             with container.db.write() as conn:
-                return accounts.authenticate_token(conn, token, now)
+                return accounts.authenticate_token(conn, token, now, key=key)
 
         user = await anyio.to_thread.run_sync(by_token)
         if user is None:
@@ -123,7 +129,7 @@ async def resolve_actor(request: Request, container: Container, now: datetime) -
         # An expired session row is left for the purge at the next sign-in, so that every
         # request of the page (live regions, the event stream) is told "expired" alike.
         with container.db.read() as conn:
-            session = sessions.lookup(conn, cookie, now)
+            session = sessions.lookup(conn, cookie, now, key=key)
         if isinstance(session, ConsoleSession) and session.due_for_keep_alive(now):
             with container.db.write() as conn:
                 sessions.keep_alive(conn, session, now)
@@ -140,12 +146,13 @@ async def resolve_actor(request: Request, container: Container, now: datetime) -
 def still_signed_in(container: Container, found: Credentials, now: datetime) -> User | None:
     """Whether the same credentials still act as someone (reading only; the event streams
     ask before every event): the user, or None once the token or session has ended."""
+    key = secret_key(container)
     with container.db.read() as conn:
         if found.bearer is not None:
-            return accounts.token_user(conn, found.bearer, now) if found.bearer else None
+            return accounts.token_user(conn, found.bearer, now, key=key) if found.bearer else None
         if not found.session_token:
             return None
-        session = sessions.lookup(conn, found.session_token, now)
+        session = sessions.lookup(conn, found.session_token, now, key=key)
         return session.user if isinstance(session, ConsoleSession) else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection
@@ -21,6 +23,7 @@ from relaydesk.adapters.storage.accounts import LiveToken, StoredUser
 from relaydesk.domain.permissions import Role
 from relaydesk.services import audit
 
+log = structlog.get_logger(__name__)
 ROLES: tuple[Role, ...] = tuple(Role)
 TOKEN_PREFIX = "rdk_"  # noqa: S105 - a public prefix, not a secret
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -141,6 +144,8 @@ class AccountStore(Protocol):
 
     def mark_token_used(self, conn: Connection, token_id: int, now: datetime) -> None: ...
 
+    def rehash_token(self, conn: Connection, token_id: int, token_hash: str) -> None: ...
+
     def revoke_user_tokens(self, conn: Connection, user_id: int, now: datetime) -> int: ...
 
 
@@ -205,6 +210,7 @@ def create_token(
     email: str,
     label: str,
     now: datetime,
+    key: str,
     lifetime: timedelta | None = None,
     store: AccountStore = accounts_store,
     actor: audit.Actor | None = None,
@@ -225,7 +231,7 @@ def create_token(
     token_id = store.insert_token(
         conn,
         user_id=owner.id,
-        token_hash=token_hash(token),
+        token_hash=token_hash(token, key),
         label=label.strip(),
         now=now,
         expires_at=expires_at,
@@ -247,11 +253,17 @@ def create_token(
 
 
 def authenticate_token(
-    conn: Connection, token: str, now: datetime, *, store: AccountStore = accounts_store
+    conn: Connection,
+    token: str,
+    now: datetime,
+    *,
+    key: str,
+    store: AccountStore = accounts_store,
 ) -> User | None:
     """The active user a live (not revoked, not expired) token acts as, recording its use;
-    None for any other token."""
-    live = _live_token(conn, token, now, store)
+    None for any other token. A token stored under the unkeyed hash of older versions is
+    stored under the keyed one at its first use."""
+    live = _live_token(conn, token, now, key, store, rehash=True)
     if live is None:
         return None
     store.mark_token_used(conn, live.id, now)
@@ -259,27 +271,52 @@ def authenticate_token(
 
 
 def token_user(
-    conn: Connection, token: str, now: datetime, *, store: AccountStore = accounts_store
+    conn: Connection,
+    token: str,
+    now: datetime,
+    *,
+    key: str,
+    store: AccountStore = accounts_store,
 ) -> User | None:
     """As `authenticate_token`, reading only: whether a token still acts as someone."""
-    live = _live_token(conn, token, now, store)
+    live = _live_token(conn, token, now, key, store, rehash=False)
     if live is None:
         return None
     return User(live.user_id, live.email, live.name, _stored_role(live.role))
 
 
 def _live_token(
-    conn: Connection, token: str, now: datetime, store: AccountStore
+    conn: Connection, token: str, now: datetime, key: str, store: AccountStore, *, rehash: bool
 ) -> LiveToken | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    return store.live_token(conn, token_hash(token), now)
+    keyed = token_hash(token, key)
+    live = store.live_token(conn, keyed, now)
+    if live is not None:
+        return live
+    live = store.live_token(conn, legacy_token_hash(token), now)
+    if live is not None and rehash:
+        store.rehash_token(conn, live.id, keyed)
+        log.info("api_token_rehashed", token_id=live.id)
+    return live
 
 
-def token_hash(token: str) -> str:
-    """What is stored of a token. Tokens carry 256 random bits, so an unkeyed fast hash
-    cannot be reversed (argon2 is for passwords)."""
+def token_hash(token: str, key: str) -> str:
+    """What is stored of a token: its HMAC-SHA256 under `RELAYDESK_SECRET_KEY`, so that a
+    copy of the table cannot be checked against guessed or leaked tokens without the key.
+    (Tokens carry 256 random bits: a fast keyed hash is enough; argon2 is for passwords.)"""
+    return keyed_hash(key, "api-token", token)
+
+
+def legacy_token_hash(token: str) -> str:
+    """The unkeyed SHA-256 that versions before the keyed hash stored."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def keyed_hash(key: str, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` under `key`, separated by `purpose` (hex, 64 characters)."""
+    message = purpose.encode() + b"\0" + value.encode("utf-8", "surrogatepass")
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def list_users(conn: Connection, *, store: AccountStore = accounts_store) -> list[Account]:

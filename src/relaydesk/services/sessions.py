@@ -1,7 +1,8 @@
 """Console sign-in: server-side sessions with a per-session CSRF token.
 
 The browser holds a random token in an HttpOnly cookie; the database holds only its
-SHA-256 (`console_sessions.token_hash`), so a leaked table does not sign anybody in.
+HMAC-SHA256 under `RELAYDESK_SECRET_KEY` (`console_sessions.token_hash`), so a leaked table
+does not sign anybody in, nor tells whether a cookie is a live session, without the key.
 A session ends after `SESSION_IDLE` without a request, on sign-out, or when the user's
 password changes or they are deactivated (by `accounts.update_user`, whatever asked).
 Every state-changing request must carry the session's CSRF token.
@@ -9,7 +10,6 @@ Every state-changing request must carry the session's CSRF token.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -61,6 +61,7 @@ def login(
     password: str,
     now: datetime,
     *,
+    key: str,
     idle: timedelta = SESSION_IDLE,
 ) -> NewSession | None:
     """A new session for the person with this email and password, or None when either
@@ -80,7 +81,7 @@ def login(
         )
         return None
     purge_expired(conn, now)
-    new = start(conn, user, now, idle=idle)
+    new = start(conn, user, now, key=key, idle=idle)
     audit.record(
         conn,
         "sign_in",
@@ -94,14 +95,14 @@ def login(
 
 
 def start(
-    conn: Connection, user: User, now: datetime, *, idle: timedelta = SESSION_IDLE
+    conn: Connection, user: User, now: datetime, *, key: str, idle: timedelta = SESSION_IDLE
 ) -> NewSession:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + idle
     session_id = store.insert(
         conn,
-        token_hash=token_hash(token),
+        token_hash=token_hash(token, key),
         user_id=user.id,
         csrf_token=csrf,
         now=now,
@@ -110,13 +111,15 @@ def start(
     return NewSession(token, ConsoleSession(session_id, user, csrf, expires, now))
 
 
-def lookup(conn: Connection, token: str, now: datetime) -> ConsoleSession | Expired | None:
+def lookup(
+    conn: Connection, token: str, now: datetime, *, key: str
+) -> ConsoleSession | Expired | None:
     """The session behind a cookie token, EXPIRED when it timed out, or None when there
     is no such session or its user was deactivated. Reads only: see `keep_alive`; expired
     rows are deleted by `purge_expired` at the next sign-in."""
     if not token:
         return None
-    found = store.by_token_hash(conn, token_hash(token))
+    found = store.by_token_hash(conn, token_hash(token, key))
     if found is None or not found.active:
         return None
     if found.expires_at <= now:
@@ -134,9 +137,9 @@ def keep_alive(
     store.touch(conn, session.id, now, now + idle)
 
 
-def logout(conn: Connection, token: str, now: datetime) -> bool:
+def logout(conn: Connection, token: str, now: datetime, *, key: str) -> bool:
     """End the session behind this cookie token; False when there was none."""
-    found = store.delete_by_token_hash(conn, token_hash(token))
+    found = store.delete_by_token_hash(conn, token_hash(token, key))
     if found is None:
         return False
     user = accounts_store.user(conn, found.user_id)
@@ -170,6 +173,7 @@ def csrf_ok(session: ConsoleSession, supplied: str | None) -> bool:
     return hmac.compare_digest(session.csrf_token.encode(), supplied.encode())
 
 
-def token_hash(token: str) -> str:
-    # The token carries 256 random bits, so a fast hash is enough (argon2 is for passwords).
-    return hashlib.sha256(token.encode()).hexdigest()
+def token_hash(token: str, key: str) -> str:
+    """What is stored of a session token: its HMAC-SHA256 under `RELAYDESK_SECRET_KEY`
+    (the token carries 256 random bits, so a fast keyed hash is enough)."""
+    return accounts.keyed_hash(key, "console-session", token)

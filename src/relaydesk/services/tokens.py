@@ -76,15 +76,16 @@ def issue(
     email: str,
     label: str,
     now: datetime,
+    key: str,
     lifetime: timedelta | None = None,
     actor: audit.Actor | None = None,
 ) -> tuple[str, TokenInfo]:
     """A new token for the user with this email, and what is stored about it (audited as
     `token.created` by `actor`; None: the command line)."""
     token = accounts.create_token(
-        conn, email=email, label=label, now=now, lifetime=lifetime, actor=actor
+        conn, email=email, label=label, now=now, key=key, lifetime=lifetime, actor=actor
     )
-    row = store.token_by_hash(conn, accounts.token_hash(token))
+    row = store.token_by_hash(conn, accounts.token_hash(token, key))
     if row is None:  # pragma: no cover - inserted just now, in this transaction
         raise RuntimeError("the new token's row is missing")
     return token, _info(row)

@@ -236,6 +236,13 @@ def mark_token_used(conn: Connection, token_id: int, now: datetime) -> None:
     conn.execute(_TOKEN_USED, {"k_id": token_id, "k_now": now})
 
 
+def rehash_token(conn: Connection, token_id: int, token_hash: str) -> None:
+    """Store a token under another hash (the keyed one, replacing an older unkeyed one)."""
+    conn.execute(
+        update(api_tokens).where(api_tokens.c.id == token_id).values(token_hash=token_hash)
+    )
+
+
 def tokens(conn: Connection, user_id: int | None = None) -> list[StoredToken]:
     """Every token (of one user, when given), oldest first, revoked and expired included."""
     query = _TOKENS if user_id is None else _TOKENS.where(api_tokens.c.user_id == user_id)

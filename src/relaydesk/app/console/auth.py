@@ -13,7 +13,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relaydesk.app.access import Actor
+from relaydesk.app.access import Actor, secret_key
 from relaydesk.app.console._web import (
     COOKIE,
     CSRF_FIELD,
@@ -136,7 +136,7 @@ async def login(request: Request) -> Response:
 
     def attempt() -> sessions.NewSession | None:
         with container.db.write() as conn:
-            new = sessions.login(conn, email, password, now)
+            new = sessions.login(conn, email, password, now, key=secret_key(container))
             if new is not None:
                 throttle.succeeded(conn, key)
             return new
@@ -173,7 +173,7 @@ async def logout(
 
     def end() -> None:
         with container.db.write() as conn:
-            sessions.logout(conn, token, now)
+            sessions.logout(conn, token, now, key=secret_key(container))
 
     await in_thread(end)
     response = RedirectResponse("/console/login?reason=signed_out", status_code=303)

@@ -10,6 +10,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from relaydesk.app.access import secret_key
 from relaydesk.app.http.deps import ClockDep, ContainerDep, account_call, allow
 from relaydesk.app.http.schemas import MAX_ID, Id, Problem, Text
 from relaydesk.domain.permissions import Action, can
@@ -140,7 +141,13 @@ async def create_token(
         with container.db.write() as conn:
             email = accounts.get_user(conn, owner).email
             return tokens.issue(
-                conn, email=email, label=body.label, now=now, lifetime=lifetime, actor=user
+                conn,
+                email=email,
+                label=body.label,
+                now=now,
+                key=secret_key(container),
+                lifetime=lifetime,
+                actor=user,
             )
 
     token, info = await account_call(create)
