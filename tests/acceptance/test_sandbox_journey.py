@@ -20,7 +20,6 @@ from relaydesk.bootstrap import Container, build
 from relaydesk.config import load_settings
 from relaydesk.services import accounts
 from relaydesk.testing import ServerThread, free_port
-from tests.conftest import SECRET_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +72,11 @@ def test_escalate_assign_reply_resolve_and_rate(
             capacity=3,
         )
         token = accounts.create_token(
-            conn, email="ana@example.com", label="tests", now=now, key=SECRET_KEY
+            conn,
+            email="ana@example.com",
+            label="tests",
+            now=now,
+            key=container.settings.secret_key.get_secret_value(),
         )
     auth = {"Authorization": f"Bearer {token}"}
 
