@@ -26,6 +26,11 @@ from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.insights import ScorecardGauges
+from relaydesk.services.integrations import (
+    IntegrationConfigError,
+    IntegrationWorker,
+    build_integrations,
+)
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
@@ -62,6 +67,7 @@ class Container:
     replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
     rollout: Rollout  #: segment, intents' modes, gates; docs/rollout.md
     drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
+    integrations: IntegrationWorker  #: write-back to CRMs and webhooks; docs/integrations.md
     _decisions: DecisionStage | None = None
 
     @property
@@ -199,7 +205,14 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     if brief.privacy.message_retention_days is not None:
         retention = MessageRetention(db, brief.privacy.message_retention_days)
         scheduler.every("message_retention", timedelta(minutes=10), retention)
-    runner = Runner([worker.run], scheduler=scheduler)
+    try:
+        built = build_integrations(brief)
+    except IntegrationConfigError as exc:
+        db.dispose()
+        raise StartupError(str(exc)) from None
+    integrations = IntegrationWorker(db, brief, built, metrics)
+    # Its own loop, apart from the WhatsApp outbox: a slow CRM delays no reply.
+    runner = Runner([worker.run, integrations.run_async], scheduler=scheduler)
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
@@ -230,6 +243,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         replays,
         rollout,
         drafts,
+        integrations,
     )
 
 
