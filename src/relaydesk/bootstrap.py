@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,6 +11,7 @@ from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import pending, upgrade
+from relaydesk.adapters.storage.pending import Pending
 from relaydesk.adapters.whatsapp.client import GraphClient
 from relaydesk.adapters.whatsapp.pacing import SendPacer
 from relaydesk.brief.loader import load_brief_and_source
@@ -21,6 +22,7 @@ from relaydesk.domain.rollout import AcceptanceSource
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.change_log import record_brief
+from relaydesk.services.crm_lookup import CrmLookup, Wanted
 from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
 from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
@@ -68,6 +70,7 @@ class Container:
     rollout: Rollout  #: segment, intents' modes, gates; docs/rollout.md
     drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
     integrations: IntegrationWorker  #: write-back to CRMs and webhooks; docs/integrations.md
+    lookup: CrmLookup  #: the CRMs' customer attributes, before each round of decisions
     _decisions: DecisionStage | None = None
 
     @property
@@ -98,12 +101,19 @@ class Container:
                 on_event=self.hub.wake,
                 admit=self.rollout.admit,
                 intent_mode=self.rollout.intent_mode,
+                before_round=self._look_up if self.lookup.active else None,
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
             # Replays are worked where messages are decided: the process has the model.
             self.runner.add_loop(self.replays.run_async)
         return self._decisions
+
+    def _look_up(self, coming: Sequence[Pending]) -> None:
+        wanted = [
+            Wanted(p.customer_id, p.message.sender.wa_id) for p in coming if p.message.sender.wa_id
+        ]
+        self.lookup.enrich(wanted)
 
 
 def graph_url_for(settings: Settings, base_url: str) -> str:
@@ -211,6 +221,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         db.dispose()
         raise StartupError(str(exc)) from None
     integrations = IntegrationWorker(db, brief, built, metrics)
+    lookup = CrmLookup(db, brief, built)
     # Its own loop, apart from the WhatsApp outbox: a slow CRM delays no reply.
     runner = Runner([worker.run, integrations.run_async], scheduler=scheduler)
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
@@ -244,6 +255,7 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         rollout,
         drafts,
         integrations,
+        lookup,
     )
 
 
