@@ -47,7 +47,7 @@ def test_a_valid_zendesk_integration_takes_every_event_by_default() -> None:
         ({"base_url": "http://acme.zendesk.com"}, "is not an https:// URL"),
         ({"secrets": {"email": "ZD_EMAIL", "api_token": "abc123secret"}}, "never the secret"),
         ({"secrets": {"email": "ZD_EMAIL"}}, "missing: api_token"),
-        ({"kind": "salesforce"}, "'zendesk' or 'webhook'"),
+        ({"kind": "freshdesk"}, "'zendesk', 'hubspot', 'salesforce' or 'webhook'"),
         ({"events": ["ticket.opened"]}, "conversation.escalated"),
         (
             {"kind": "webhook", "secrets": {"secret": "S"}, "attributes": {"vip": "x"}},

@@ -22,7 +22,7 @@ from pydantic import (
 
 from relaydesk.brief._types import Duration, Name, brief_error
 
-IntegrationKind = Literal["zendesk", "webhook"]
+IntegrationKind = Literal["zendesk", "hubspot", "salesforce", "webhook"]
 
 #: What Relaydesk sends, in the Standard Webhooks event-type style.
 EventType = Literal[
@@ -41,6 +41,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
 #: The secrets each kind needs, by the name the brief gives their variables.
 SECRETS: dict[str, tuple[str, ...]] = {
     "zendesk": ("email", "api_token"),
+    "hubspot": ("access_token",),
+    "salesforce": ("client_id", "client_secret"),
     "webhook": ("secret",),
 }
 
@@ -86,7 +88,8 @@ class Integration(BaseModel):
     base_url: BaseUrl
     secrets: dict[str, EnvName] = Field(
         description="the environment variables holding this integration's secrets, by role "
-        "(zendesk: email, api_token; webhook: secret)"
+        "(zendesk: email, api_token; hubspot: access_token; salesforce: client_id, "
+        "client_secret; webhook: secret)"
     )
     events: list[EventType] = Field(
         default_factory=lambda: list(EVENT_TYPES),
@@ -96,7 +99,7 @@ class Integration(BaseModel):
         default_factory=dict,
         description="customer attribute (as the brief's triggers.attributes name it) -> the "
         "CRM field it comes from, a dotted path in the vendor's record (e.g. "
-        "user_fields.vip, user_fields.plan)",
+        "user_fields.vip for Zendesk, properties.plan for HubSpot, Plan__c for Salesforce)",
     )
     lookup_budget_ms: Annotated[int, Field(ge=10, le=5000)] = Field(
         default=300,

@@ -24,6 +24,8 @@ import structlog
 from prometheus_client import Counter
 
 from relaydesk.adapters.integrations.base import Integration, IntegrationError, Writeback
+from relaydesk.adapters.integrations.hubspot import HubSpotIntegration
+from relaydesk.adapters.integrations.salesforce import SalesforceIntegration
 from relaydesk.adapters.integrations.webhooks import WebhookIntegration
 from relaydesk.adapters.integrations.zendesk import ZendeskIntegration
 from relaydesk.adapters.storage import integration_outbox as store
@@ -31,6 +33,7 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.brief.integrations import Integration as IntegrationSpec
 from relaydesk.brief.schema import Brief
 from relaydesk.observability import Metrics
+from relaydesk.services import audit
 from relaydesk.services.conversations import handoff_card
 
 log = structlog.get_logger(__name__)
@@ -78,7 +81,29 @@ def build_one(name: str, spec: IntegrationSpec, environ: Mapping[str, str]) -> I
             api_token=secrets["api_token"],
             timeout=timeout,
         )
+    if spec.kind == "hubspot":
+        requested = tuple(
+            path.removeprefix("properties.")
+            for path in spec.attributes.values()
+            if path.startswith("properties.")
+        )
+        return HubSpotIntegration(
+            name,
+            spec.base_url,
+            access_token=secrets["access_token"],
+            properties=requested,
+            timeout=timeout,
+        )
     try:
+        if spec.kind == "salesforce":
+            return SalesforceIntegration(
+                name,
+                spec.base_url,
+                client_id=secrets["client_id"],
+                client_secret=secrets["client_secret"],
+                fields=tuple(spec.attributes.values()),
+                timeout=timeout,
+            )
         return WebhookIntegration(name, spec.base_url, secrets["secret"], timeout=timeout)
     except ValueError as exc:
         raise IntegrationConfigError(str(exc)) from None
@@ -279,3 +304,38 @@ def note_text(event_type: str, data: Mapping[str, Any], card: Mapping[str, Any])
         for message in card.get("transcript") or []:
             lines.append(f"[{message.get('author_role')}] {message.get('text') or ''}")
     return "\n".join(lines)
+
+
+# -- dead letters (the console's Integrations page and /api/v1/integrations) ---------------
+
+
+class NotADeadLetter(LookupError):
+    """The id names no dead letter (never one, or already retried)."""
+
+
+def dead_letters(db: Database, limit: int = 200) -> list[store.Row]:
+    """The dead letters, newest first."""
+    with db.read() as conn:
+        return store.dead_letters(conn, limit=limit)
+
+
+def retry_dead_letter(db: Database, row_id: int, actor: audit.Actor, now: datetime) -> None:
+    """Put a dead letter back in line (due now, attempts from zero), audited."""
+    with db.write() as conn:
+        row = store.get(conn, row_id)
+        if row is None or not store.revive(conn, row_id, now):
+            raise NotADeadLetter(
+                f"{row_id} is not a dead letter"
+                + (f" (it is {row.status})" if row is not None else "")
+                + "; list them with GET /api/v1/integrations/dead-letters"
+            )
+        audit.record(
+            conn,
+            "integration.retried",
+            now=now,
+            actor=actor,
+            target=f"integration_outbox:{row_id}",
+            before={"status": row.status, "error": row.last_error},
+            after={"status": store.PENDING},
+        )
+    log.info("integration_dead_letter_retried", integration=row.integration, row_id=row_id)

@@ -144,8 +144,10 @@ def _reason(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return ""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]  # Salesforce: [{"message": ..., "errorCode": ...}]
     if isinstance(body, dict):
-        for key in ("error", "message", "description"):
+        for key in ("error", "errorCode", "message", "description"):
             value = body.get(key)
             if isinstance(value, str):
                 return value[:120]
