@@ -30,6 +30,9 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks docs'
 ENV = {"ZD_EMAIL": "bot@example.com", "ZD_TOKEN": "zd-token", "HOOK_SECRET": SECRET}
 
 
+METRICS: list[Metrics] = []  #: each worker's, newest last
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -84,8 +87,9 @@ def worker(
     db: Database, workers: list[IntegrationWorker]
 ) -> Callable[[Brief, Clock], IntegrationWorker]:
     def make(brief: Brief, clock: Clock) -> IntegrationWorker:
+        METRICS.append(Metrics())
         built = build_integrations(brief, ENV)
-        made = IntegrationWorker(db, brief, built, Metrics(), clock=clock, rng=random.Random(7))
+        made = IntegrationWorker(db, brief, built, METRICS[-1], clock=clock, rng=random.Random(7))
         workers.append(made)
         return made
 
@@ -175,6 +179,11 @@ def test_a_refused_request_is_dead_lettered_and_a_person_can_retry_it(
     zendesk.fail(Fault(422, body=b'{"error": "RecordInvalid", "description": "Subject"}'))
 
     w.run_once()
+    registry = METRICS[-1].registry
+    labels = {"integration": "zd", "status": "dead"}
+    assert registry.get_sample_value("relaydesk_integration_outbox", labels) == 1
+    written = {"integration": "zd", "result": "dead"}
+    assert registry.get_sample_value("relaydesk_integration_writes_total", written) == 1
     with db.write() as conn:
         (dead,) = box.dead_letters(conn)
         assert dead.last_error and "422" in dead.last_error and "RecordInvalid" in dead.last_error
@@ -182,6 +191,7 @@ def test_a_refused_request_is_dead_lettered_and_a_person_can_retry_it(
         assert not box.revive(conn, dead.id, clock.now)  # no longer a dead letter
     assert w.run_once() == 1
     assert len(zendesk.state.tickets) == 1
+    assert registry.get_sample_value("relaydesk_integration_outbox", labels) is None
 
 
 def test_an_hour_long_outage_loses_nothing_doubles_nothing_and_keeps_order(

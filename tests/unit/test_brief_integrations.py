@@ -84,3 +84,18 @@ def test_missing_variables_are_named_and_their_values_never_shown() -> None:
         "email": "e",
         "api_token": "t",
     }
+
+
+def test_the_example_briefs_commented_integrations_are_valid_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    """The example ships them off (the sandbox calls no CRM); uncommented, they load."""
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    assert load_brief(EXAMPLE_BRIEF).integrations == {}
+    start = source.index("# integrations:")
+    block = "\n".join(line.removeprefix("# ") for line in source[start:].splitlines())
+    path = tmp_path / "brief.yaml"
+    path.write_text(source[:start] + block + "\n", encoding="utf-8")
+    loaded = load_brief(path).integrations
+    assert sorted(loaded) == ["analytics", "zendesk"]
+    assert loaded["zendesk"].attributes == {"vip": "user_fields.vip"}

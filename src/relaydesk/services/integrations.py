@@ -15,13 +15,14 @@ import asyncio
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
 import structlog
 from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
 
 from relaydesk.adapters.integrations.base import Integration, IntegrationError, Writeback
 from relaydesk.adapters.integrations.hubspot import HubSpotIntegration
@@ -145,6 +146,11 @@ class IntegrationWorker:
             ["integration", "result"],
             registry=metrics.registry,
         )
+        metrics.registry.register(_Depth(self._depth))
+
+    def _depth(self) -> dict[tuple[str, str], int]:
+        with self._db.read() as conn:
+            return store.depth(conn)
 
     def run_once(self) -> int:
         """Fan out new events, then send what is due; returns how many sends were tried."""
@@ -286,6 +292,25 @@ class IntegrationWorker:
             body=note_text(row.event_type, payload, card),
             tags=tuple(tags),
         )
+
+
+class _Depth:
+    """`relaydesk_integration_outbox{integration, status}`: rows waiting (pending) and
+    dead letters, read from the table when scraped."""
+
+    def __init__(self, read: Callable[[], dict[tuple[str, str], int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "relaydesk_integration_outbox",
+            "Integration outbox rows by integration and status (pending, dead)",
+            labels=["integration", "status"],
+        )
+        for (integration, status), count in sorted(self._read().items()):
+            if integration != store.ANY and status != store.DONE:
+                family.add_metric([integration, status], count)
+        yield family
 
 
 def note_text(event_type: str, data: Mapping[str, Any], card: Mapping[str, Any]) -> str:
