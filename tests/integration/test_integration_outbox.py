@@ -266,3 +266,51 @@ def test_events_wait_for_no_integration_when_none_is_configured(
     assert w.run_once() == 0
     with db.read() as conn:
         assert box.depth(conn) == {}
+
+
+def test_a_failed_whatsapp_message_reaches_webhooks_but_not_crms_by_default(
+    db: Database, zendesk: ZendeskServer, worker: Maker
+) -> None:
+    """A `failed` status webhook (as the inbound path stores it) is a `message.failed`
+    event for the webhook; the CRM, not subscribed by default, gets nothing."""
+    from relaydesk.adapters.storage.tables import messages
+    from relaydesk.domain.channel import DeliveryStatus
+
+    clock = Clock()
+    clock.now = datetime.now(UTC).replace(microsecond=0)
+    with WebhookReceiver(SECRET) as receiver:
+        hook = {
+            "kind": "webhook",
+            "base_url": f"{receiver.url}/hooks",
+            "secrets": {"secret": "HOOK_SECRET"},
+        }
+        w = worker(brief_with(zd=zendesk_spec(zendesk.url), hook=hook), clock)
+        cid = conversation(db, "34600000006", clock.now)
+        with db.write() as conn:
+            message_id = conn.execute(
+                messages.insert()
+                .values(
+                    conversation_id=cid,
+                    direction="out",
+                    wamid="wamid.OUT1",
+                    type="text",
+                    text="hi",
+                    payload={},
+                    status=int(DeliveryStatus.ACCEPTED),
+                    sent_at=clock.now,
+                    created_at=clock.now,
+                )
+                .returning(messages.c.id)
+            ).scalar_one()
+            repo.advance_message(
+                conn, "wamid.OUT1", DeliveryStatus.FAILED, 131047, "window closed", now=clock.now
+            )
+            repo.advance_message(
+                conn, "wamid.OUT1", DeliveryStatus.FAILED, 131047, "again", now=clock.now
+            )
+        assert w.run_until_idle() == 1
+
+    ((_, body),) = receiver.state.received
+    assert body["type"] == "message.failed"
+    assert body["data"] == {"conversation_id": cid, "message_id": message_id, "error_code": 131047}
+    assert not zendesk.state.tickets

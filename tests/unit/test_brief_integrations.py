@@ -29,16 +29,24 @@ def error_of(data: dict[str, Any]) -> str:
     return str(caught.value)
 
 
-def test_a_valid_zendesk_integration_takes_every_event_by_default() -> None:
+def test_a_crm_takes_the_conversation_events_by_default_and_a_webhook_also_failures() -> None:
     parsed = Integration.model_validate(spec(attributes={"vip": "user_fields.vip"}))
-    assert parsed.events == [
+    conversation = (
         "conversation.escalated",
         "conversation.assigned",
         "conversation.resolved",
         "csat.received",
-    ]
+    )
+    assert parsed.event_types == conversation
     assert parsed.lookup_budget_ms == 300
     assert parsed.looks_up
+    hook = Integration.model_validate(
+        {"kind": "webhook", "base_url": "https://h.example/x", "secrets": {"secret": "S"}}
+    )
+    assert hook.event_types == (*conversation, "message.failed")
+    assert not hook.looks_up
+    chosen = Integration.model_validate(spec(events=["message.failed"]))
+    assert chosen.event_types == ("message.failed",)
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,17 @@ EventType = Literal[
     "conversation.assigned",
     "conversation.resolved",
     "csat.received",
+    "message.failed",
 ]
-EVENT_TYPES: tuple[EventType, ...] = (
+#: What a CRM gets unless the brief says otherwise: the conversation's ticket. A failed
+#: WhatsApp message goes to webhooks by default, and to a CRM only when listed.
+CRM_EVENTS: tuple[EventType, ...] = (
     "conversation.escalated",
     "conversation.assigned",
     "conversation.resolved",
     "csat.received",
 )
+EVENT_TYPES: tuple[EventType, ...] = (*CRM_EVENTS, "message.failed")
 
 #: The secrets each kind needs, by the name the brief gives their variables.
 SECRETS: dict[str, tuple[str, ...]] = {
@@ -91,9 +95,10 @@ class Integration(BaseModel):
         "(zendesk: email, api_token; hubspot: access_token; salesforce: client_id, "
         "client_secret; webhook: secret)"
     )
-    events: list[EventType] = Field(
-        default_factory=lambda: list(EVENT_TYPES),
-        description="what is written to it; all by default",
+    events: list[EventType] | None = Field(
+        default=None,
+        description="what is written to it; by default the four conversation events for a "
+        "CRM and also message.failed for a webhook",
     )
     attributes: dict[Name, FieldPath] = Field(
         default_factory=dict,
@@ -135,6 +140,12 @@ class Integration(BaseModel):
         if self.timeout <= timedelta(0) or self.cache_ttl < timedelta(0):
             raise brief_error("integration_durations", "timeout must be positive")
         return self
+
+    @property
+    def event_types(self) -> tuple[EventType, ...]:
+        if self.events is not None:
+            return tuple(self.events)
+        return EVENT_TYPES if self.kind == "webhook" else CRM_EVENTS
 
     @property
     def looks_up(self) -> bool:

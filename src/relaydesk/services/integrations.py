@@ -136,7 +136,7 @@ class IntegrationWorker:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not cryptography
         self._batch_size = batch_size
         self._targets = {
-            name: tuple(spec.events)
+            name: spec.event_types
             for name, spec in brief.integrations.items()
             if name in self._integrations
         }

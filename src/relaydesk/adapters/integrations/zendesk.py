@@ -21,6 +21,7 @@ _HEADLINE = {
     "conversation.assigned": "Assigned in Relaydesk",
     "conversation.resolved": "Resolved in Relaydesk",
     "csat.received": "Customer rating received",
+    "message.failed": "A WhatsApp message could not be delivered",
 }
 
 

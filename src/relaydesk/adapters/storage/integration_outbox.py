@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -60,6 +60,29 @@ def enqueue(
             due_at=now,
             created_at=now,
         )
+    )
+
+
+def message_failed(
+    conn: Connection,
+    conversation_id: int | None,
+    message_id: int,
+    error_code: int | None,
+    now: datetime | None = None,
+) -> None:
+    """A WhatsApp message given up on (by the outbox, or a `failed` status webhook)."""
+    at = now or datetime.now(UTC)
+    enqueue(
+        conn,
+        "message.failed",
+        conversation_id=conversation_id,
+        payload={
+            "conversation_id": conversation_id,
+            "occurred_at": at.isoformat(),
+            "message_id": message_id,
+            "error_code": error_code,
+        },
+        now=at,
     )
 
 
