@@ -314,3 +314,38 @@ def test_a_failed_whatsapp_message_reaches_webhooks_but_not_crms_by_default(
     assert body["type"] == "message.failed"
     assert body["data"] == {"conversation_id": cid, "message_id": message_id, "error_code": 131047}
     assert not zendesk.state.tickets
+
+
+class Broken:
+    """An integration whose code fails in an unforeseen way (a bug, not an API answer)."""
+
+    name = "zd"
+
+    def lookup(self, phone: str) -> dict[str, Any] | None:
+        return None
+
+    def write(self, item: Any) -> None:
+        raise KeyError("id")
+
+    def check(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unforeseen_error_is_retried_then_dead_lettered_not_stuck(db: Database) -> None:
+    clock = Clock()
+    brief = brief_with(zd=zendesk_spec("http://127.0.0.1:9", give_up_after="1h"))
+    w = IntegrationWorker(db, brief, {"zd": Broken()}, Metrics(), clock=clock, rng=random.Random(1))
+    cid = conversation(db, "34600000007", clock.now)
+    record(db, EventKind.ESCALATED, cid, clock.now)
+    w.run_once()
+    with db.read() as conn:
+        (row,) = box.for_conversation(conn, "zd", cid)
+    assert (row.status, row.last_error) == ("pending", "zd: KeyError")
+    clock.now += timedelta(hours=1)
+    w.run_once()
+    with db.read() as conn:
+        (row,) = box.for_conversation(conn, "zd", cid)
+    assert row.status == "dead"

@@ -221,6 +221,13 @@ class IntegrationWorker:
         except IntegrationError as exc:
             self._failed(row, exc, spec.give_up_after)
             return
+        except Exception as exc:  # an adapter's bug or an odd answer: retried, then dead
+            log.exception("integration_write_error", integration=row.integration)
+            unexpected = IntegrationError(
+                f"{row.integration}: {type(exc).__name__}", retryable=True
+            )
+            self._failed(row, unexpected, spec.give_up_after)
+            return
         with self._db.write() as conn:
             store.done(conn, row.id, self._clock())
         self.sent.labels(row.integration, "done").inc()
