@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,6 +11,7 @@ from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import pending, upgrade
+from relaydesk.adapters.storage.pending import Pending
 from relaydesk.adapters.whatsapp.client import GraphClient
 from relaydesk.adapters.whatsapp.pacing import SendPacer
 from relaydesk.brief.loader import load_brief_and_source
@@ -21,11 +22,17 @@ from relaydesk.domain.rollout import AcceptanceSource
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.change_log import record_brief
+from relaydesk.services.crm_lookup import CrmLookup, Wanted
 from relaydesk.services.decisions import DecisionMaker, DecisionStage, pending_depth
 from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.insights import ScorecardGauges
+from relaydesk.services.integrations import (
+    IntegrationConfigError,
+    IntegrationWorker,
+    build_integrations,
+)
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
@@ -62,6 +69,8 @@ class Container:
     replays: ReplayJobs  #: pre-launch replays uploaded in the console or the API
     rollout: Rollout  #: segment, intents' modes, gates; docs/rollout.md
     drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
+    integrations: IntegrationWorker  #: write-back to CRMs and webhooks; docs/integrations.md
+    lookup: CrmLookup  #: the CRMs' customer attributes, before each round of decisions
     _decisions: DecisionStage | None = None
 
     @property
@@ -92,12 +101,19 @@ class Container:
                 on_event=self.hub.wake,
                 admit=self.rollout.admit,
                 intent_mode=self.rollout.intent_mode,
+                before_round=self._look_up if self.lookup.active else None,
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
             # Replays are worked where messages are decided: the process has the model.
             self.runner.add_loop(self.replays.run_async)
         return self._decisions
+
+    def _look_up(self, coming: Sequence[Pending]) -> None:
+        wanted = [
+            Wanted(p.customer_id, p.message.sender.wa_id) for p in coming if p.message.sender.wa_id
+        ]
+        self.lookup.enrich(wanted)
 
 
 def graph_url_for(settings: Settings, base_url: str) -> str:
@@ -199,7 +215,15 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     if brief.privacy.message_retention_days is not None:
         retention = MessageRetention(db, brief.privacy.message_retention_days)
         scheduler.every("message_retention", timedelta(minutes=10), retention)
-    runner = Runner([worker.run], scheduler=scheduler)
+    try:
+        built = build_integrations(brief)
+    except IntegrationConfigError as exc:
+        db.dispose()
+        raise StartupError(str(exc)) from None
+    integrations = IntegrationWorker(db, brief, built, metrics)
+    lookup = CrmLookup(db, brief, built)
+    # Its own loop, apart from the WhatsApp outbox: a slow CRM delays no reply.
+    runner = Runner([worker.run, integrations.run_async], scheduler=scheduler)
     # SQLite has no NOTIFY: poll the events table often (a primary-key range read); on
     # PostgreSQL NOTIFY wakes the hub and the poll is only a safety net.
     hub = EventHub(db, poll_interval=0.25 if db.is_sqlite else 2.0)
@@ -230,6 +254,8 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         replays,
         rollout,
         drafts,
+        integrations,
+        lookup,
     )
 
 

@@ -66,6 +66,7 @@ from relaydesk.brief._types import (
     parse_duration,
     placeholder_check,
 )
+from relaydesk.brief.integrations import Integration
 
 
 class _Model(BaseModel):
@@ -797,6 +798,11 @@ class Brief(_Model):
     playbooks: Playbooks = Field(default_factory=Playbooks)
     nlu: NluSettings = Field(default_factory=NluSettings)
     privacy: Privacy = Field(default_factory=Privacy)
+    integrations: dict[Name, Integration] = Field(
+        default_factory=dict,
+        description="CRMs and signed webhooks: customer lookup and write-back "
+        "(docs/integrations.md)",
+    )
 
     _version: str = PrivateAttr(default="")
 

@@ -110,10 +110,12 @@ class DecisionStage:
         on_event: Callable[[], None] = lambda: None,
         admit: Admission | None = None,
         intent_mode: drafts.IntentMode | None = None,
+        before_round: Callable[[Sequence[store.Pending]], object] | None = None,
     ) -> None:
         """`intent_mode` says which intents are in draft mode (their answers wait for a
         person's approval instead of being sent); by default the brief's
-        `rollout.draft_intents`."""
+        `rollout.draft_intents`. `before_round` sees the messages a round is about to
+        decide (the CRM lookup, `services.crm_lookup`, which is bounded by its budget)."""
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size}; at least 1 message per round")
         self._db = db
@@ -127,6 +129,7 @@ class DecisionStage:
         self._admit = admit
         self._queue = LiveQueue(decider.brief)
         self._intent_mode = intent_mode or drafts.brief_modes(decider.brief)
+        self._before_round = before_round
         self.wake = threading.Event()  #: set by the webhook path after a commit
 
     # -- running ---------------------------------------------------------------------------
@@ -173,6 +176,11 @@ class DecisionStage:
     def run_once(self) -> int:
         """One round: up to `batch_size` messages decided and committed. Returns how many."""
         started = time.thread_time()
+        if self._before_round is not None:
+            with self._db.read() as conn:
+                coming = store.oldest(conn, self._batch_size)
+            if coming:
+                self._before_round(coming)
         if self._db.is_sqlite:
             done = self._round_sqlite()
         else:

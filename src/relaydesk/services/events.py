@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import events as store
+from relaydesk.adapters.storage import integration_outbox
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.events import CHANNEL, Event
 
@@ -53,6 +54,15 @@ class EventKind(enum.StrEnum):
     PRESENCE = "presence"  #: an agent went online, away or offline
 
 
+#: The events CRMs and webhooks are told of (`services.integrations`), by their type there.
+INTEGRATION_EVENTS = {
+    EventKind.ESCALATED: "conversation.escalated",
+    EventKind.ASSIGNED: "conversation.assigned",
+    EventKind.RESOLVED: "conversation.resolved",
+    EventKind.CSAT: "csat.received",
+}
+
+
 def record(
     conn: Connection,
     kind: EventKind,
@@ -75,6 +85,19 @@ def record(
         actor_id=actor_id,
         detail=detail or {},
     )
+    event_type = INTEGRATION_EVENTS.get(kind)
+    if event_type is not None:  # the write-back is recorded with its change, or not at all
+        integration_outbox.enqueue(
+            conn,
+            event_type,
+            conversation_id=conversation_id,
+            payload={
+                "conversation_id": conversation_id,
+                "occurred_at": now.isoformat(),
+                **(detail or {}),
+            },
+            now=now,
+        )
 
 
 # -- fan-out --------------------------------------------------------------------------------

@@ -274,3 +274,18 @@ def _insert(conn: Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def merge_attributes(
+    conn: Connection, customer_id: int, values: dict[str, str], now: datetime
+) -> None:
+    """Set these CRM attributes on the customer, keeping the others it has."""
+    row = conn.execute(select(customers.c.attributes).where(customers.c.id == customer_id)).first()
+    if row is None:
+        return
+    merged = {**(row.attributes or {}), **values}
+    conn.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(attributes=merged, updated_at=now)
+    )

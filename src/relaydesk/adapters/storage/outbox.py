@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from relaydesk.adapters.storage import integration_outbox
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -298,3 +299,7 @@ def fail(
             status=int(DeliveryStatus.FAILED), error_code=code, error_detail=detail[:_DETAIL_MAX]
         )
     )
+    conversation_id = conn.execute(
+        select(messages.c.conversation_id).where(messages.c.id == message_id)
+    ).scalar_one_or_none()
+    integration_outbox.message_failed(conn, conversation_id, message_id, code, now)

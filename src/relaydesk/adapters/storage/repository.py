@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from relaydesk.adapters.storage import integration_outbox
 from relaydesk.adapters.storage.customers import (
     CustomerRef,
     Merge,
@@ -362,6 +363,7 @@ def record_status(conn: Connection, update_: StatusUpdate, now: datetime) -> boo
         update_.status,
         error.code if error else None,
         (error.details or error.message) if error else None,
+        now=now,
     )
     return True
 
@@ -372,9 +374,13 @@ def advance_message(
     status: DeliveryStatus,
     error_code: int | None = None,
     error_detail: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> None:
+    """Move an outgoing message's status forward; a failure is also queued for the
+    integrations (`message.failed`)."""
     row = conn.execute(
-        select(messages.c.id, messages.c.status).where(
+        select(messages.c.id, messages.c.status, messages.c.conversation_id).where(
             messages.c.wamid == wamid, messages.c.direction == "out"
         )
     ).first()
@@ -383,11 +389,13 @@ def advance_message(
     values: dict[str, Any] = {"status": int(status)}
     if status is DeliveryStatus.FAILED:
         values.update(error_code=error_code, error_detail=error_detail)
-    conn.execute(
+    changed = conn.execute(
         update(messages)
         .where(messages.c.id == row.id, or_(messages.c.status.is_(None), messages.c.status < 9))
         .values(**values)
     )
+    if status is DeliveryStatus.FAILED and changed.rowcount:
+        integration_outbox.message_failed(conn, row.conversation_id, row.id, error_code, now)
 
 
 def statuses_for_many(conn: Connection, wamids: Sequence[str]) -> list[Any]:

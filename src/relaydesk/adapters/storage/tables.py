@@ -490,3 +490,27 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_action_at", "action", "at"),
 )
+
+#: Write-backs to CRMs and webhooks (`services.integrations`). `events.record` adds one row
+#: per event integrations care about (integration "*"), in the event's transaction; the
+#: worker fans it out into one row per configured integration, keeping the event's id as
+#: `seq`: rows of one integration and conversation are sent in `seq` order.
+integration_outbox = Table(
+    "integration_outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("integration", String(64), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE")),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("leased_until", UtcDateTime),
+    Column("last_error", String(300)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_integration_outbox_status_due", "status", "due_at"),
+    Index("ix_integration_outbox_conversation", "integration", "conversation_id", "seq"),
+)

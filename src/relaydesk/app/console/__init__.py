@@ -18,6 +18,7 @@ from relaydesk.app.console import (
     audit,
     auth,
     insights,
+    integrations,
     live,
     replays,
     rollout,
@@ -60,6 +61,7 @@ def install_console(app: FastAPI) -> None:
         approvals,
         insights,
         audit,
+        integrations,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console_static")
