@@ -4,20 +4,16 @@ each with what the CRM or webhook answered last, and a button to retry it. The r
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from relaydesk.app.console._web import (
-    Refusal,
-    Supervisor,
-    SupervisorActor,
-    container_of,
-    in_thread,
-    now_of,
-    render,
-)
+from relaydesk.app.access import Actor
+from relaydesk.app.console._web import Refusal, allow, container_of, in_thread, now_of, render
 from relaydesk.app.http.schemas import Id
+from relaydesk.domain.permissions import Action
 from relaydesk.services.integrations import NotADeadLetter, dead_letters, retry_dead_letter
 
 log = structlog.get_logger(__name__)
@@ -27,7 +23,9 @@ SHOWN = 200
 
 
 @router.get("/integrations", response_class=HTMLResponse)
-async def integrations_page(request: Request, _session: Supervisor) -> HTMLResponse:
+async def integrations_page(
+    request: Request, _session: Annotated[Actor, allow(Action.INTEGRATIONS_READ)]
+) -> HTMLResponse:
     container = container_of(request)
     rows = await in_thread(dead_letters, container.db, SHOWN)
     retried = request.query_params.get("retried", "")
@@ -43,7 +41,9 @@ async def integrations_page(request: Request, _session: Supervisor) -> HTMLRespo
 
 
 @router.post("/integrations/dead-letters/{row_id}/retry")
-async def retry(request: Request, row_id: Id, session: SupervisorActor) -> RedirectResponse:
+async def retry(
+    request: Request, row_id: Id, session: Annotated[Actor, allow(Action.INTEGRATIONS_RETRY)]
+) -> RedirectResponse:
     container = container_of(request)
     try:
         await in_thread(retry_dead_letter, container.db, row_id, session.user, now_of(request))

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from relaydesk.adapters.storage.integration_outbox import Row
-from relaydesk.app.http.deps import ClockDep, ContainerDep, Supervisor
+from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
 from relaydesk.app.http.schemas import Id, Problem
+from relaydesk.domain.permissions import Action
+from relaydesk.services.accounts import User
 from relaydesk.services.integrations import NotADeadLetter, dead_letters, retry_dead_letter
 
 router = APIRouter(
@@ -58,7 +60,7 @@ def dead_letter_out(row: Row) -> DeadLetterOut:
 @router.get("/dead-letters", response_model=DeadLetterList)
 async def list_dead_letters(
     container: ContainerDep,
-    _user: Supervisor,
+    _user: Annotated[User, allow(Action.INTEGRATIONS_READ)],
     limit: int = Query(default=200, ge=1, le=500),
 ) -> DeadLetterList:
     rows = await anyio.to_thread.run_sync(dead_letters, container.db, limit)
@@ -71,7 +73,12 @@ RETRY_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/dead-letters/{row_id}/retry", response_model=Retried, responses=RETRY_PROBLEMS)
-async def retry(row_id: Id, container: ContainerDep, user: Supervisor, clock: ClockDep) -> Retried:
+async def retry(
+    row_id: Id,
+    container: ContainerDep,
+    user: Annotated[User, allow(Action.INTEGRATIONS_RETRY)],
+    clock: ClockDep,
+) -> Retried:
     try:
         await anyio.to_thread.run_sync(retry_dead_letter, container.db, row_id, user, clock())
     except NotADeadLetter as exc:
