@@ -73,7 +73,7 @@ integrations:
     base_url: {zendesk.url}
     secrets: {{email: TEST_ZD_EMAIL, api_token: TEST_ZD_TOKEN}}
     attributes: {{vip: user_fields.vip, plan: user_fields.plan}}
-    timeout: 5s
+    timeout: 10s
 """,
         encoding="utf-8",
     )
@@ -163,17 +163,18 @@ async def test_a_slow_crm_does_not_hold_the_reply_and_its_answer_lands_later(
         Fault(
             200,
             body=b'{"users": [{"id": 77, "phone": "+34600000777", "user_fields": {"vip": true}}]}',
-            delay=1.5,
+            delay=6.0,
         )
     )
     started = time.monotonic()
     cid = await escalated(harness, VIP)
-    assert time.monotonic() - started < 1.2  # the 300 ms budget, not the CRM's 1.5 s
+    # The 300 ms budget, not the CRM's 6 s (a wide margin: CI machines are loaded).
+    assert time.monotonic() - started < 4.5
     shown = await card(harness, cid)
     assert shown["customer"]["attributes"] == {}  # decided without
     assert shown["priority"] != "P2" or shown["tier"] != 3
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (await card(harness, cid))["customer"]["attributes"]:
         await anyio.sleep(0.1)
     assert (await card(harness, cid))["customer"]["attributes"] == {"vip": "true"}
