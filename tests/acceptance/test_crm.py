@@ -191,3 +191,8 @@ async def test_a_crm_answering_garbage_or_500_changes_nothing_for_the_customer(
     zendesk.state.down = True
     cid = await escalated(harness, "34600000778")
     assert (await card(harness, cid))["customer"]["attributes"] == {}
+    # the write-back fails and waits for its retry; the handoff message goes out regardless
+    assert await write_back(harness) == 1
+    await harness.drain()
+    assert [r.body["to"] for r in harness.graph.state.received] == [VIP, "34600000778"]
+    assert not zendesk.state.tickets

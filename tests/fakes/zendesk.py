@@ -2,10 +2,11 @@
 
 Request and response shapes follow Zendesk's published Support API reference
 (developer.zendesk.com/api-reference/ticketing/): `GET /api/v2/users/me` ({"user": ...}),
-`GET /api/v2/users/search?query=` ({"users": [...]}), `GET /api/v2/tickets?external_id=`
-({"tickets": [...]}), `POST /api/v2/tickets` ({"ticket": {...}} -> 201 {"ticket": ...},
-honouring `Idempotency-Key`) and `PUT /api/v2/tickets/{id}` (a `comment` is added to the
-ticket's comments, `additional_tags` to its tags). Basic auth is `{email}/token:{token}`.
+`GET /api/v2/users/search?query=` and `?external_id=` ({"users": [...]}),
+`GET /api/v2/tickets?external_id=` ({"tickets": [...]}), `POST /api/v2/tickets`
+({"ticket": {...}} -> 201 {"ticket": ...}, honouring `Idempotency-Key`) and
+`PUT /api/v2/tickets/{id}` (a `comment` is added to the ticket's comments,
+`additional_tags` to its tags). Basic auth is `{email}/token:{token}`.
 """
 
 from __future__ import annotations
@@ -90,8 +91,14 @@ def _app(state: ZendeskState) -> Starlette:
         if (early := await gate(request)) is not None:
             return early
         query = request.query_params.get("query", "")
-        phone = query.removeprefix("phone:")
-        found = [u for u in state.users if query.startswith("phone:") and u.get("phone") == phone]
+        external_id = request.query_params.get("external_id")
+        if external_id is not None:
+            found = [u for u in state.users if u.get("external_id") == external_id]
+        else:
+            phone = query.removeprefix("phone:")
+            found = [
+                u for u in state.users if query.startswith("phone:") and u.get("phone") == phone
+            ]
         return JSONResponse({"users": found, "count": len(found), "next_page": None})
 
     async def tickets(request: Request) -> Response:

@@ -349,3 +349,21 @@ def test_an_unforeseen_error_is_retried_then_dead_lettered_not_stuck(db: Databas
     with db.read() as conn:
         (row,) = box.for_conversation(conn, "zd", cid)
     assert row.status == "dead"
+
+
+def test_zendesk_finds_a_user_by_phone_or_else_by_external_id(zendesk: ZendeskServer) -> None:
+    from relaydesk.adapters.integrations.zendesk import ZendeskIntegration
+
+    zendesk.state.users += [
+        {"id": 1, "phone": "+34600000001", "user_fields": {"vip": True}},
+        {"id": 2, "phone": None, "external_id": "34600000002", "user_fields": {"plan": "gold"}},
+    ]
+    client = ZendeskIntegration(
+        "zd", zendesk.url, email=zendesk.state.email, api_token=zendesk.state.token, timeout=1
+    )
+    try:
+        assert (client.lookup("34600000001") or {}).get("id") == 1
+        assert (client.lookup("34600000002") or {}).get("id") == 2
+        assert client.lookup("34600000003") is None
+    finally:
+        client.close()

@@ -3,7 +3,8 @@
 The conversation's ticket carries `external_id` "relaydesk-conversation-<id>": every write
 first finds it by that id, so a retry updates the ticket it made instead of making a
 second; a create also sends `Idempotency-Key`. Endpoints, per developer.zendesk.com's
-Support API reference: `GET /api/v2/users/me`, `GET /api/v2/users/search?query=`,
+Support API reference: `GET /api/v2/users/me`, `GET /api/v2/users/search?query=` and
+`?external_id=`,
 `GET /api/v2/tickets?external_id=`, `POST /api/v2/tickets`, `PUT /api/v2/tickets/{id}`.
 """
 
@@ -45,18 +46,22 @@ class ZendeskIntegration:
         )
 
     def lookup(self, phone: str) -> dict[str, Any] | None:
-        found = call(
-            self._client,
-            "GET",
-            "/api/v2/users/search",
-            what=f"{self.name} user search",
-            params={"query": f"phone:{_e164(phone)}"},
-        )
-        users = found.get("users") if isinstance(found, dict) else None
-        if not isinstance(users, list):
-            raise IntegrationError(f"{self.name} user search: no users list", retryable=True)
-        first = users[0] if users else None
-        return first if isinstance(first, dict) else None
+        """The user with this phone number, else the one whose `external_id` is the
+        WhatsApp number (how many shops key their customers)."""
+        for params in ({"query": f"phone:{_e164(phone)}"}, {"external_id": phone.lstrip("+")}):
+            found = call(
+                self._client,
+                "GET",
+                "/api/v2/users/search",
+                what=f"{self.name} user search",
+                params=params,
+            )
+            users = found.get("users") if isinstance(found, dict) else None
+            if not isinstance(users, list):
+                raise IntegrationError(f"{self.name} user search: no users list", retryable=True)
+            if users and isinstance(users[0], dict):
+                return users[0]
+        return None
 
     def write(self, item: Writeback) -> None:
         ticket_id = self._find_ticket(item)
