@@ -20,6 +20,7 @@ from relaydesk.app.console import (
     insights,
     live,
     replays,
+    review,
     rollout,
     supervise,
     views,
@@ -59,6 +60,7 @@ def install_console(app: FastAPI) -> None:
         admin,
         approvals,
         insights,
+        review,
         audit,
     ):
         app.include_router(module.router)

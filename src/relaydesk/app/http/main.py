@@ -27,6 +27,7 @@ from relaydesk.app.http.routes import (
     ops,
     reads,
     replays,
+    review,
     rollout,
     tokens,
     webhooks,
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(metrics.router)
     app.include_router(governance.router)
+    app.include_router(review.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
