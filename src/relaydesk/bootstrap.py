@@ -26,6 +26,7 @@ from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.insights import ScorecardGauges
+from relaydesk.services.links import BookingLinks
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
@@ -65,6 +66,11 @@ class Container:
     _decisions: DecisionStage | None = None
 
     @property
+    def booking_links(self) -> BookingLinks:
+        """The tracked booking links (`/r/<token>`) this process sends and redirects."""
+        return BookingLinks(self.settings.secret_key.get_secret_value(), self.base_url)
+
+    @property
     def decisions(self) -> DecisionStage:
         """The decision stage, with the brief's trained classifier: built on first use, so
         a process that only receives webhooks (`serve --no-worker`) never imports or loads
@@ -80,7 +86,9 @@ class Container:
             # example brief took 6x the CPU with them on a busy 2-core machine).
             threadpool_limits(limits=1)
             try:
-                decider = BriefDecider.from_brief(self.brief, self.settings.nlu_history)
+                decider = BriefDecider.from_brief(
+                    self.brief, self.settings.nlu_history, self.booking_links.url_for
+                )
             except DatasetError as exc:
                 raise StartupError(f"RELAYDESK_NLU_HISTORY: {exc}") from None
             self._decisions = DecisionStage(

@@ -104,3 +104,28 @@ def test_a_periods_conversations_with_their_messages_decisions_and_next(db: Data
     assert facts[later].next_conversation_at is None
     assert (one.csat_rating, one.feedback, one.failure_tags) == (4, "needed", ("weak_follow_up",))
     assert one.assignee_id == agent
+
+
+def test_the_booking_link_sent_and_opened(db: Database) -> None:
+    from relaydesk.adapters.storage.tables import events
+
+    clicked, offered, other = (
+        conversation(db, "bot", created_at=NOW + timedelta(minutes=i)) for i in range(3)
+    )
+    for cid in (clicked, offered):
+        decision(db, cid, NOW, intent="pricing", detail={"playbook": "pricing", "step": "qualify"})
+        decision(db, cid, NOW, intent="pricing", detail={"playbook": "pricing", "step": "book"})
+    decision(db, other, NOW, intent="pricing", detail={"playbook": "pricing", "step": "qualify"})
+    with db.write() as conn:
+        for _ in range(2):  # clicked twice: one conversion
+            conn.execute(
+                events.insert().values(
+                    conversation_id=clicked, kind="booking_click", detail={}, created_at=NOW
+                )
+            )
+    with db.read() as conn:
+        facts = {c.id: c for c in metrics.load(conn, START, END)}
+    assert [d.booking for d in facts[clicked].decisions] == [False, True]
+    assert facts[clicked].booking_offered and facts[clicked].booking_clicked
+    assert facts[offered].booking_offered and not facts[offered].booking_clicked
+    assert not facts[other].booking_offered and not facts[other].booking_clicked

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from relaydesk.adapters.storage.tables import conversations, decisions, messages
+from relaydesk.adapters.storage.tables import conversations, decisions, events, messages
 from relaydesk.domain.metric_facts import ConversationFacts, DecisionFact, MessageFact
 
 _B = bindparam
@@ -74,10 +74,18 @@ _DECISIONS = (
         decisions.c.action,
         decisions.c.intent,
         decisions.c.triggers,
+        (decisions.c.detail["step"].as_string() == "book").label("booking"),
     )
     .join(conversations, conversations.c.id == decisions.c.conversation_id)
     .where(_IN_PERIOD)
     .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
+)
+
+_CLICKED = (  # the conversations whose customer opened the tracked booking link
+    select(events.c.conversation_id)
+    .distinct()
+    .join(conversations, conversations.c.id == events.c.conversation_id)
+    .where(_IN_PERIOD, events.c.kind == "booking_click")
 )
 
 
@@ -97,10 +105,13 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     decided: dict[int, list[DecisionFact]] = {}
     for d in conn.execute(_DECISIONS, period):
         decided.setdefault(d.conversation_id, []).append(
-            DecisionFact(d.created_at, d.action, d.intent, _trigger_types(d.triggers))
+            DecisionFact(
+                d.created_at, d.action, d.intent, _trigger_types(d.triggers), bool(d.booking)
+            )
         )
+    clicked = {int(r.conversation_id) for r in conn.execute(_CLICKED, period)}
     return [
-        _facts(c, sent.get(c.id, ()), decided.get(c.id, ()), rewrites.get(c.id, ()), ads)
+        _facts(c, sent.get(c.id, ()), decided.get(c.id, ()), rewrites.get(c.id, ()), ads, clicked)
         for c in conn.execute(_CONVERSATIONS, period)
     ]
 
@@ -119,6 +130,7 @@ def _facts(
     decided: Sequence[DecisionFact],
     rewrites: Sequence[tuple[str, str]],
     ads: set[int],
+    clicked: set[int],
 ) -> ConversationFacts:
     return ConversationFacts(
         id=int(row.id),
@@ -140,6 +152,7 @@ def _facts(
         messages=tuple(sent),
         decisions=tuple(decided),
         rewrites=tuple(rewrites),
+        booking_clicked=row.id in clicked,
     )
 
 

@@ -23,6 +23,7 @@ from relaydesk.app.http.routes import (
     drafts,
     events,
     governance,
+    links,
     metrics,
     ops,
     reads,
@@ -124,6 +125,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(governance.router)
     app.include_router(review.router)
+    app.include_router(links.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:
