@@ -129,3 +129,34 @@ def test_the_booking_link_sent_and_opened(db: Database) -> None:
     assert facts[clicked].booking_offered and facts[clicked].booking_clicked
     assert facts[offered].booking_offered and not facts[offered].booking_clicked
     assert not facts[other].booking_offered and not facts[other].booking_clicked
+
+
+def test_sources_organic_ad_and_campaign(db: Database) -> None:
+    """The first customer message decides a campaign: a template's quick-reply button, a
+    reply to a template we sent, or a `ref=`/`utm_campaign=` reference; an ad's referral
+    (any customer message) comes first."""
+    at = NOW + timedelta(minutes=1)
+    sent_template = conversation(db, "resolved", created_at=NOW - timedelta(days=1))
+    message(db, sent_template, NOW, direction="out", type="template", wamid="wamid.tpl")
+    message(db, sent_template, NOW, direction="out", type="text", wamid="wamid.plain")
+    expected = {sent_template: "organic"}  # no customer message: nothing says otherwise
+    for source, values in (
+        ("campaign", {"type": "button", "payload": {"button": {"payload": "yes"}}}),
+        ("campaign", {"payload": {"context": {"id": "wamid.tpl"}}, "text": "yes please"}),
+        ("organic", {"payload": {"context": {"id": "wamid.plain"}}, "text": "and also"}),
+        ("campaign", {"text": "Hi! REF=black-friday"}),
+        ("organic", {"text": "a preference=none"}),
+        ("ad", {"text": "hi ref=x", "payload": {"referral": {"source_type": "ad"}}}),
+        ("organic", {"text": "hello"}),
+    ):
+        cid = conversation(db, "bot", created_at=at)
+        message(db, cid, at, **values)
+        message(db, cid, at + timedelta(minutes=1), text="later ref=ignored")
+        expected[cid] = source
+    late = conversation(db, "bot", created_at=at)  # only a later message names a campaign
+    message(db, late, at, text="hello")
+    message(db, late, at + timedelta(minutes=1), text="ref=too-late")
+    expected[late] = "organic"
+    with db.read() as conn:
+        facts = {c.id: c.source for c in metrics.load(conn, START, END)}
+    assert facts == expected

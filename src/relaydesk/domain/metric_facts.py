@@ -34,7 +34,7 @@ class ConversationFacts:
     id: int
     customer_id: int
     number: str  #: the business phone number id it came in on
-    source: str  #: organic | ad (the first message carried a click-to-WhatsApp referral)
+    source: str  #: organic | ad | campaign (`domain.sources`)
     created_at: datetime
     status: str
     queue: str | None
