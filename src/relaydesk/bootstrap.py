@@ -33,6 +33,7 @@ from relaydesk.services.integrations import (
     IntegrationWorker,
     build_integrations,
 )
+from relaydesk.services.links import BookingLinks
 from relaydesk.services.outbox import OutboxWorker
 from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
@@ -74,6 +75,11 @@ class Container:
     _decisions: DecisionStage | None = None
 
     @property
+    def booking_links(self) -> BookingLinks:
+        """The tracked booking links (`/r/<token>`) this process sends and redirects."""
+        return BookingLinks(self.settings.secret_key.get_secret_value(), self.base_url)
+
+    @property
     def decisions(self) -> DecisionStage:
         """The decision stage, with the brief's trained classifier: built on first use, so
         a process that only receives webhooks (`serve --no-worker`) never imports or loads
@@ -89,7 +95,9 @@ class Container:
             # example brief took 6x the CPU with them on a busy 2-core machine).
             threadpool_limits(limits=1)
             try:
-                decider = BriefDecider.from_brief(self.brief, self.settings.nlu_history)
+                decider = BriefDecider.from_brief(
+                    self.brief, self.settings.nlu_history, self.booking_links.url_for
+                )
             except DatasetError as exc:
                 raise StartupError(f"RELAYDESK_NLU_HISTORY: {exc}") from None
             self._decisions = DecisionStage(

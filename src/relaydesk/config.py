@@ -150,7 +150,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     log_format: Literal["json", "console"] = Field(default="json")
     public_url: str | None = Field(
-        default=None, description="URL the service is reached at (sandbox webhooks go there)."
+        default=None,
+        description="URL the service is reached at (sandbox webhooks go there; the tracked "
+        "booking links sent to customers, /r/<token>, point there).",
     )
 
     @classmethod

@@ -36,6 +36,7 @@ PUBLIC = (
     "/docs",
     "/redoc",
     "/sandbox",
+    "/r/",  # a tracked booking link: a signed token, opened by customers
 )
 #: Actions decided inside services (who sees and works which conversation, whose tokens,
 #: who gets supervisor alerts), not by a route of their own.
@@ -46,7 +47,7 @@ DECIDED_IN_SERVICES = {
     Action.ALERTS_RECEIVE,
 }
 #: Actions in the table whose routes are not built yet.
-NOT_ROUTED_YET = {Action.CONVERSATIONS_TAG, Action.INTEGRATIONS_READ, Action.INTEGRATIONS_RETRY}
+NOT_ROUTED_YET: set[Action] = set()
 #: A value for each path parameter: ids that name nothing (a 404 past the permission
 #: check), and a valid name where the path takes a word.
 PATH_VALUES = {
@@ -56,6 +57,7 @@ PATH_VALUES = {
     "user_id": "999999",
     "token_id": "999999",
     "customer_id": "999999",
+    "row_id": "999999",
     "table": "scorecard",
     "action": "promote",
 }

@@ -104,3 +104,59 @@ def test_a_periods_conversations_with_their_messages_decisions_and_next(db: Data
     assert facts[later].next_conversation_at is None
     assert (one.csat_rating, one.feedback, one.failure_tags) == (4, "needed", ("weak_follow_up",))
     assert one.assignee_id == agent
+
+
+def test_the_booking_link_sent_and_opened(db: Database) -> None:
+    from relaydesk.adapters.storage.tables import events
+
+    clicked, offered, other = (
+        conversation(db, "bot", created_at=NOW + timedelta(minutes=i)) for i in range(3)
+    )
+    for cid in (clicked, offered):
+        decision(db, cid, NOW, intent="pricing", detail={"playbook": "pricing", "step": "qualify"})
+        decision(db, cid, NOW, intent="pricing", detail={"playbook": "pricing", "step": "book"})
+    decision(db, other, NOW, intent="pricing", detail={"playbook": "pricing", "step": "qualify"})
+    with db.write() as conn:
+        for _ in range(2):  # clicked twice: one conversion
+            conn.execute(
+                events.insert().values(
+                    conversation_id=clicked, kind="booking_click", detail={}, created_at=NOW
+                )
+            )
+    with db.read() as conn:
+        facts = {c.id: c for c in metrics.load(conn, START, END)}
+    assert [d.booking for d in facts[clicked].decisions] == [False, True]
+    assert facts[clicked].booking_offered and facts[clicked].booking_clicked
+    assert facts[offered].booking_offered and not facts[offered].booking_clicked
+    assert not facts[other].booking_offered and not facts[other].booking_clicked
+
+
+def test_sources_organic_ad_and_campaign(db: Database) -> None:
+    """The first customer message decides a campaign: a template's quick-reply button, a
+    reply to a template we sent, or a `ref=`/`utm_campaign=` reference; an ad's referral
+    (any customer message) comes first."""
+    at = NOW + timedelta(minutes=1)
+    sent_template = conversation(db, "resolved", created_at=NOW - timedelta(days=1))
+    message(db, sent_template, NOW, direction="out", type="template", wamid="wamid.tpl")
+    message(db, sent_template, NOW, direction="out", type="text", wamid="wamid.plain")
+    expected = {sent_template: "organic"}  # no customer message: nothing says otherwise
+    for source, values in (
+        ("campaign", {"type": "button", "payload": {"button": {"payload": "yes"}}}),
+        ("campaign", {"payload": {"context": {"id": "wamid.tpl"}}, "text": "yes please"}),
+        ("organic", {"payload": {"context": {"id": "wamid.plain"}}, "text": "and also"}),
+        ("campaign", {"text": "Hi! REF=black-friday"}),
+        ("organic", {"text": "a preference=none"}),
+        ("ad", {"text": "hi ref=x", "payload": {"referral": {"source_type": "ad"}}}),
+        ("organic", {"text": "hello"}),
+    ):
+        cid = conversation(db, "bot", created_at=at)
+        message(db, cid, at, **values)
+        message(db, cid, at + timedelta(minutes=1), text="later ref=ignored")
+        expected[cid] = source
+    late = conversation(db, "bot", created_at=at)  # only a later message names a campaign
+    message(db, late, at, text="hello")
+    message(db, late, at + timedelta(minutes=1), text="ref=too-late")
+    expected[late] = "organic"
+    with db.read() as conn:
+        facts = {c.id: c.source for c in metrics.load(conn, START, END)}
+    assert facts == expected

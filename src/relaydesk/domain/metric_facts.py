@@ -24,6 +24,7 @@ class DecisionFact:
     action: str  #: domain.decision.Action values
     intent: str | None
     triggers: tuple[str, ...]  #: the trigger types that fired
+    booking: bool = False  #: it sent the pricing playbook's booking link (qualified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class ConversationFacts:
     id: int
     customer_id: int
     number: str  #: the business phone number id it came in on
-    source: str  #: organic | ad (the first message carried a click-to-WhatsApp referral)
+    source: str  #: organic | ad | campaign (`domain.sources`)
     created_at: datetime
     status: str
     queue: str | None
@@ -49,6 +50,12 @@ class ConversationFacts:
     messages: tuple[MessageFact, ...] = ()  #: oldest first
     decisions: tuple[DecisionFact, ...] = ()  #: oldest first
     rewrites: tuple[tuple[str, str], ...] = ()  #: (draft, sent text) of agents' replies
+    booking_clicked: bool = False  #: the customer opened the tracked booking link
+
+    @property
+    def booking_offered(self) -> bool:
+        """The customer qualified in the pricing playbook and was sent the booking link."""
+        return any(d.booking for d in self.decisions)
 
     @property
     def intent(self) -> str | None:

@@ -300,6 +300,20 @@ def automated_resolution(convs: Iterable[ConversationFacts], now: datetime) -> R
     return _rate(judged, lambda c: not c.escalated and c.bot_replied and reopened(c, now) is False)
 
 
+def qualified(convs: Sequence[ConversationFacts]) -> Rate:
+    """Conversations qualified by a playbook (the customer answered the pricing
+    question and was sent the booking link). Denominator: every conversation of the
+    cohort."""
+    return _rate(convs, lambda c: c.booking_offered)
+
+
+def conversions(convs: Iterable[ConversationFacts]) -> Rate:
+    """Qualified conversations whose customer opened the booking link (a click on the
+    tracked redirect, `/r/<token>`). Denominator: conversations sent the booking link."""
+    offered = [c for c in convs if c.booking_offered]
+    return _rate(offered, lambda c: c.booking_clicked)
+
+
 def failed(c: ConversationFacts, now: datetime) -> bool:
     """The bot fell short: escalated by a bot-failure trigger, tagged with a failure,
     judged "should have come sooner", or a bot-only conversation that came back."""

@@ -34,7 +34,8 @@ class Action(StrEnum):
     CONVERSATIONS_RESOLVE = "conversations.resolve"
     CONVERSATIONS_HANDBACK = "conversations.handback"
     CONVERSATIONS_FEEDBACK = "conversations.feedback"
-    CONVERSATIONS_TAG = "conversations.tag"
+    CONVERSATIONS_TAG = "conversations.tag"  #: failure tags on any conversation (review)
+    CONVERSATIONS_REVIEW = "conversations.review"  #: list and search every conversation
     PRESENCE_SET = "presence.set"  #: one's own presence
     QUEUES_READ = "queues.read"  #: the queues and who waits in them
     SUPERVISION_READ = "supervision.read"  #: SLA risk, every agent's load and presence
@@ -78,7 +79,8 @@ PERMISSIONS: MappingProxyType[Action, frozenset[Role]] = MappingProxyType(
         Action.CONVERSATIONS_RESOLVE: EVERYONE,
         Action.CONVERSATIONS_HANDBACK: EVERYONE,
         Action.CONVERSATIONS_FEEDBACK: EVERYONE,
-        Action.CONVERSATIONS_TAG: EVERYONE,
+        Action.CONVERSATIONS_TAG: STAFF,
+        Action.CONVERSATIONS_REVIEW: STAFF,
         Action.PRESENCE_SET: EVERYONE,
         Action.QUEUES_READ: EVERYONE,
         Action.SUPERVISION_READ: STAFF,

@@ -272,8 +272,7 @@ def _pricing_booking(
     after: DialogueState,
 ) -> Outcome:
     """Pricing playbook, step 2: the customer qualified; offer the booking link."""
-    link = pricing.booking_link
-    reply = Text(f"{pricing.follow_up}\n\n{link.label}: {link.url}", preview_url=True)
+    reply = booking_reply(pricing, str(pricing.booking_link.url))
     decision = Decision(
         Action.ANSWER,
         brief.version,
@@ -285,6 +284,25 @@ def _pricing_booking(
     )
     dialogue = after.with_reply(reply.body, tried=f"offered a booking link ({option})")
     return Outcome(decision, replace(dialogue, clarifications=0))
+
+
+def booking_reply(pricing: PricingPlaybook, url: str) -> Text:
+    """The booking step's message, with the link to `url`."""
+    return Text(f"{pricing.follow_up}\n\n{pricing.booking_link.label}: {url}", preview_url=True)
+
+
+def with_booking_url(outcome: Outcome, pricing: PricingPlaybook, url: str) -> Outcome:
+    """The outcome with the booking step's link pointing at `url` (a tracked redirect);
+    any other outcome as it is."""
+    decision = outcome.decision
+    if decision.detail.get("playbook") != "pricing" or decision.detail.get("step") != "book":
+        return outcome
+    tracked = replace(
+        decision,
+        replies=(booking_reply(pricing, url),),
+        detail={**decision.detail, "tracked": True},
+    )
+    return replace(outcome, decision=tracked)
 
 
 def _length(brief: Brief, name: str, before: DialogueState) -> str:

@@ -112,6 +112,8 @@ def scorecard(
         _r("deflection", "Deflection", "outcomes", m.deflection(convs), k.deflection_rate),
         _r("automated_resolution", "Automated resolution", "outcomes",
            m.automated_resolution(convs, now)),
+        _r("qualified", "Qualified by a playbook", "outcomes", m.qualified(convs)),
+        _r("conversions", "Booking link opened", "outcomes", m.conversions(convs)),
     )  # fmt: skip
 
 

@@ -291,6 +291,7 @@ def handoff_card(
             if row.feedback
             else None
         ),
+        "failure_tags": list(row.failure_tags),
         "csat": {"state": row.csat_state, "rating": row.csat_rating, "at": row.csat_at},
         "sla": sla_out(sla) if sla is not None else None,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,12 +21,25 @@ _TRAINED: dict[tuple[str, str, str], Understander] = {}
 class BriefDecider:
     """Understands messages with the brief's NLU backend; `domain.policy` decides."""
 
-    def __init__(self, brief: Brief, understander: Understander) -> None:
+    def __init__(
+        self,
+        brief: Brief,
+        understander: Understander,
+        booking_url: Callable[[int], str] | None = None,
+    ) -> None:
+        """`booking_url(conversation_id)`: the tracked link the pricing playbook sends
+        instead of the brief's booking URL (`services.links`); None sends the brief's."""
         self.brief = brief
         self._understander = understander
+        self.booking_url = booking_url
 
     @classmethod
-    def from_brief(cls, brief: Brief, history: Path | None = None) -> BriefDecider:
+    def from_brief(
+        cls,
+        brief: Brief,
+        history: Path | None = None,
+        booking_url: Callable[[int], str] | None = None,
+    ) -> BriefDecider:
         """Train the brief's intent classifier on its examples and the labelled history
         (about a second), once per brief version and history file in a process: a trained
         model is never changed afterwards."""
@@ -37,7 +50,7 @@ class BriefDecider:
             labelled = load_csv(history) if history is not None else None
             understander = Understander.trained(brief, classifier, labelled)
             _TRAINED[key] = understander
-        return cls(brief, understander)
+        return cls(brief, understander, booking_url)
 
     def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]:
         return self._understander.understand_many(messages)
@@ -53,4 +66,8 @@ class BriefDecider:
         view = policy.MessageView(
             message.type, message.text, message.reply_id, message.sent_at, attributes
         )
-        return policy.step(state, view, understanding, self.brief, now, state.dialogue)
+        outcome = policy.step(state, view, understanding, self.brief, now, state.dialogue)
+        pricing = self.brief.playbooks.pricing
+        if self.booking_url is None or pricing is None:
+            return outcome
+        return policy.with_booking_url(outcome, pricing, self.booking_url(state.id))

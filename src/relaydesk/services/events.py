@@ -52,6 +52,7 @@ class EventKind(enum.StrEnum):
     CSAT_SENT = "csat_sent"
     CSAT = "csat"  #: the customer rated the conversation
     PRESENCE = "presence"  #: an agent went online, away or offline
+    BOOKING_CLICK = "booking_click"  #: the customer opened a tracked booking link
 
 
 #: The events CRMs and webhooks are told of (`services.integrations`), by their type there.

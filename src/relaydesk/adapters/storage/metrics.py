@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from relaydesk.adapters.storage.tables import conversations, decisions, messages
+from relaydesk.adapters.storage.tables import conversations, decisions, events, messages
+from relaydesk.domain import sources
 from relaydesk.domain.metric_facts import ConversationFacts, DecisionFact, MessageFact
 
 _B = bindparam
@@ -51,6 +52,19 @@ _CONVERSATIONS = (
     .order_by(conversations.c.id)
 )
 _REFERRAL = messages.c.payload["referral"].as_string()
+_CONTEXT_ID = messages.c.payload["context"]["id"].as_string()
+_replied = aliased(messages)
+_REPLIES_TO_TEMPLATE = (
+    select(_replied.c.id)
+    .where(
+        _replied.c.wamid == _CONTEXT_ID,
+        _replied.c.direction == "out",
+        _replied.c.type == "template",
+    )
+    .exists()
+)
+_INBOUND = messages.c.direction == "in"
+_HINTED = or_(*(func.lower(messages.c.text).like(f"%{hint}%") for hint in sources.HINTS))
 _MESSAGES = (
     select(
         messages.c.conversation_id,
@@ -60,6 +74,11 @@ _MESSAGES = (
         messages.c.draft,
         case((messages.c.draft.is_not(None), messages.c.text)).label("text"),
         case((messages.c.direction == "in", _REFERRAL.is_not(None)), else_=False).label("ad"),
+        messages.c.type,
+        case((and_(_INBOUND, _HINTED), messages.c.text)).label("hint"),
+        case((and_(_INBOUND, _CONTEXT_ID.is_not(None)), _REPLIES_TO_TEMPLATE), else_=False).label(
+            "to_template"
+        ),
     )
     .join(conversations, conversations.c.id == messages.c.conversation_id)
     .where(  # the bot's own messages: no figure reads them (its decisions say what it did)
@@ -74,10 +93,18 @@ _DECISIONS = (
         decisions.c.action,
         decisions.c.intent,
         decisions.c.triggers,
+        (decisions.c.detail["step"].as_string() == "book").label("booking"),
     )
     .join(conversations, conversations.c.id == decisions.c.conversation_id)
     .where(_IN_PERIOD)
     .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
+)
+
+_CLICKED = (  # the conversations whose customer opened the tracked booking link
+    select(events.c.conversation_id)
+    .distinct()
+    .join(conversations, conversations.c.id == events.c.conversation_id)
+    .where(_IN_PERIOD, events.c.kind == "booking_click")
 )
 
 
@@ -87,7 +114,12 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     sent: dict[int, list[MessageFact]] = {}
     rewrites: dict[int, list[tuple[str, str]]] = {}
     ads: set[int] = set()
+    first: dict[int, sources.FirstMessage] = {}
     for row in conn.execute(_MESSAGES, period):
+        if row.direction == "in" and row.conversation_id not in first:
+            first[row.conversation_id] = sources.FirstMessage(
+                row.type, row.hint, bool(row.to_template)
+            )
         party = "customer" if row.direction == "in" else "agent"
         sent.setdefault(row.conversation_id, []).append(MessageFact(row.sent_at, party))
         if row.draft is not None and row.text is not None:
@@ -97,10 +129,20 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     decided: dict[int, list[DecisionFact]] = {}
     for d in conn.execute(_DECISIONS, period):
         decided.setdefault(d.conversation_id, []).append(
-            DecisionFact(d.created_at, d.action, d.intent, _trigger_types(d.triggers))
+            DecisionFact(
+                d.created_at, d.action, d.intent, _trigger_types(d.triggers), bool(d.booking)
+            )
         )
+    clicked = {int(r.conversation_id) for r in conn.execute(_CLICKED, period)}
     return [
-        _facts(c, sent.get(c.id, ()), decided.get(c.id, ()), rewrites.get(c.id, ()), ads)
+        _facts(
+            c,
+            sent.get(c.id, ()),
+            decided.get(c.id, ()),
+            rewrites.get(c.id, ()),
+            sources.source_of(c.id in ads, first.get(c.id)),
+            clicked,
+        )
         for c in conn.execute(_CONVERSATIONS, period)
     ]
 
@@ -118,13 +160,14 @@ def _facts(
     sent: Sequence[MessageFact],
     decided: Sequence[DecisionFact],
     rewrites: Sequence[tuple[str, str]],
-    ads: set[int],
+    source: str,
+    clicked: set[int],
 ) -> ConversationFacts:
     return ConversationFacts(
         id=int(row.id),
         customer_id=int(row.customer_id),
         number=row.phone_number_id,
-        source="ad" if row.id in ads else "organic",
+        source=source,
         created_at=row.created_at,
         status=row.status,
         queue=row.queue,
@@ -140,6 +183,7 @@ def _facts(
         messages=tuple(sent),
         decisions=tuple(decided),
         rewrites=tuple(rewrites),
+        booking_clicked=row.id in clicked,
     )
 
 

@@ -21,6 +21,7 @@ from relaydesk.app.console import (
     integrations,
     live,
     replays,
+    review,
     rollout,
     supervise,
     views,
@@ -60,6 +61,7 @@ def install_console(app: FastAPI) -> None:
         admin,
         approvals,
         insights,
+        review,
         audit,
         integrations,
     ):

@@ -233,6 +233,7 @@ NOTICES = {
     "resolved": "Conversation resolved; the customer gets the satisfaction question.",
     "handed_back": "The bot has the conversation again.",
     "feedback": "Thanks, feedback recorded.",
+    "tagged": "Failure tags saved.",
     "presence": "Presence updated.",
     "user_created": "User created.",
     "user_saved": "User saved.",

@@ -17,13 +17,14 @@ from relaydesk.adapters.storage import brief_versions as versions_store
 from relaydesk.app.access import Actor
 from relaydesk.app.console._web import allow, container_of, in_thread, now_of, render
 from relaydesk.domain.permissions import Action
+from relaydesk.domain import sources
 from relaydesk.reports.weekly import duration, percent
 from relaydesk.services import conversations, insights
 
 router = APIRouter(prefix="/console/insights", include_in_schema=False)
 log = structlog.get_logger(__name__)
 FILTERS = ("queue", "intent", "source", "number", "status")
-SOURCES = ("organic", "ad")
+SOURCES = sources.SOURCES
 DEFAULT_DAYS = 7
 CHANGES_SHOWN = 100
 

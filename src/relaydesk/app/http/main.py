@@ -24,10 +24,12 @@ from relaydesk.app.http.routes import (
     events,
     governance,
     integrations,
+    links,
     metrics,
     ops,
     reads,
     replays,
+    review,
     rollout,
     tokens,
     webhooks,
@@ -124,6 +126,8 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(governance.router)
     app.include_router(integrations.router)
+    app.include_router(review.router)
+    app.include_router(links.router)
     install_console(app)
     install_error_handling(app, error_page=console_error_page)
     if sandbox is not None:

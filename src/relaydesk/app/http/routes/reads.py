@@ -5,9 +5,11 @@ and what is theirs (`conversations.may_see`); supervisors and admins everything.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
+import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from relaydesk.app.http.deps import ClockDep, ContainerDep, allow
@@ -27,8 +29,10 @@ from relaydesk.app.http.schemas import (
 )
 from relaydesk.bootstrap import Container
 from relaydesk.domain.permissions import Action
-from relaydesk.services import conversations
+from relaydesk.services import conversations, review
 from relaydesk.services.accounts import User
+
+log = structlog.get_logger(__name__)
 
 #: The furthest a `next` link of an urgency-ordered list may skip.
 MAX_OFFSET = 1_000_000
@@ -52,9 +56,6 @@ Offset = Annotated[
     int,
     Query(ge=0, le=MAX_OFFSET, description="Cursor: skip this many (from a `next` link)."),
 ]
-CustomerRef = Annotated[
-    Text, Query(min_length=1, max_length=160, description="The customer's wa_id or BSUID.")
-]
 
 
 def _next(request: Request, **cursor: int | None) -> str | None:
@@ -66,25 +67,71 @@ def _next(request: Request, **cursor: int | None) -> str | None:
     return f"{url.path}?{url.query}"
 
 
-@router.get("/conversations", response_model=ConversationList)
+@router.get(
+    "/conversations",
+    response_model=ConversationList,
+    responses={422: {"model": Problem, "description": "a bad filter; the detail names it"}},
+)
 async def list_conversations(
     request: Request,
     container: ContainerDep,
     user: Annotated[User, allow(Action.CONVERSATIONS_LIST)],
-    customer: CustomerRef,
+    customer: Annotated[
+        Text | None,
+        Query(min_length=1, max_length=160, description="One customer's wa_id or BSUID."),
+    ] = None,
+    q: Annotated[
+        Text | None,
+        Query(
+            min_length=1,
+            max_length=160,
+            description="Search: part of the customer's phone number, their BSUID or part "
+            "of their profile name (any case).",
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None, Query(description="Only conversations started at or after this.")
+    ] = None,
+    end: Annotated[datetime | None, Query(description="...and started before this.")] = None,
+    status_: Annotated[
+        str | None,
+        Query(alias="status", max_length=16, description="bot, queued, assigned or resolved."),
+    ] = None,
+    intent: Annotated[
+        Text | None,
+        Query(max_length=160, description="The first intent the bot recognised."),
+    ] = None,
+    queue: Annotated[Text | None, Query(max_length=160, description="The queue.")] = None,
     limit: Limit = conversations.PAGE,
     before: Before = None,
 ) -> dict[str, Any]:
-    """Conversations of one customer that you may see, newest first, a page at a time
-    (`next` links to the older ones). Each holds its newest messages and decisions."""
+    """Conversations you may see, bot-only ones included, newest first, a page at a time
+    (`next` links to the older ones), filtered by customer, search text, start time,
+    status, intent and queue (all optional). Supervisors and admins see every
+    conversation; agents those waiting in the queues and their own. Each holds its newest
+    messages and decisions."""
+    filters = review.Filters(
+        start=start,
+        end=end,
+        status=status_,
+        intent=intent,
+        queue=queue,
+        text=q.strip() or None if q else None,
+        customer=customer.strip() or None if customer else None,
+    )
 
     def load() -> list[dict[str, Any]]:
+        rows = review.search(
+            container.db, container.brief, filters, user, limit=limit + 1, before=before
+        )
         with container.db.read() as conn:
-            return conversations.find_for_customer(
-                conn, customer.strip(), user, limit=limit + 1, before=before
-            )
+            return [c for r in rows if (c := conversations.get(conn, r.id)) is not None]
 
-    found = await anyio.to_thread.run_sync(load)
+    try:
+        found = await anyio.to_thread.run_sync(load)
+    except review.BadFilterError as exc:
+        log.info("conversation_search_refused", problem=str(exc))
+        raise HTTPException(422, str(exc)) from None
     shown = [_with_links(request, c) for c in found[:limit]]
     more = shown[-1]["id"] if len(found) > limit else None
     return {"conversations": shown, "next": _next(request, before=more)}
