@@ -53,8 +53,12 @@ ACTIONS: tuple[str, ...] = (
     "conversation.escalated",
     "conversation.resolved",
     "conversation.feedback",
+    "conversation.failure_tags",
     "customer.exported",
     "customer.erased",
+    "brief.changed",
+    "rollout.changed",
+    "integration.retried",
 )
 MAX_PAGE = 500
 

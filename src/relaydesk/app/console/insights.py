@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from relaydesk.adapters.storage import brief_versions as versions_store
 from relaydesk.app.access import Actor
 from relaydesk.app.console._web import allow, container_of, in_thread, now_of, render
-from relaydesk.domain.permissions import Action
 from relaydesk.domain import sources
+from relaydesk.domain.permissions import Action
 from relaydesk.reports.weekly import duration, percent
 from relaydesk.services import conversations, insights
 

@@ -82,7 +82,9 @@ def _before(request: Request) -> int | None:
 
 
 @router.get("", response_class=HTMLResponse)
-async def review_page(request: Request, session: Annotated[Actor, allow(Action.CONVERSATIONS_REVIEW)]) -> HTMLResponse:
+async def review_page(
+    request: Request, session: Annotated[Actor, allow(Action.CONVERSATIONS_REVIEW)]
+) -> HTMLResponse:
     container = container_of(request)
     brief = container.brief
     form = _form(request)
@@ -118,7 +120,9 @@ async def review_page(request: Request, session: Annotated[Actor, allow(Action.C
 
 @router.post("/conversations/{conversation_id}/tags")
 async def put_tags(
-    request: Request, conversation_id: Id, session: Annotated[Actor, allow(Action.CONVERSATIONS_TAG)]
+    request: Request,
+    conversation_id: Id,
+    session: Annotated[Actor, allow(Action.CONVERSATIONS_TAG)],
 ) -> RedirectResponse:
     """Replace the conversation's failure tags (checkboxes `tags`); back to `next`."""
     form = await request.form()
