@@ -1,6 +1,7 @@
 """Level 0 through the whole app: an unsure question gets the WhatsApp list of three
 articles at the Graph fake, the customer's tap on a row (a list_reply webhook) gets the
-passage with the article's link, and both decisions record the articles."""
+passage with the article's link, both decisions record the articles, and the handoff card
+of a later escalation names the article the bot tried."""
 
 from __future__ import annotations
 
@@ -73,3 +74,13 @@ async def test_an_unsure_question_gets_a_list_and_the_tapped_article_answers(
     assert answered.action == "answer"
     assert answered.detail["knowledge"]["article"] == "en/gift-cards"
     assert len(answered.detail["knowledge"]["kb_version"]) == 12
+
+    # the customer still wants a person: the handoff card says which article was tried
+    human = {"type": "text", "text": {"body": "talk to a human please"}}
+    assert (await harness.post_webhook(incoming(human))).status_code == 200
+    card = await harness.client.get(
+        f"/api/v1/conversations/{answered.conversation_id}/card",
+        headers={"Authorization": f"Bearer {harness.token}"},
+    )
+    assert card.status_code == 200, card.text
+    assert "answered from the article 'Gift cards' (en/gift-cards#0)" in card.json()["bot_tried"]

@@ -274,3 +274,13 @@ def test_the_report_counts_escalations_after_an_answer_and_thumbs_down() -> None
     assert (returns.answers, returns.escalated, returns.thumbs_down) == (2, 1, 1)
     assert returns.conversations == [1, 2] and delivery.failures == 0
     assert [r.article for r in failing(records, 2, 0.5)] == ["en/returns"]
+
+
+def test_the_same_passage_about_to_go_out_again_goes_to_a_person(brief: Brief) -> None:
+    # below the intent's threshold but not low (the low-confidence trigger stays quiet)
+    unsure = Understanding("shipping", 0.5, ranking=(("shipping", 0.5),), knowledge=(hit(0.9),))
+    state = ConversationState(id=1, status=ConversationStatus.BOT, last_inbound_at=NOW)
+    first = step(state, MessageView("text", "hm", None, NOW), unsure, brief, NOW, DialogueState())
+    again = step(state, MessageView("text", "hm?", None, NOW), unsure, brief, NOW, first.dialogue)
+    assert again.decision.action is Action.ESCALATE
+    assert "bot_loop" in [t.type for t in again.decision.triggers]

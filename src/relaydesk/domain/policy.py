@@ -347,7 +347,7 @@ def _clarify_or_escalate(
     unplaced = _unplaced_request(brief, understanding)
     if unplaced is not None:
         return _escalate(brief, understanding, (*triggers, unplaced), after, now)
-    found = _from_knowledge(brief, understanding, triggers, after)
+    found = _from_knowledge(brief, understanding, triggers, after, now)
     if found is not None:
         return found
     if after.clarifications >= brief.policy.clarification_limit:
@@ -385,13 +385,28 @@ def _clarify_or_escalate(
 
 
 def _from_knowledge(
-    brief: Brief, understanding: Understanding, triggers: tuple[Trigger, ...], after: DialogueState
+    brief: Brief,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+    now: datetime,
 ) -> Outcome | None:
-    """Level 0: the knowledge base's passage when it is sure, the top three articles as a
-    list when it is unsure (within the clarification limit), else None (go on as before)."""
+    """Level 0: the knowledge base's passage when it is sure (a person when it would be
+    the same passage again: the bot-loop trigger), the top three articles as a list when
+    it is unsure (within the clarification limit), else None (go on as before)."""
     hit = knowledge_answers.confident(brief, understanding)
     if hit is not None:
         decision, dialogue = knowledge_answers.answer(brief, hit, understanding, after)
+        body = knowledge_answers.answer_text(brief, hit, brief.policy.answer_length)
+        loop = brief.triggers.bot_loop
+        if loop.enabled and after.repeats_of(body) + 1 >= loop.repeats:
+            trigger = Trigger(
+                "bot_loop",
+                f"the bot was about to send the passage of {hit.article} again",
+                float(after.repeats_of(body) + 1),
+                float(loop.repeats),
+            )
+            return _escalate(brief, understanding, (*triggers, trigger), after, now)
         return Outcome(replace(decision, triggers=triggers), dialogue)
     offered = knowledge_answers.worth_offering(brief, understanding)
     if offered and after.clarifications < brief.policy.clarification_limit:
