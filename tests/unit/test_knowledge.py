@@ -284,3 +284,14 @@ def test_the_same_passage_about_to_go_out_again_goes_to_a_person(brief: Brief) -
     again = step(state, MessageView("text", "hm?", None, NOW), unsure, brief, NOW, first.dialogue)
     assert again.decision.action is Action.ESCALATE
     assert "bot_loop" in [t.type for t in again.decision.triggers]
+
+
+def test_an_intent_article_without_a_knowledge_base_is_a_problem(tmp_path: Path) -> None:
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    cut = source.index("\nknowledge_base:")
+    brief_path = tmp_path / "shop.yaml"
+    brief_path.write_text(source[:cut] + "\n", encoding="utf-8")
+    [problem] = check_brief(brief_path)
+    assert problem.file == str(brief_path)
+    assert problem.field_path == "intents.payment_methods.article"
+    assert "has no knowledge_base section" in problem.message

@@ -73,10 +73,10 @@ def check_brief(path: Path | str) -> list[BriefProblem]:
         brief = load_brief(path)
     except BriefError as exc:
         return list(exc.problems)
-    return knowledge_base_problems(brief)
+    return knowledge_base_problems(brief, str(path))
 
 
-def knowledge_base_problems(brief: Brief) -> list[BriefProblem]:
+def knowledge_base_problems(brief: Brief, file: str = "") -> list[BriefProblem]:
     """The brief's knowledge-base folder and articles, checked: each problem names the
     file (or the folder) and the fix."""
     folder = brief.knowledge_base_folder
@@ -84,7 +84,7 @@ def knowledge_base_problems(brief: Brief) -> list[BriefProblem]:
     if folder is None:
         return [
             BriefProblem(
-                "",
+                file,
                 None,
                 f"intents.{name}.article",
                 "the brief has no knowledge_base "
