@@ -19,6 +19,7 @@ from relaydesk.cli_accounts import tokens, users
 from relaydesk.cli_brief import brief_diff, brief_log, brief_record
 from relaydesk.cli_customers import customers
 from relaydesk.cli_integrations import integrations
+from relaydesk.cli_kb import kb
 from relaydesk.cli_report import demo, report
 from relaydesk.cli_rollout import rollout
 from relaydesk.cli_support import fail, settings_for_cli
@@ -240,6 +241,7 @@ cli.add_command(report)
 cli.add_command(demo)
 cli.add_command(customers)
 cli.add_command(integrations)
+cli.add_command(kb)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -42,6 +43,7 @@ def test_brief_check_warns_about_an_escalate_only_intent_of_questions(tmp_path: 
     edited = edited[:start] + listed + edited[end:]
     path = tmp_path / "brief.yaml"
     path.write_text(edited, encoding="utf-8")
+    shutil.copytree(EXAMPLE_BRIEF.parent / "kb", tmp_path / "kb")  # its knowledge base
     result = CliRunner().invoke(cli, ["brief", "check", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]

@@ -60,7 +60,8 @@ def load_brief_and_source(path: Path | str) -> tuple[Brief, bytes]:
     path = Path(path)
     source, tree = _read(path)
     try:
-        return Brief.model_validate(_plain(tree), context={"source": source}), source
+        context = {"source": source, "directory": path.parent}
+        return Brief.model_validate(_plain(tree), context=context), source
     except ValidationError as exc:
         problems = [p for error in exc.errors() for p in _problems(str(path), tree, error)]
         raise BriefError(sorted(problems, key=lambda p: p.line or 0)) from None
@@ -69,10 +70,49 @@ def load_brief_and_source(path: Path | str) -> tuple[Brief, bytes]:
 def check_brief(path: Path | str) -> list[BriefProblem]:
     """Every problem in the brief at `path`; an empty list means it is ready to use."""
     try:
-        load_brief(path)
+        brief = load_brief(path)
     except BriefError as exc:
         return list(exc.problems)
-    return []
+    return knowledge_base_problems(brief, str(path))
+
+
+def knowledge_base_problems(brief: Brief, file: str = "") -> list[BriefProblem]:
+    """The brief's knowledge-base folder and articles, checked: each problem names the
+    file (or the folder) and the fix."""
+    folder = brief.knowledge_base_folder
+    wanted = {name: i.article for name, i in brief.intents.items() if i.article is not None}
+    if folder is None:
+        return [
+            BriefProblem(
+                file,
+                None,
+                f"intents.{name}.article",
+                "the brief has no knowledge_base "
+                "section; add one (knowledge_base: {folder: ...}) or remove article",
+            )
+            for name in wanted
+        ]
+    from relaydesk.adapters import knowledge_base
+    from relaydesk.domain.knowledge import topic_of
+
+    loaded = knowledge_base.load(folder)
+    problems = [
+        BriefProblem(problem.file, None, "knowledge_base", problem.message)
+        for problem in loaded.problems
+    ]
+    topics = {topic_of(article.id) for article in loaded.articles}
+    problems += [
+        BriefProblem(
+            str(folder),
+            None,
+            f"intents.{name}.article",
+            f"no article {article!r} "
+            f"(no {article}.md in {folder}); use one of: {', '.join(sorted(topics))}",
+        )
+        for name, article in wanted.items()
+        if article not in topics
+    ]
+    return problems
 
 
 def brief_warnings(path: Path | str) -> list[BriefProblem]:

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date, time, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -168,6 +169,12 @@ class Intent(_Model):
         min_length=1, description="a list of real customer phrasings of this intent"
     )
     answers: Answers | None = None
+    article: Annotated[str, StringConstraints(min_length=1)] | None = Field(
+        default=None,
+        description="answer from this knowledge-base article (its file name without .md, in "
+        "any language folder) instead of `answers`: its passage that best matches the "
+        "message, with the article's link; `answers` is the fallback when the article is gone",
+    )
     next_action: NextAction | None = None
     policy: IntentPolicy = Field(
         default="answer",
@@ -771,6 +778,40 @@ class Privacy(_Model):
     )
 
 
+class KnowledgeBase(_Model):
+    """Help articles the bot answers from (docs/knowledge-base.md)."""
+
+    folder: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="the folder of Markdown articles, relative to the brief's own folder"
+    )
+    answer_threshold: Probability = Field(
+        default=0.5, description="from this probability the best passage is the answer"
+    )
+    suggest_threshold: Probability = Field(
+        default=0.15,
+        description="from this probability (below answer_threshold) the top three articles "
+        "are offered as a list",
+    )
+    suggest: Text = Field(
+        default="One of these help articles may answer it. Tap one and I'll send it here:",
+        description="the body of the list message that offers the articles",
+    )
+    list_button: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)] = (
+        Field(default="See articles", description="the list message's button (20 characters)")
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> KnowledgeBase:
+        if self.suggest_threshold > self.answer_threshold:
+            raise PydanticCustomError(
+                "threshold_order",
+                "suggest_threshold {suggest} is above answer_threshold {answer}; make it "
+                "lower or equal",
+                {"suggest": self.suggest_threshold, "answer": self.answer_threshold},
+            )
+        return self
+
+
 class Brief(_Model):
     """The whole operating brief. `version` identifies its exact content."""
 
@@ -803,13 +844,24 @@ class Brief(_Model):
         description="CRMs and signed webhooks: customer lookup and write-back "
         "(docs/integrations.md)",
     )
+    knowledge_base: KnowledgeBase | None = None
 
     _version: str = PrivateAttr(default="")
+    _directory: Path | None = PrivateAttr(default=None)
 
     @property
     def version(self) -> str:
         """12 hex digits of sha256 over the source file (or the data, when built in code)."""
         return self._version
+
+    @property
+    def knowledge_base_folder(self) -> Path | None:
+        """The knowledge base's folder (relative to the brief file's folder when the brief
+        was read from a file), or None without a knowledge base."""
+        if self.knowledge_base is None:
+            return None
+        folder = Path(self.knowledge_base.folder)
+        return folder if self._directory is None else self._directory / folder
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -842,6 +894,8 @@ class Brief(_Model):
         if not isinstance(source, bytes):
             source = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         self._version = content_version(source)
+        directory = context.get("directory")
+        self._directory = directory if isinstance(directory, Path) else None
         return self
 
 
@@ -889,6 +943,7 @@ __all__ = [
     "Intent",
     "Issue",
     "KeywordRule",
+    "KnowledgeBase",
     "KpiTargets",
     "LadderStep",
     "Language",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relaydesk.domain.conversation import ConversationStatus
+from relaydesk.domain.knowledge import Hit
 from relaydesk.domain.outbound import OutboundContent
 
 
@@ -66,6 +67,10 @@ class Understanding:
     #: "question" (asks about the topic) or "request" (asks us to act); None: not text
     mode: str | None = None
     mode_cue: str = ""  #: what showed the mode ("can i", "i want", "?")
+    #: knowledge-base passages, best first, for a message no intent answers confidently
+    #: (a tapped list row: that passage, probability 1)
+    knowledge: tuple[Hit, ...] = ()
+    knowledge_version: str = ""  #: the knowledge base's version they were found in
 
 
 @dataclass(frozen=True, slots=True)

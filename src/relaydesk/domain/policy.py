@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from relaydesk.brief.schema import Brief, Intent, PricingPlaybook
-from relaydesk.domain import handoff
+from relaydesk.domain import handoff, knowledge_answers
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
+from relaydesk.domain.knowledge import Hit, parse_reply_id, topic_of
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
 from relaydesk.domain.triggers import (
     HUMAN_REQUEST_THRESHOLD,
@@ -99,6 +100,11 @@ def step(
     if pricing is not None and message.reply_id in {o.reply_id for o in pricing.options}:
         tapped = dialogue.with_turn(Turn(message.text or "", pricing.intent, 1.0))
         return _pricing_booking(brief, pricing, message.reply_id or "", (), tapped)
+    chosen = parse_reply_id(message.reply_id)
+    if chosen is not None and understanding.knowledge:  # a tapped article (list row)
+        tapped = dialogue.with_turn(Turn(message.text or "", None, 1.0))
+        hit = understanding.knowledge[0]
+        return Outcome(*knowledge_answers.answer(brief, hit, understanding, tapped, tapped=True))
     if message.type == "sticker" and "sticker" not in brief.triggers.unsupported_types.types:
         ignore = Decision(Action.IGNORE, version, detail={"reason": "a sticker"})
         return Outcome(ignore, dialogue)
@@ -148,7 +154,7 @@ def step(
     if understanding.confidence < threshold or action == "clarify":
         reason = "below the intent's threshold" if action != "clarify" else "clarify"
         return _clarify_or_escalate(brief, understanding, triggers, after, now, reason)
-    if intent.answers is None:
+    if intent.answers is None and _article_hit(intent, understanding) is None:
         return _escalate(
             brief,
             understanding,
@@ -203,7 +209,12 @@ def _answer(
     now: datetime,
 ) -> Outcome:
     length = _length(brief, name, before)
-    reply = _answer_content(brief, name, intent, length)
+    article = _article_hit(intent, understanding)
+    reply = (
+        _answer_content(brief, name, intent, length)
+        if article is None
+        else Text(knowledge_answers.answer_text(brief, article, length), preview_url=True)
+    )
     body = reply.body if isinstance(reply, Text | Buttons) else ""
     loop = brief.triggers.bot_loop
     if loop.enabled and not intent.repeatable and before.repeats_of(body) + 1 >= loop.repeats:
@@ -224,15 +235,32 @@ def _answer(
         detail={
             "length": length,
             "example": understanding.example,
+            **(
+                {"knowledge": article.as_detail(understanding.knowledge_version)} if article else {}
+            ),
             **({"mode": understanding.mode} if understanding.mode else {}),
         },
     )
     dialogue = replace(
-        after.with_reply(body, tried=f"answered {name} ({length})"),
+        after.with_reply(body, tried=f"answered {name} ({length}{_source(article)})"),
         clarifications=0,
         last_answer_intent=name,
     )
     return Outcome(decision, dialogue)
+
+
+def _article_hit(intent: Intent, understanding: Understanding) -> Hit | None:
+    """The passage of the intent's own article, when it answers from one."""
+    if intent.article is None or not understanding.knowledge:
+        return None
+    found = understanding.knowledge[0]
+    return found if topic_of(found.article) == intent.article else None
+
+
+def _source(article: Hit | None) -> str:
+    if article is None:
+        return ""
+    return f", from the article {article.title!r} ({article.article}#{article.passage})"
 
 
 def _pricing_question(
@@ -337,6 +365,9 @@ def _clarify_or_escalate(
     unplaced = _unplaced_request(brief, understanding)
     if unplaced is not None:
         return _escalate(brief, understanding, (*triggers, unplaced), after, now)
+    found = _from_knowledge(brief, understanding, triggers, after, now)
+    if found is not None:
+        return found
     if after.clarifications >= brief.policy.clarification_limit:
         trigger = Trigger(
             "clarification_limit",
@@ -369,6 +400,37 @@ def _clarify_or_escalate(
         clarifications=after.clarifications + 1,
     )
     return Outcome(decision, dialogue)
+
+
+def _from_knowledge(
+    brief: Brief,
+    understanding: Understanding,
+    triggers: tuple[Trigger, ...],
+    after: DialogueState,
+    now: datetime,
+) -> Outcome | None:
+    """Level 0: the knowledge base's passage when it is sure (a person when it would be
+    the same passage again: the bot-loop trigger), the top three articles as a list when
+    it is unsure (within the clarification limit), else None (go on as before)."""
+    hit = knowledge_answers.confident(brief, understanding)
+    if hit is not None:
+        decision, dialogue = knowledge_answers.answer(brief, hit, understanding, after)
+        body = knowledge_answers.answer_text(brief, hit, brief.policy.answer_length)
+        loop = brief.triggers.bot_loop
+        if loop.enabled and after.repeats_of(body) + 1 >= loop.repeats:
+            trigger = Trigger(
+                "bot_loop",
+                f"the bot was about to send the passage of {hit.article} again",
+                float(after.repeats_of(body) + 1),
+                float(loop.repeats),
+            )
+            return _escalate(brief, understanding, (*triggers, trigger), after, now)
+        return Outcome(replace(decision, triggers=triggers), dialogue)
+    offered = knowledge_answers.worth_offering(brief, understanding)
+    if offered and after.clarifications < brief.policy.clarification_limit:
+        decision, dialogue = knowledge_answers.offer(brief, offered, understanding, after)
+        return Outcome(replace(decision, triggers=triggers), dialogue)
+    return None
 
 
 def _unplaced_request(brief: Brief, understanding: Understanding) -> Trigger | None:

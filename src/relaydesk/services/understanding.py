@@ -6,19 +6,24 @@ the database transaction and in batches (one vectorised classifier call per batc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from relaydesk.brief.schema import Brief
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.decision import Understanding
+from relaydesk.domain.knowledge import Hit, parse_reply_id
 from relaydesk.domain.policy import READABLE
 from relaydesk.nlu import ask, sentiment
 from relaydesk.nlu import entities as entity_extraction
 from relaydesk.nlu.cancel import CancelDetector
 from relaydesk.nlu.datasets import DatasetError, Labelled
 from relaydesk.nlu.human_request import HumanRequestDetector
-from relaydesk.nlu.intent import OOS, IntentClassifier
+from relaydesk.nlu.intent import OOS, IntentClassifier, Prediction
+
+if TYPE_CHECKING:  # numpy and scikit-learn are imported only where a model is built
+    from relaydesk.nlu.knowledge import KnowledgeBase
 
 log = structlog.get_logger(__name__)
 NOTHING = Understanding(None, 0.0)
@@ -36,9 +41,12 @@ def check_history(brief: Brief, history: Labelled) -> None:
 
 
 class Understander:
-    def __init__(self, brief: Brief, classifier: IntentClassifier) -> None:
+    def __init__(
+        self, brief: Brief, classifier: IntentClassifier, knowledge: KnowledgeBase | None = None
+    ) -> None:
         self._brief = brief
         self._classifier = classifier
+        self.knowledge = knowledge
         self._human = HumanRequestDetector(brief.triggers.human_request.phrases)
         self._cancel = CancelDetector(brief.triggers.cancel.phrases)
         self._sentiment = sentiment.load_model()
@@ -69,7 +77,13 @@ class Understander:
             texts += history.texts
             labels += history.labels
         classifier.fit(texts, labels)
-        return cls(brief, classifier)
+        folder = brief.knowledge_base_folder
+        knowledge = None
+        if folder is not None:
+            from relaydesk.nlu.knowledge import KnowledgeBase
+
+            knowledge = KnowledgeBase.with_default_encoder(folder)
+        return cls(brief, classifier, knowledge)
 
     def understand_many(self, messages: Sequence[InboundMessage]) -> list[Understanding]:
         """One understanding per message, in order. Never raises: a failing model degrades
@@ -87,7 +101,15 @@ class Understander:
             if message.type not in READABLE:
                 continue
             pressed = self._pressed(message.reply_id)
-            if pressed is not None:
+            chosen = parse_reply_id(message.reply_id)
+            if chosen is not None and self.knowledge is not None:
+                kb = self.knowledge.current()
+                hit = kb.hit(*chosen)
+                if hit is not None:
+                    results[index] = Understanding(
+                        None, 0.0, knowledge=(hit,), knowledge_version=kb.version
+                    )
+            elif pressed is not None:
                 results[index] = Understanding(pressed, 1.0, "button", ranking=((pressed, 1.0),))
             elif message.text:
                 to_classify.append(index)
@@ -101,6 +123,7 @@ class Understander:
             mood = sentiment.score(text, self._sentiment)
             found = entity_extraction.extract(text, self._order_patterns)
             mode = ask.detect(text, specific=bool(found.order_numbers))
+            hits, version = self._knowledge(text, prediction)
             results[index] = Understanding(
                 prediction.intent,
                 prediction.confidence,
@@ -115,6 +138,8 @@ class Understander:
                 or (cancel.language if cancel else None),
                 mode=mode.kind,
                 mode_cue=mode.cue,
+                knowledge=hits,
+                knowledge_version=version,
                 entities={
                     name: values
                     for name, values in (
@@ -127,6 +152,25 @@ class Understander:
                 },
             )
         return results
+
+    def _knowledge(self, text: str, prediction: Prediction) -> tuple[tuple[Hit, ...], str]:
+        """Knowledge-base passages for a message no intent answers confidently."""
+        if self.knowledge is None:
+            return (), ""
+        intent = prediction.intent
+        threshold = (
+            self._brief.confidence_threshold(intent)
+            if intent in self._brief.intents
+            else self._brief.policy.confidence_threshold
+        )
+        index = self.knowledge.current()
+        if not prediction.out_of_scope and prediction.confidence >= threshold:
+            article = self._brief.intents[intent].article if intent in self._brief.intents else None
+            if article is None:
+                return (), ""
+            found = index.best_in(article, text, prediction.confidence)
+            return ((found,) if found else ()), index.version
+        return tuple(ranked.hit for ranked in index.search(text)), index.version
 
     def _pressed(self, reply_id: str | None) -> str | None:
         """A button or list row that names an intent."""

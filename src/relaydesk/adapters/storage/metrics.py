@@ -208,6 +208,7 @@ _UNANSWERED = (
         decisions.c.action,
         decisions.c.intent,
         decisions.c.triggers,
+        decisions.c.detail,
         decisions.c.created_at,
     )
     .join(decisions, decisions.c.message_id == messages.c.id)
@@ -231,6 +232,8 @@ def unanswered(conn: Connection, start: datetime, end: datetime, limit: int) -> 
     not understand (`NOT_UNDERSTOOD`); oldest first."""
     found: list[Unanswered] = []
     for row in conn.execute(_UNANSWERED, {"k_start": start, "k_end": end}):
+        if row.action == "answer" and "knowledge" in (row.detail or {}):
+            continue  # answered from a knowledge-base article
         if row.action == "escalate":
             if not set(_trigger_types(row.triggers)).intersection(NOT_UNDERSTOOD):
                 continue
