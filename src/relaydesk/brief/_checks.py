@@ -42,7 +42,7 @@ MOSTLY_QUESTIONS = 0.5
 
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
-    issues: list[Issue] = []
+    issues: list[Issue] = [*_missing_translations(brief)]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
             continue
@@ -59,6 +59,27 @@ def advise(brief: Brief) -> list[Issue]:
                     "intent with policy answer.",
                 )
             )
+    return issues
+
+
+def _missing_translations(brief: Brief) -> list[Issue]:
+    """Customer-facing copy with no variant in one of the brief's other languages: those
+    customers get the default language's text there."""
+    from relaydesk.brief.schema import copy_texts
+
+    default, others = brief.business.languages[0], brief.business.languages[1:]
+    issues: list[Issue] = []
+    for language in others:
+        for loc, text in copy_texts(brief):
+            if not text.has(language):
+                issues.append(
+                    (
+                        loc,
+                        f"has no {language} text (business.languages serves {language}), so "
+                        f"customers writing {language} get the {default} text here; write it "
+                        f"as {{{default}: ..., {language}: ...}}.",
+                    )
+                )
     return issues
 
 

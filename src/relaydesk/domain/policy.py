@@ -25,6 +25,8 @@ NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
 #: Types the bot reads as text (the parser puts what a person would read in `text`).
 READABLE = frozenset({"text", "interactive", "button", "request_welcome"})
 HUMAN_BUTTON = "human"
+#: The default title of the button that asks for a person (the brief's
+#: `fallback.talk_to_person`, which may be given per language).
 HUMAN_BUTTON_TITLE = "Talk to a person"
 PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
@@ -335,7 +337,7 @@ def _clarify_or_escalate(
         copy = brief.fallback.clarify if options else brief.fallback.not_understood
     reply = Buttons(
         body=_fill(copy, brief),
-        buttons=(*buttons, Button(id=HUMAN_BUTTON, title=HUMAN_BUTTON_TITLE)),
+        buttons=(*buttons, Button(id=HUMAN_BUTTON, title=brief.fallback.talk_to_person)),
     )
     decision = Decision(
         Action.CLARIFY,
@@ -457,6 +459,7 @@ def with_wait(
     draft = outcome.handoff
     if draft is None:
         return outcome
+    brief = brief.localized(draft.language)  # the customer's language, where the brief has it
     estimate = handoff.estimate_wait(brief, draft.priority, snapshot, now)
     text = handoff.handoff_text(brief, draft.queue, estimate, now)
     body = "\n\n".join((*draft.preface, text))
