@@ -337,6 +337,12 @@ class Queue(_Model):
     tier: Literal[2, 3, 4]
     skills: list[Text] = Field(min_length=1)
     languages: list[Language] = Field(default_factory=list)
+    customer_languages: list[Language] = Field(
+        default_factory=list,
+        description="customers writing in one of these languages are handed to this queue "
+        "rather than the one their intent or the default names (a keyword trigger's queue "
+        "and a tier a trigger requires still win)",
+    )
 
 
 def _one_or_many(value: object) -> object:
@@ -840,6 +846,11 @@ class Brief(_Model):
     @property
     def default_language(self) -> str:
         return self.business.languages[0]
+
+    @property
+    def language(self) -> str:
+        """The language its customer-facing copy is in (see `localized`)."""
+        return self._language or self.default_language
 
     def reply_language(self, language: str | None) -> str:
         """The language the bot writes to a customer in `language`: theirs when the brief

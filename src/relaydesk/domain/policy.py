@@ -12,6 +12,7 @@ from relaydesk.domain import handoff
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
+from relaydesk.domain.language import base_language
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
 from relaydesk.domain.triggers import (
     HUMAN_REQUEST_THRESHOLD,
@@ -503,6 +504,7 @@ def _route(
     specific = [t.queue for t in keywords]
     queue = (
         (specific[0] if specific else None)
+        or _language_queue(brief, understanding.language)
         or (intent.queue if intent else None)
         or next((t.queue for t in triggers if t.queue), None)
         or brief.policy.default_queue
@@ -515,6 +517,17 @@ def _route(
     if min_tier is not None and brief.queues[queue].tier < min_tier:
         queue = _queue_at_tier(brief, queue, min_tier)
     return Route(queue=queue, tier=brief.queues[queue].tier, priority=priority)
+
+
+def _language_queue(brief: Brief, language: str | None) -> str | None:
+    """The queue the brief routes customers writing in `language` to, if any."""
+    if language is None:
+        return None
+    wanted = base_language(language)
+    for name, queue in brief.queues.items():
+        if any(base_language(code) == wanted for code in queue.customer_languages):
+            return name
+    return None
 
 
 def _queue_at_tier(brief: Brief, queue: str, min_tier: int) -> str:
