@@ -128,7 +128,7 @@ async def test_queue_overview_counts_depth_oldest_wait_and_sla_risk(
 
     overview = (await harness.client.get("/api/v1/queues", headers=online)).json()["queues"]
     by_name = {q["name"]: q for q in overview}
-    assert list(by_name) == ["general", "billing", "technical", "management"]
+    assert list(by_name) == ["general", "billing", "technical", "management", "portuguese"]
     assert (by_name["general"]["depth"], by_name["general"]["oldest_wait_seconds"]) == (1, 330)
     assert (by_name["billing"]["depth"], by_name["billing"]["at_risk"]) == (1, 1)
     assert by_name["management"]["depth"] == 0

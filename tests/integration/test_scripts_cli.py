@@ -26,7 +26,7 @@ def test_the_example_brief_passes_its_own_scripts() -> None:
     result = run(*SCRIPTS, "--at", OPEN)
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
-    assert result.output.rstrip().splitlines()[-1].startswith("103 passed, 0 failed")
+    assert result.output.rstrip().splitlines()[-1].startswith("105 passed, 0 failed")
 
 
 def test_a_failing_expectation_names_the_turn_and_what_differs(tmp_path: Path) -> None:

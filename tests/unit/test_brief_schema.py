@@ -84,9 +84,10 @@ class TestExampleBrief:
             "billing": 3,
             "technical": 3,
             "management": 4,
+            "portuguese": 2,
         }
         assert [step.queue for step in brief.ladder] == [
-            ["general"],
+            ["general", "portuguese"],
             ["billing", "technical"],
             ["management"],
         ]
@@ -181,7 +182,7 @@ class TestCrossChecks:
             (
                 ("intents", "complaint", "queue"),
                 "is missing; an escalate-only intent needs the queue it goes to "
-                "(one of: billing, general, management, technical).",
+                "(one of: billing, general, management, portuguese, technical).",
             )
         ]
 

@@ -210,6 +210,17 @@ def test_an_unsure_search_offers_three_articles_as_a_valid_list(brief: Brief) ->
     assert outcome.decision.detail["articles"][0]["article"] == "en/payment-methods"
 
 
+def test_a_spanish_speaker_gets_the_list_in_spanish(brief: Brief) -> None:
+    found = (hit(0.3, "es/payment-methods"), hit(0.2, "es/gift-cards", 1))
+    outcome = decide(brief.localized("es"), Understanding(None, 0.0, knowledge=found))
+    [reply] = outcome.decision.replies
+    assert isinstance(reply, ListMessage)
+    assert reply.button == "Ver artículos"
+    assert reply.body.startswith("Puede que uno de estos artículos de ayuda lo responda.")
+    english = decide(brief, Understanding(None, 0.0, knowledge=found)).decision.replies[0]
+    assert isinstance(english, ListMessage) and english.button == "See articles"
+
+
 def test_below_the_suggest_threshold_the_policy_goes_on_as_before(brief: Brief) -> None:
     outcome = decide(brief, Understanding(None, 0.0, knowledge=(hit(0.05),)))
     assert outcome.decision.action is Action.CLARIFY

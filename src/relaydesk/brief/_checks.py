@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from relaydesk.brief._types import MAX_BUTTON_BODY, PRIORITIES, did_you_mean
+from relaydesk.brief._types import MAX_BUTTON_BODY, PRIORITIES, base_code, did_you_mean
 from relaydesk.nlu import ask
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ MOSTLY_QUESTIONS = 0.5
 
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
-    issues: list[Issue] = []
+    issues: list[Issue] = [*_missing_translations(brief)]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
             continue
@@ -59,6 +59,52 @@ def advise(brief: Brief) -> list[Issue]:
                     "intent with policy answer.",
                 )
             )
+    return issues
+
+
+def _check_language_queues(brief: Brief) -> list[Issue]:
+    """A language routes to one queue, whose agents speak it."""
+    issues: list[Issue] = []
+    claimed: dict[str, str] = {}
+    for name, queue in brief.queues.items():
+        spoken = {base_code(code) for code in queue.languages}
+        for i, code in enumerate(queue.customer_languages):
+            loc: Loc = ("queues", name, "customer_languages", i)
+            if queue.languages and base_code(code) not in spoken:
+                issues.append(
+                    (
+                        loc,
+                        f"{code} is routed to {name}, whose agents' languages "
+                        f"({', '.join(queue.languages)}) do not include it; add it to "
+                        f"queues.{name}.languages.",
+                    )
+                )
+            other = claimed.setdefault(base_code(code), name)
+            if other != name:
+                issues.append(
+                    (loc, f"{code} is already routed to queue {other}; route it to one queue.")
+                )
+    return issues
+
+
+def _missing_translations(brief: Brief) -> list[Issue]:
+    """Customer-facing copy with no variant in one of the brief's other languages: those
+    customers get the default language's text there."""
+    from relaydesk.brief.schema import copy_texts
+
+    default, others = brief.business.languages[0], brief.business.languages[1:]
+    issues: list[Issue] = []
+    for language in others:
+        for loc, text in copy_texts(brief):
+            if not text.has(language):
+                issues.append(
+                    (
+                        loc,
+                        f"has no {language} text (business.languages serves {language}), so "
+                        f"customers writing {language} get the {default} text here; write it "
+                        f"as {{{default}: ..., {language}: ...}}.",
+                    )
+                )
     return issues
 
 
@@ -242,7 +288,7 @@ def _check_examples(brief: Brief) -> list[Issue]:
 
 
 def _check_routing(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
+    issues: list[Issue] = [*_check_language_queues(brief)]
     refs: list[tuple[Loc, str | None]] = [
         (("policy", "default_queue"), brief.policy.default_queue),
         (("triggers", "human_request", "queue"), brief.triggers.human_request.queue),

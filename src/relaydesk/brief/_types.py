@@ -9,13 +9,22 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -165,3 +174,80 @@ def placeholder_check(allowed: frozenset[str]) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+# -- copy in several languages ----------------------------------------------------------
+
+#: The brief's default language (its first `business.languages`) while a brief validates.
+DEFAULT_LANGUAGE: ContextVar[str | None] = ContextVar("brief_default_language", default=None)
+
+
+def base_code(code: str) -> str:
+    """`pt_BR`, `pt-br` and `PT` are all `pt`."""
+    return code.replace("-", "_").split("_")[0].lower()
+
+
+class Localized(str):
+    """Customer-facing copy: the text in the brief's default language (the string itself)
+    and its variants by language code (`variants`, possibly empty)."""
+
+    variants: Mapping[str, str]
+    default: str  #: the default language's text, also in a localized brief
+
+    def __new__(
+        cls, text: str, variants: Mapping[str, str] | None = None, default: str | None = None
+    ) -> Localized:
+        made = super().__new__(cls, text)
+        made.variants = dict(variants or {})
+        made.default = text if default is None else default
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Localized, (str(self), dict(self.variants), self.default))
+
+    def has(self, language: str) -> bool:
+        return any(base_code(code) == base_code(language) for code in self.variants)
+
+    def variant(self, language: str) -> str:
+        """The text in `language` (same base language will do), else the default text."""
+        exact = self.variants.get(language)
+        if exact is not None:
+            return exact
+        wanted = base_code(language)
+        return next((t for c, t in self.variants.items() if base_code(c) == wanted), str(self))
+
+
+def _localize(value: object, handler: ValidatorFunctionWrapHandler) -> Localized:
+    """A plain string (the default language's text) or `{en: ..., es: ...}`; each variant
+    is checked like the plain text would be."""
+    if not isinstance(value, Mapping):
+        return Localized(handler(value))
+    if not value:
+        raise brief_error(
+            "localized",
+            "is an empty mapping; write the text, or one per language: {en: ..., es: ...}",
+        )
+    variants: dict[str, str] = {}
+    for code, text in value.items():
+        if not isinstance(code, str) or not re.fullmatch(LANGUAGE_PATTERN, code):
+            raise brief_error(
+                "localized",
+                f"{code!r} is not a language code; write the copy per language as "
+                "{en: ..., es: ...} (codes like en, es or pt_BR).",
+            )
+        variants[code] = handler(text)
+    default = DEFAULT_LANGUAGE.get()
+    if default is None:
+        return Localized(next(iter(variants.values())), variants)
+    main = next((t for c, t in variants.items() if base_code(c) == base_code(default)), None)
+    if main is None:
+        raise brief_error(
+            "localized",
+            f"has no text in the brief's default language {default} (the first of "
+            f"business.languages); add `{default}: ...` beside {', '.join(variants)}.",
+        )
+    return Localized(main, variants)
+
+
+#: Marks a field as customer-facing copy that may be given per language (see `Localized`).
+LOCALIZED = WrapValidator(_localize)

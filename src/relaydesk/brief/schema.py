@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -36,7 +36,9 @@ from pydantic_core import PydanticCustomError
 from relaydesk.brief._checks import Issue, Loc, cross_check
 from relaydesk.brief._types import (
     ANSWER_LENGTHS,
+    DEFAULT_LANGUAGE,
     LANGUAGE_PATTERN,
+    LOCALIZED,
     MAX_BUTTON_BODY,
     MAX_BUTTON_TITLE,
     MAX_BUTTONS,
@@ -52,6 +54,7 @@ from relaydesk.brief._types import (
     AnswerLength,
     Duration,
     Language,
+    Localized,
     MessageType,
     Name,
     Phase,
@@ -61,6 +64,7 @@ from relaydesk.brief._types import (
     Text,
     TimeZoneName,
     Weekday,
+    base_code,
     brief_error,
     did_you_mean,
     format_duration,
@@ -91,9 +95,9 @@ class Business(_Model):
 class Answers(_Model):
     """Approved copy in three lengths; medium and detailed fall back to a shorter one."""
 
-    short: Text
-    medium: Text | None = None
-    detailed: Text | None = None
+    short: Annotated[Text, LOCALIZED]
+    medium: Annotated[Text, LOCALIZED] | None = None
+    detailed: Annotated[Text, LOCALIZED] | None = None
 
     def get(self, length: AnswerLength) -> str:
         """The copy for `length`, or the nearest shorter one that exists."""
@@ -107,8 +111,13 @@ class Answers(_Model):
         return [(name, text) for name in ANSWER_LENGTHS if (text := getattr(self, name))]
 
 
+ButtonTitle = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE), LOCALIZED
+]
+
+
 class Button(_Model):
-    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)]
+    title: ButtonTitle
     id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     intent: Name | None = Field(
         default=None, description="an intent a tap on this button goes straight to"
@@ -116,11 +125,12 @@ class Button(_Model):
 
     @property
     def reply_id(self) -> str:
-        return self.id or self.intent or self.title
+        """The id a tap sends back: the same in every language (the default title)."""
+        return self.id or self.intent or str(getattr(self.title, "default", self.title))
 
 
 class Link(_Model):
-    label: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)]
+    label: ButtonTitle
     url: Annotated[str, StringConstraints(pattern=URL_PATTERN)]
 
 
@@ -162,8 +172,8 @@ IntentPolicy = Annotated[
 
 class Intent(_Model):
     description: str = ""
-    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)] | None = (
-        Field(default=None, description="button title when the bot offers this intent")
+    title: ButtonTitle | None = Field(
+        default=None, description="button title when the bot offers this intent"
     )
     examples: list[Text] = Field(
         min_length=1, description="a list of real customer phrasings of this intent"
@@ -335,6 +345,12 @@ class Queue(_Model):
     tier: Literal[2, 3, 4]
     skills: list[Text] = Field(min_length=1)
     languages: list[Language] = Field(default_factory=list)
+    customer_languages: list[Language] = Field(
+        default_factory=list,
+        description="customers writing in one of these languages are handed to this queue "
+        "rather than the one their intent or the default names (a keyword trigger's queue "
+        "and a tier a trigger requires still win)",
+    )
 
 
 def _one_or_many(value: object) -> object:
@@ -521,15 +537,15 @@ _COMMON = frozenset({"customer_name", "business"})
 
 
 class HandoffCopy(_Model):
-    message: Annotated[Text, placeholder_check(_COMMON | {"team", "wait"})]
-    out_of_hours: Annotated[Text, placeholder_check(_COMMON | {"team", "opens"})]
-    cancelled: Annotated[Text, placeholder_check(_COMMON | {"team"})]
+    message: Annotated[Text, placeholder_check(_COMMON | {"team", "wait"}), LOCALIZED]
+    out_of_hours: Annotated[Text, placeholder_check(_COMMON | {"team", "opens"}), LOCALIZED]
+    cancelled: Annotated[Text, placeholder_check(_COMMON | {"team"}), LOCALIZED]
 
 
 class CsatButton(_Model):
     """One reply button of the satisfaction question and the rating a tap gives."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)]
+    title: ButtonTitle
     rating: Annotated[int, Field(ge=1, le=5)]
 
 
@@ -547,13 +563,15 @@ class Csat(_Model):
 
     enabled: bool = True
     question: Annotated[
-        Text, StringConstraints(max_length=MAX_BUTTON_BODY), placeholder_check(_COMMON)
-    ] = "How did we do today? Tap one to rate the help you got."
+        Text, StringConstraints(max_length=MAX_BUTTON_BODY), placeholder_check(_COMMON), LOCALIZED
+    ] = Field(
+        default="How did we do today? Tap one to rate the help you got.", validate_default=True
+    )
     buttons: list[CsatButton] = Field(
         default_factory=_default_csat_buttons, min_length=1, max_length=MAX_BUTTONS
     )
-    thanks: Annotated[Text, placeholder_check(_COMMON)] = (
-        "Thanks for telling us. It helps us get better."
+    thanks: Annotated[Text, placeholder_check(_COMMON), LOCALIZED] = Field(
+        default="Thanks for telling us. It helps us get better.", validate_default=True
     )
     template: Name | None = Field(
         default=None,
@@ -570,13 +588,19 @@ class CannedResponse(_Model):
 
 
 class FallbackCopy(_Model):
-    connecting: Annotated[Text, placeholder_check(_COMMON)]
-    not_understood: Annotated[Text, placeholder_check(_COMMON)]
-    clarify: Annotated[Text, placeholder_check(_COMMON)]
-    out_of_scope: Annotated[Text, placeholder_check(_COMMON)] | None = Field(
+    connecting: Annotated[Text, placeholder_check(_COMMON), LOCALIZED]
+    not_understood: Annotated[Text, placeholder_check(_COMMON), LOCALIZED]
+    clarify: Annotated[Text, placeholder_check(_COMMON), LOCALIZED]
+    out_of_scope: Annotated[Text, placeholder_check(_COMMON), LOCALIZED] | None = Field(
         default=None,
         description="the reply to a question no intent covers, before the clarify buttons "
         "(default: not_understood)",
+    )
+    talk_to_person: ButtonTitle = Field(
+        default="Talk to a person",
+        validate_default=True,
+        description="the title of the button that asks for a person, offered with every "
+        "clarifying question",
     )
 
 
@@ -689,7 +713,7 @@ class Rollout(_Model):
         description="outside the segment: handoff (straight to people) or greeting (the "
         "`greeting` copy, then the handoff message)",
     )
-    greeting: Text | None = None
+    greeting: Annotated[Text, LOCALIZED] | None = None
     auto_promote: bool = Field(
         default=False, description="promote and widen by the gates, without a person"
     )
@@ -738,18 +762,22 @@ class PricingPlaybook(_Model):
     """Pricing: a range, one qualification question, a booking link."""
 
     intent: Name = "pricing"
-    range: Text = Field(description="the honest price range, e.g. 'from €49 to €899'")
-    question: Text = Field(description="one qualification question")
+    range: Annotated[Text, LOCALIZED] = Field(
+        description="the honest price range, e.g. 'from €49 to €899'"
+    )
+    question: Annotated[Text, LOCALIZED] = Field(description="one qualification question")
     options: list[Button] = Field(min_length=1, max_length=MAX_BUTTONS)
-    follow_up: Text = Field(description="sent with the booking link after an option is tapped")
+    follow_up: Annotated[Text, LOCALIZED] = Field(
+        description="sent with the booking link after an option is tapped"
+    )
     booking_link: Link
 
 
 class FrustratedPlaybook(_Model):
     """Frustrated customer: acknowledge, one troubleshooting step, escalate with priority."""
 
-    acknowledge: Text
-    troubleshooting: dict[Name, Text] = Field(
+    acknowledge: Annotated[Text, LOCALIZED]
+    troubleshooting: dict[Name, Annotated[Text, LOCALIZED]] = Field(
         default_factory=dict, description="intent -> the one step worth trying meanwhile"
     )
     priority: Priority = "P2"
@@ -792,12 +820,12 @@ class KnowledgeBase(_Model):
         description="from this probability (below answer_threshold) the top three articles "
         "are offered as a list",
     )
-    suggest: Text = Field(
+    suggest: Annotated[Text, LOCALIZED] = Field(
         default="One of these help articles may answer it. Tap one and I'll send it here:",
         description="the body of the list message that offers the articles",
     )
-    list_button: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_TITLE)] = (
-        Field(default="See articles", description="the list message's button (20 characters)")
+    list_button: ButtonTitle = Field(
+        default="See articles", description="the list message's button (20 characters)"
     )
 
     @model_validator(mode="after")
@@ -848,6 +876,53 @@ class Brief(_Model):
 
     _version: str = PrivateAttr(default="")
     _directory: Path | None = PrivateAttr(default=None)
+    _language: str = PrivateAttr(default="")  #: the language its copy is in ("": default)
+    _root: Brief | None = PrivateAttr(default=None)  #: the brief as written, if localized
+    _localized: dict[str, Brief] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _default_language(cls, data: Any, handler: Any) -> Any:
+        """Copy given per language takes its plain text from the default language."""
+        languages = data.get("business", {}).get("languages") if isinstance(data, dict) else None
+        first = languages[0] if isinstance(languages, list) and languages else None
+        token = DEFAULT_LANGUAGE.set(first if isinstance(first, str) else None)
+        try:
+            return handler(data)
+        finally:
+            DEFAULT_LANGUAGE.reset(token)
+
+    @property
+    def default_language(self) -> str:
+        return self.business.languages[0]
+
+    @property
+    def language(self) -> str:
+        """The language its customer-facing copy is in (see `localized`)."""
+        return self._language or self.default_language
+
+    def reply_language(self, language: str | None) -> str:
+        """The language the bot writes to a customer in `language`: theirs when the brief
+        serves it (`business.languages`), else the default."""
+        if language:
+            for code in self.business.languages:
+                if base_code(code) == base_code(language):
+                    return code
+        return self.default_language
+
+    def localized(self, language: str | None) -> Brief:
+        """This brief with every customer-facing text in `reply_language(language)` (a text
+        with no variant in it keeps the default language's). Built once per language."""
+        root = self._root or self
+        code = root.reply_language(language)
+        if code == root.default_language:
+            return root
+        made = root._localized.get(code)
+        if made is None:
+            made = cast(Brief, _in_language(root, code))
+            made._language, made._root, made._localized = code, root, {}
+            root._localized[code] = made
+        return made
 
     @property
     def version(self) -> str:
@@ -897,6 +972,45 @@ class Brief(_Model):
         directory = context.get("directory")
         self._directory = directory if isinstance(directory, Path) else None
         return self
+
+
+def _in_language(value: Any, code: str) -> Any:
+    """`value` with each `Localized` text replaced by its variant in `code` (models, dicts
+    and lists rebuilt only where something changed)."""
+    if isinstance(value, Localized):
+        return Localized(value.variant(code), value.variants, value.default)
+    if isinstance(value, BaseModel):
+        updates = {}
+        for name in type(value).model_fields:
+            old = getattr(value, name)
+            new = _in_language(old, code)
+            if new is not old:
+                updates[name] = new
+        return value.model_copy(update=updates) if updates else value
+    if isinstance(value, dict):
+        items = {key: _in_language(item, code) for key, item in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    if isinstance(value, list):
+        rebuilt = [_in_language(item, code) for item in value]
+        return rebuilt if any(a is not b for a, b in zip(rebuilt, value, strict=True)) else value
+    return value
+
+
+def copy_texts(value: Any, loc: Loc = ()) -> list[tuple[Loc, Localized]]:
+    """Every customer-facing text of `value` (a brief or part of one) with its location."""
+    if isinstance(value, Localized):
+        return [(loc, value)]
+    if isinstance(value, BaseModel):
+        return [
+            found
+            for name in type(value).model_fields
+            for found in copy_texts(getattr(value, name), (*loc, name))
+        ]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in copy_texts(item, (*loc, key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in copy_texts(item, (*loc, i))]
+    return []
 
 
 def content_version(source: bytes) -> str:
@@ -949,6 +1063,7 @@ __all__ = [
     "Language",
     "Link",
     "Loc",
+    "Localized",
     "LowConfidenceTrigger",
     "MaxChars",
     "MessageType",
@@ -981,6 +1096,7 @@ __all__ = [
     "Weekday",
     "brief_error",
     "content_version",
+    "copy_texts",
     "did_you_mean",
     "format_duration",
     "parse_duration",

@@ -8,6 +8,7 @@ from typing import Any
 
 from relaydesk.domain.conversation import ConversationStatus
 from relaydesk.domain.knowledge import Hit
+from relaydesk.domain.language import Guess
 from relaydesk.domain.outbound import OutboundContent
 
 
@@ -62,7 +63,11 @@ class Understanding:
     cancel: float = 0.0  #: score of "never mind" (cancelling a pending handoff)
     sentiment: float = 0.0  #: -1 angry .. +1 happy
     frustration: float = 0.0  #: 0 .. 1
+    #: the customer's language: set by the decision stage from `language_guess` and the
+    #: language kept on the customer (`domain.language.settle`); before that, the language
+    #: of a human-request or cancel phrase, if the message had one
     language: str | None = None
+    language_guess: Guess | None = None  #: what this message alone suggests (`nlu.language`)
     entities: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: "question" (asks about the topic) or "request" (asks us to act); None: not text
     mode: str | None = None

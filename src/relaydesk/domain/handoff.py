@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from relaydesk.brief.schema import Brief, Queue
 from relaydesk.domain import routing
 from relaydesk.domain.calendar import BusinessCalendar
+from relaydesk.domain.wait_words import words_for
 
 #: The average handle time until a queue has resolved conversations to learn from.
 DEFAULT_HANDLE_TIME = timedelta(minutes=10)
@@ -177,61 +178,73 @@ def _past_closing(calendar: BusinessCalendar, now: datetime, wait: timedelta) ->
 
 
 def handoff_text(brief: Brief, queue: str, estimate: WaitEstimate, now: datetime) -> str:
-    """The one handoff message: the brief's copy with the team and the wait filled in."""
+    """The one handoff message: the brief's copy with the team and the wait filled in, the
+    wait worded in the language of the brief's copy (`Brief.localized`)."""
     team = team_name(queue)
     zone = calendar_zone(brief)
+    language = brief.language
     if estimate.basis is WaitBasis.OUT_OF_HOURS and estimate.opens_at is not None:
-        opens = when_text(estimate.opens_at, now, zone)
+        opens = when_text(estimate.opens_at, now, zone, language)
         return fill(brief.handoff.out_of_hours, brief, team=team, opens=opens)
     if estimate.basis is WaitBasis.UNKNOWN or estimate.wait is None:
         return fill(brief.fallback.connecting, brief, team=team)
-    return fill(brief.handoff.message, brief, team=team, wait=wait_text(estimate, now, zone))
+    wait = wait_text(estimate, now, zone, language)
+    return fill(brief.handoff.message, brief, team=team, wait=wait)
 
 
-def wait_text(estimate: WaitEstimate, now: datetime, zone: ZoneInfo) -> str:
+def wait_text(
+    estimate: WaitEstimate, now: datetime, zone: ZoneInfo, language: str | None = None
+) -> str:
     """The `{wait}` of the handoff copy: "about 12 minutes", "up to 1 hour (our target;
-    nobody from the team is online right now)", "by Monday at 09:20 Madrid time"."""
+    nobody from the team is online right now)", "by Monday at 09:20 Madrid time"
+    (English, Spanish or Portuguese words, `wait_words`)."""
+    words = words_for(language)
     if estimate.wait is None:
-        return "shortly"
+        return words.shortly
     if estimate.by is not None:
-        figure = f"by {when_text(estimate.by, now, zone)}"
+        figure = words.by.format(figure=when_text(estimate.by, now, zone, language))
     elif estimate.basis in (WaitBasis.SLA_TARGET, WaitBasis.NOBODY_SERVING):
-        figure = f"up to {humanise(estimate.wait)}"
+        figure = words.up_to.format(figure=humanise(estimate.wait, language))
     elif estimate.wait >= routing.MAX_WAIT:
-        figure = f"{humanise(estimate.wait)} or more"
+        figure = words.or_more.format(figure=humanise(estimate.wait, language))
     else:
-        figure = f"about {humanise(estimate.wait)}"
+        figure = words.about.format(figure=humanise(estimate.wait, language))
     if estimate.basis is WaitBasis.NOBODY_SERVING:
-        figure += " (our target; nobody from the team is online right now)"
+        figure += words.nobody
     return figure
 
 
-def humanise(delta: timedelta) -> str:
+def humanise(delta: timedelta, language: str | None = None) -> str:
     """Whole minutes under an hour; above, hours and minutes to the nearest five."""
+    words = words_for(language)
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes < 60:
-        return _plural(minutes, "minute")
+        return words.plural(minutes, words.minute)
     minutes = 5 * round(minutes / 5)
     hours, rest = divmod(minutes, 60)
-    text = _plural(hours, "hour")
-    return f"{text} {_plural(rest, 'minute')}" if rest else text
+    text = words.plural(hours, words.hour)
+    return f"{text} {words.plural(rest, words.minute)}" if rest else text
 
 
-def when_text(at: datetime, now: datetime, zone: ZoneInfo) -> str:
+def when_text(at: datetime, now: datetime, zone: ZoneInfo, language: str | None = None) -> str:
     """An instant as the customer should read it, in the business's time zone:
     "today at 16:00", "tomorrow at 09:00", "Monday at 09:00", "Monday 5 January at 09:00",
     followed by the zone ("Madrid time")."""
+    words = words_for(language)
     local, today = at.astimezone(zone), now.astimezone(zone).date()
     days = (local.date() - today).days
+    weekday = words.weekdays[local.weekday()]
     if days <= 0:
-        day = "today"
+        day = words.today
     elif days == 1:
-        day = "tomorrow"
+        day = words.tomorrow
     elif days < 7:
-        day = local.strftime("%A")
+        day = words.on_day.format(day=weekday)
     else:
-        day = f"{local.strftime('%A')} {local.day} {local.strftime('%B')}"
-    return f"{day} at {local:%H:%M} {zone_name(zone)} time"
+        day = words.on_date.format(
+            weekday=weekday, day=local.day, month=words.months[local.month - 1]
+        )
+    return words.at.format(day=day, time=f"{local:%H:%M}", zone=zone_name(zone))
 
 
 def zone_name(zone: ZoneInfo) -> str:
@@ -255,10 +268,6 @@ def fill(copy: str, brief: Brief, **values: str) -> str:
 class _Copy(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
-
-
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}" + ("" if count == 1 else "s")
 
 
 # -- the live figures -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
 from relaydesk.domain.knowledge import Hit, parse_reply_id, topic_of
+from relaydesk.domain.language import base_language
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
 from relaydesk.domain.triggers import (
     HUMAN_REQUEST_THRESHOLD,
@@ -26,6 +27,8 @@ NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
 #: Types the bot reads as text (the parser puts what a person would read in `text`).
 READABLE = frozenset({"text", "interactive", "button", "request_welcome"})
 HUMAN_BUTTON = "human"
+#: The default title of the button that asks for a person (the brief's
+#: `fallback.talk_to_person`, which may be given per language).
 HUMAN_BUTTON_TITLE = "Talk to a person"
 PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
@@ -384,7 +387,7 @@ def _clarify_or_escalate(
         copy = brief.fallback.clarify if options else brief.fallback.not_understood
     reply = Buttons(
         body=_fill(copy, brief),
-        buttons=(*buttons, Button(id=HUMAN_BUTTON, title=HUMAN_BUTTON_TITLE)),
+        buttons=(*buttons, Button(id=HUMAN_BUTTON, title=brief.fallback.talk_to_person)),
     )
     decision = Decision(
         Action.CLARIFY,
@@ -537,6 +540,7 @@ def with_wait(
     draft = outcome.handoff
     if draft is None:
         return outcome
+    brief = brief.localized(draft.language)  # the customer's language, where the brief has it
     estimate = handoff.estimate_wait(brief, draft.priority, snapshot, now)
     text = handoff.handoff_text(brief, draft.queue, estimate, now)
     body = "\n\n".join((*draft.preface, text))
@@ -580,6 +584,7 @@ def _route(
     specific = [t.queue for t in keywords]
     queue = (
         (specific[0] if specific else None)
+        or _language_queue(brief, understanding.language)
         or (intent.queue if intent else None)
         or next((t.queue for t in triggers if t.queue), None)
         or brief.policy.default_queue
@@ -592,6 +597,17 @@ def _route(
     if min_tier is not None and brief.queues[queue].tier < min_tier:
         queue = _queue_at_tier(brief, queue, min_tier)
     return Route(queue=queue, tier=brief.queues[queue].tier, priority=priority)
+
+
+def _language_queue(brief: Brief, language: str | None) -> str | None:
+    """The queue the brief routes customers writing in `language` to, if any."""
+    if language is None:
+        return None
+    wanted = base_language(language)
+    for name, queue in brief.queues.items():
+        if any(base_language(code) == wanted for code in queue.customer_languages):
+            return name
+    return None
 
 
 def _queue_at_tier(brief: Brief, queue: str, min_tier: int) -> str:

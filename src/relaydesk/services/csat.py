@@ -80,6 +80,7 @@ def csat_content(
     window is open, else the brief's CSAT template with one quick-reply payload per
     button. None when CSAT is off, or the window has closed and there is no template.
     Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
+    brief = brief.localized(language)  # the customer's language, where the brief has it
     asked = brief.csat
     if not asked.enabled:
         return None

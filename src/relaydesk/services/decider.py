@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -63,11 +64,19 @@ class BriefDecider:
         attributes: Mapping[str, str],
         now: datetime,
     ) -> policy.Outcome:
+        """Decided with the brief's copy in the customer's language (`understanding.language`,
+        where the brief has it); the decision's detail records the language written in."""
         view = policy.MessageView(
             message.type, message.text, message.reply_id, message.sent_at, attributes
         )
-        outcome = policy.step(state, view, understanding, self.brief, now, state.dialogue)
-        pricing = self.brief.playbooks.pricing
+        brief = self.brief.localized(understanding.language)
+        outcome = policy.step(state, view, understanding, brief, now, state.dialogue)
+        written = brief.reply_language(understanding.language)
+        detail = {**outcome.decision.detail, "language": written}
+        if understanding.language is not None:
+            detail["customer_language"] = understanding.language
+        outcome = replace(outcome, decision=replace(outcome.decision, detail=detail))
+        pricing = brief.playbooks.pricing
         if self.booking_url is None or pricing is None:
             return outcome
         return policy.with_booking_url(outcome, pricing, self.booking_url(state.id))

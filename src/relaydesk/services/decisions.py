@@ -36,6 +36,7 @@ import anyio.to_thread
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import customers as customers_store
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
@@ -50,6 +51,7 @@ from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
 from relaydesk.services._ingest_rows import Batch, decision_row, outbox_row, short
 from relaydesk.services.handoff import LiveQueue, record_events
+from relaydesk.services.understanding import customer_language
 
 log = structlog.get_logger(__name__)
 _NOTHING = Understanding(None, 0.0)
@@ -276,7 +278,9 @@ class DecisionStage:
         window_from = state.last_inbound_at or message.sent_at
         outcome = turn.backlogged(state, message, now, self._backlog_max_age)
         if outcome is None:
-            understanding = batch.understood.get(message.wamid, _NOTHING)
+            understanding = self._in_customer_language(
+                conn, item, batch.understood.get(message.wamid, _NOTHING), now
+            )
             outcome = self._decider.decide(state, message, understanding, item.attributes, now)
             if self._admit is not None:
                 outcome = self._admit(conn, item, state, understanding, outcome, now)
@@ -328,6 +332,25 @@ class DecisionStage:
                     now=now,
                 )
             )
+
+    def _in_customer_language(
+        self, conn: Connection, item: store.Pending, understanding: Understanding, now: datetime
+    ) -> Understanding:
+        """The understanding in the customer's language (kept on the customer, updated when
+        this message settles it otherwise)."""
+        known = customers_store.language_of(conn, item.customer_id)
+        understanding, language = customer_language(understanding, known.language)
+        if language.changed and language.language is not None:
+            customers_store.set_language(
+                conn, item.customer_id, language.language, language.source or "detected", now
+            )
+            log.info(
+                "customer_language_set",
+                customer_id=item.customer_id,
+                language=language.language,
+                source=language.source,
+            )
+        return understanding
 
     def _held_as_draft(
         self,

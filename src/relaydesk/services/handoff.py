@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import Connection
 
+from relaydesk.adapters.storage import customers as customers_store
 from relaydesk.adapters.storage import handoff as queries
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.brief.schema import PRIORITIES, Brief
@@ -285,11 +286,14 @@ def csat_reply(
         detail={"rating": reply.rating},
     )
     log.info("csat_answered", conversation_id=conversation_id, rating=reply.rating)
+    customer_language = customers_store.language_of(conn, customer_id).language
+    spoken = brief.localized(customer_language)  # thanked in their language, where we can
+    language = brief.reply_language(customer_language)
     decision = Decision(
         Action.ANSWER,
         brief.version,
-        replies=(Text(handoff.fill(brief.csat.thanks, brief)),),
-        detail={"reason": "csat", "rating": reply.rating},
+        replies=(Text(handoff.fill(spoken.csat.thanks, spoken)),),
+        detail={"reason": "csat", "rating": reply.rating, "language": language},
     )
     return CsatAnswer(conversation_id, message_id, decision, 1)
 

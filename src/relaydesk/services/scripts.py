@@ -12,6 +12,7 @@ from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.scripts import Observed, Script, ScriptTurn, mismatches
 from relaydesk.services.decisions import DecisionMaker
 from relaydesk.services.replay import decide_turn, readable
+from relaydesk.services.understanding import customer_language
 
 #: Time between a script's turns (the customer types and reads).
 TURN_GAP = timedelta(seconds=20)
@@ -47,9 +48,12 @@ def run_script(
     state = ConversationState(id=number, status=ConversationStatus.BOT, last_inbound_at=None)
     results = []
     now = start
+    language: str | None = None  # kept on the customer, as the decision stage keeps it
     for index, turn in enumerate(script.turns):
         message = _message(turn, f"script.{number}.{index}", now)
         (understanding,) = decider.understand_many([message])
+        understanding, settled = customer_language(understanding, language)
+        language = settled.language
         outcome, state = decide_turn(decider, state, message, understanding, script.attributes, now)
         decision = outcome.decision
         replies, buttons = readable(decision.replies)

@@ -6,6 +6,7 @@ the database transaction and in batches (one vectorised classifier call per batc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import structlog
@@ -14,6 +15,7 @@ from relaydesk.brief.schema import Brief
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.decision import Understanding
 from relaydesk.domain.knowledge import Hit, parse_reply_id
+from relaydesk.domain.language import DETECTED, settle
 from relaydesk.domain.policy import READABLE
 from relaydesk.nlu import ask, sentiment
 from relaydesk.nlu import entities as entity_extraction
@@ -21,12 +23,51 @@ from relaydesk.nlu.cancel import CancelDetector
 from relaydesk.nlu.datasets import DatasetError, Labelled
 from relaydesk.nlu.human_request import HumanRequestDetector
 from relaydesk.nlu.intent import OOS, IntentClassifier, Prediction
+from relaydesk.nlu.language import NLU_LANGUAGES, LanguageDetector, model_languages
 
 if TYPE_CHECKING:  # numpy and scikit-learn are imported only where a model is built
     from relaydesk.nlu.knowledge import KnowledgeBase
 
 log = structlog.get_logger(__name__)
 NOTHING = Understanding(None, 0.0)
+#: `customers.language_source` when a human-request or cancel phrase showed the language.
+PHRASE = "phrase"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLanguage:
+    """The customer's language after a message, and whether (and how) it changed."""
+
+    language: str | None
+    changed: bool
+    source: str | None
+
+
+def customer_language(
+    understanding: Understanding, previous: str | None
+) -> tuple[Understanding, CustomerLanguage]:
+    """`understanding` with `language` set to the customer's language after this message
+    (kept unless the message is confidently in another, `domain.language.settle`; a
+    human-request phrase's language when nothing else is known)."""
+    settled = settle(previous, understanding.language_guess)
+    source = DETECTED
+    if settled is None and understanding.language is not None:
+        settled, source = understanding.language, PHRASE
+    changed = settled is not None and settled != previous
+    return (
+        replace(understanding, language=settled),
+        CustomerLanguage(settled, changed, source if changed else None),
+    )
+
+
+def detection_languages(brief: Brief) -> list[str]:
+    """The NLU's seven languages and every language the brief names (business, queues)
+    that the language model knows."""
+    named = [*brief.business.languages, *(c for q in brief.queues.values() for c in q.languages)]
+    known = model_languages()
+    return sorted(
+        {*NLU_LANGUAGES, *(c.replace("-", "_").split("_")[0].lower() for c in named)} & known
+    )
 
 
 def check_history(brief: Brief, history: Labelled) -> None:
@@ -50,6 +91,7 @@ class Understander:
         self._human = HumanRequestDetector(brief.triggers.human_request.phrases)
         self._cancel = CancelDetector(brief.triggers.cancel.phrases)
         self._sentiment = sentiment.load_model()
+        self._language = LanguageDetector(detection_languages(brief))
         self._order_patterns = (
             tuple(brief.nlu.order_patterns) or entity_extraction.DEFAULT_ORDER_PATTERNS
         )
@@ -136,6 +178,7 @@ class Understander:
                 frustration=mood.frustration,
                 language=(human.language if human else None)
                 or (cancel.language if cancel else None),
+                language_guess=self._language.detect(text),
                 mode=mode.kind,
                 mode_cue=mode.cue,
                 knowledge=hits,

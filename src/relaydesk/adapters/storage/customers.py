@@ -289,3 +289,33 @@ def merge_attributes(
         .where(customers.c.id == customer_id)
         .values(attributes=merged, updated_at=now)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLanguage:
+    language: str | None
+    at: datetime | None
+    source: str | None
+
+
+def language_of(conn: Connection, customer_id: int) -> CustomerLanguage:
+    """The customer's language as last set (all None: not known yet)."""
+    row = conn.execute(
+        select(customers.c.language, customers.c.language_at, customers.c.language_source).where(
+            customers.c.id == customer_id
+        )
+    ).first()
+    if row is None:
+        return CustomerLanguage(None, None, None)
+    return CustomerLanguage(row.language, row.language_at, row.language_source)
+
+
+def set_language(
+    conn: Connection, customer_id: int, language: str, source: str, now: datetime
+) -> None:
+    """Keep `language` on the customer, with when and how (`source`) it was set."""
+    conn.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(language=language, language_at=now, language_source=source)
+    )

@@ -105,6 +105,9 @@ customers = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("rollout_bucket", Integer),  # 0..9999, taken once (domain.rollout.bucket_of)
+    Column("language", String(16)),  # the language they write in (domain.language.settle)
+    Column("language_at", UtcDateTime),  # when it was last set
+    Column("language_source", String(16)),  # how: "detected" or "phrase"
 )
 
 identity_changes = Table(
