@@ -98,7 +98,37 @@ def test_suggested_reply(
             "¿En qué te puedo ayudar?",
         ),
         (
-            "de",  # no phrases yet: English
+            "pt_BR",
+            ("123456",),
+            "Olá, Ana. Lamento muito o transtorno. Aqui é a equipe da Shop. "
+            "Estou verificando o pedido 123456 agora mesmo.",
+        ),
+        (
+            "de",
+            (),
+            "Hallo Ana. Es tut mir leid für die Unannehmlichkeiten. Hier schreibt das Team von "
+            "Shop. Wie kann ich Ihnen helfen?",
+        ),
+        (
+            "fr",
+            (),
+            "Bonjour Ana. Je suis désolé pour ce désagrément. Ici l'équipe Shop. "
+            "Comment puis-je vous aider ?",
+        ),
+        (
+            "it",
+            (),
+            "Ciao Ana. Mi dispiace molto per il disagio. Ti scrive il team di Shop. "
+            "Come posso aiutarti?",
+        ),
+        (
+            "id",
+            (),
+            "Halo Ana. Mohon maaf atas ketidaknyamanannya. Kami dari tim Shop. "
+            "Ada yang bisa saya bantu?",
+        ),
+        (
+            "nl",  # not one of the seven: English
             (),
             "Hi Ana, I'm sorry for the trouble. This is the Shop team. "
             "I can help you with returns.",

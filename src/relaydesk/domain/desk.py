@@ -88,8 +88,10 @@ class _Phrases:
     ask: str
 
 
-#: The suggested first reply, in the customer's language where we have the words for it
-#: (the example brief serves English and Spanish); anything else gets English.
+#: The suggested first reply, in the customer's language: the seven languages the NLU
+#: reads (an agent may speak a language the brief's bot copy does not); anything else gets
+#: English. Only English names the topic: an intent's title is written in the brief's
+#: language and would mix languages.
 _PHRASES: Mapping[str, _Phrases] = {
     "en": _Phrases(
         hello="Hi,",
@@ -112,6 +114,61 @@ _PHRASES: Mapping[str, _Phrases] = {
         order="Estoy revisando el pedido {order} ahora mismo.",
         topic=None,
         ask="¿En qué te puedo ayudar?",
+    ),
+    "pt": _Phrases(
+        hello="Olá.",
+        hello_name="Olá, {name}.",
+        thanks="obrigado por aguardar",
+        sorry="lamento muito o transtorno",
+        sorry_again="desculpe por ter de perguntar de novo",
+        team="Aqui é a equipe da {business}.",
+        order="Estou verificando o pedido {order} agora mesmo.",
+        topic=None,
+        ask="Como posso ajudar?",
+    ),
+    "fr": _Phrases(
+        hello="Bonjour.",
+        hello_name="Bonjour {name}.",
+        thanks="merci de votre patience",
+        sorry="je suis désolé pour ce désagrément",
+        sorry_again="désolé que vous ayez dû redemander",
+        team="Ici l'équipe {business}.",
+        order="Je regarde votre commande {order} tout de suite.",
+        topic=None,
+        ask="Comment puis-je vous aider ?",
+    ),
+    "de": _Phrases(
+        hello="Hallo.",
+        hello_name="Hallo {name}.",
+        thanks="danke für Ihre Geduld",
+        sorry="es tut mir leid für die Unannehmlichkeiten",
+        sorry_again="entschuldigen Sie, dass Sie noch einmal fragen mussten",
+        team="Hier schreibt das Team von {business}.",
+        order="Ich sehe mir Ihre Bestellung {order} gleich an.",
+        topic=None,
+        ask="Wie kann ich Ihnen helfen?",
+    ),
+    "it": _Phrases(
+        hello="Ciao.",
+        hello_name="Ciao {name}.",
+        thanks="grazie per l'attesa",
+        sorry="mi dispiace molto per il disagio",
+        sorry_again="scusa se hai dovuto chiederlo di nuovo",
+        team="Ti scrive il team di {business}.",
+        order="Sto controllando subito l'ordine {order}.",
+        topic=None,
+        ask="Come posso aiutarti?",
+    ),
+    "id": _Phrases(
+        hello="Halo.",
+        hello_name="Halo {name}.",
+        thanks="terima kasih sudah menunggu",
+        sorry="mohon maaf atas ketidaknyamanannya",
+        sorry_again="maaf Anda harus bertanya lagi",
+        team="Kami dari tim {business}.",
+        order="Saya sedang memeriksa pesanan {order} sekarang.",
+        topic=None,
+        ask="Ada yang bisa saya bantu?",
     ),
 }
 #: Intents about the conversation itself, not a topic the agent could offer help with
