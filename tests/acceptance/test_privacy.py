@@ -106,6 +106,7 @@ async def test_export_then_erase_leaves_no_trace_and_a_new_message_starts_clean(
     data = exported.json()
     assert data["tables"]["customers"][0]["wa_id"] == PHONE
     assert data["tables"]["customers"][0]["attributes"]["tier"] == "gold"
+    assert data["tables"]["customers"][0]["language"] == "en"
     texts = [m["text"] for m in data["tables"]["messages"]]
     assert FIRST in texts and REPLY in texts
     assert data["tables"]["notes"][0]["body"] == NOTE
@@ -146,9 +147,9 @@ async def test_export_then_erase_leaves_no_trace_and_a_new_message_starts_clean(
     assert fresh["id"] != conversation_id
     assert fresh["customer"]["id"] != customer_id
     assert [m["text"] for m in fresh["messages"] if m["direction"] == "in"] == ["hello again"]
-    assert (await client.get(f"/api/v1/customers/{customer_id}/export", headers=admin)).json()[
-        "tables"
-    ]["customers"][0]["wa_id"] is None
+    gone = (await client.get(f"/api/v1/customers/{customer_id}/export", headers=admin)).json()
+    assert gone["tables"]["customers"][0]["wa_id"] is None
+    assert gone["tables"]["customers"][0]["language"] is None  # detected from their words
 
 
 async def test_export_and_erase_are_for_admins_and_known_customers(harness: Harness) -> None:

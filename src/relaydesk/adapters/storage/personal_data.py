@@ -200,6 +200,9 @@ def erase_customer(conn: Connection, customer_id: int, now: datetime) -> Erased 
             profile_name=None,
             username=None,
             attributes=null(),
+            language=None,
+            language_at=None,
+            language_source=None,
             updated_at=now,
         )
     )
