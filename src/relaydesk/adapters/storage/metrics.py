@@ -5,12 +5,13 @@ Three reads, each one range scan of its table joined to the period's conversatio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select
+from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from relaydesk.adapters.storage.tables import conversations, decisions, events, messages
@@ -92,7 +93,9 @@ _DECISIONS = (
         decisions.c.created_at,
         decisions.c.action,
         decisions.c.intent,
-        decisions.c.triggers,
+        # as text: a page reads tens of thousands of decisions with a handful of distinct
+        # trigger lists, so each distinct text is decoded once (`_TriggerTypes`)
+        cast(decisions.c.triggers, Text).label("triggers"),
         (decisions.c.detail["step"].as_string() == "book").label("booking"),
     )
     .join(conversations, conversations.c.id == decisions.c.conversation_id)
@@ -115,23 +118,23 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     rewrites: dict[int, list[tuple[str, str]]] = {}
     ads: set[int] = set()
     first: dict[int, sources.FirstMessage] = {}
-    for row in conn.execute(_MESSAGES, period):
-        if row.direction == "in" and row.conversation_id not in first:
-            first[row.conversation_id] = sources.FirstMessage(
-                row.type, row.hint, bool(row.to_template)
-            )
-        party = "customer" if row.direction == "in" else "agent"
-        sent.setdefault(row.conversation_id, []).append(MessageFact(row.sent_at, party))
-        if row.draft is not None and row.text is not None:
-            rewrites.setdefault(row.conversation_id, []).append((row.draft, row.text))
-        if row.ad:
-            ads.add(row.conversation_id)
+    # Rows unpacked as tuples (not read by column name): a week is tens of thousands.
+    for cid, direction, _author, at, draft, text, ad, kind, hint, to_template in conn.execute(
+        _MESSAGES, period
+    ):
+        inbound = direction == "in"
+        if inbound and cid not in first:
+            first[cid] = sources.FirstMessage(kind, hint, bool(to_template))
+        sent.setdefault(cid, []).append(MessageFact(at, "customer" if inbound else "agent"))
+        if draft is not None and text is not None:
+            rewrites.setdefault(cid, []).append((draft, text))
+        if ad:
+            ads.add(cid)
     decided: dict[int, list[DecisionFact]] = {}
-    for d in conn.execute(_DECISIONS, period):
-        decided.setdefault(d.conversation_id, []).append(
-            DecisionFact(
-                d.created_at, d.action, d.intent, _trigger_types(d.triggers), bool(d.booking)
-            )
+    types = _TriggerTypes()
+    for cid, at, action, intent, triggers, booking in conn.execute(_DECISIONS, period):
+        decided.setdefault(cid, []).append(
+            DecisionFact(at, action, intent, types(triggers), bool(booking))
         )
     clicked = {int(r.conversation_id) for r in conn.execute(_CLICKED, period)}
     return [
@@ -145,6 +148,22 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
         )
         for c in conn.execute(_CONVERSATIONS, period)
     ]
+
+
+class _TriggerTypes:
+    """`_trigger_types` of a decision's triggers as stored JSON text, each distinct text
+    decoded once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, stored: str | None) -> tuple[str, ...]:
+        if stored is None:
+            return ()
+        found = self._seen.get(stored)
+        if found is None:
+            found = self._seen[stored] = _trigger_types(json.loads(stored))
+        return found
 
 
 def _trigger_types(triggers: Any) -> tuple[str, ...]:
