@@ -71,7 +71,7 @@ def test_insights_draw_their_charts_and_drill_down(chromium: Any, seeded_server:
     box = chart.bounding_box()
     assert box is not None and box["height"] > 200
     assert page.locator("#scorecard-chart rect").count() > 10  # tracks and bars
-    assert page.locator("#scorecard tbody tr").count() == 16
+    assert page.locator("#scorecard tbody tr").count() == 18  # with qualified, conversions
     assert page.locator("#cohorts-intent tbody tr").count() > 5
     assert "Seed agent" in page.locator("#sla-agent").inner_text()  # names, not ids
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
