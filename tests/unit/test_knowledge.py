@@ -306,3 +306,16 @@ def test_an_intent_article_without_a_knowledge_base_is_a_problem(tmp_path: Path)
     assert problem.file == str(brief_path)
     assert problem.field_path == "intents.payment_methods.article"
     assert "has no knowledge_base section" in problem.message
+
+
+def test_the_same_articles_are_indexed_once_per_process(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder / "pay.md").write_text(ARTICLE, encoding="utf-8")
+    first, second = KnowledgeBase(tmp_path / "a"), KnowledgeBase(tmp_path / "b")
+    assert first.current() is second.current()  # same content, same version: one index
+    (tmp_path / "b" / "pay.md").write_text(ARTICLE.replace("Visa", "Maestro"), encoding="utf-8")
+    changed = KnowledgeBase(tmp_path / "b")
+    assert changed.current() is not first.current()
+    assert "Maestro" in changed.current().passages[0].text

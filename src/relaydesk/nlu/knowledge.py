@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -264,6 +265,32 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
 
 
+#: Indexes built in this process, by (articles' version, encoder): the version hashes the
+#: articles' content and an index never changes once built, so the serve and worker
+#: stages (and every app a test suite starts) share one instead of each spending a second
+#: or so encoding and calibrating the same articles. Only the last few are kept.
+_BUILT: dict[tuple[str, int], tuple[minilm.MiniLM | None, KnowledgeIndex]] = {}
+_BUILT_KEEP = 4
+_BUILT_LOCK = threading.Lock()
+
+
+def built_index(
+    articles: Sequence[Article], version: str, encoder: minilm.MiniLM | None
+) -> KnowledgeIndex:
+    """The index of these articles, built once per process for each version and encoder."""
+    key = (version, id(encoder))
+    with _BUILT_LOCK:
+        found = _BUILT.get(key)
+        if found is not None and found[0] is encoder:
+            return found[1]
+    index = KnowledgeIndex(articles, version, encoder=encoder)
+    with _BUILT_LOCK:
+        _BUILT[key] = (encoder, index)  # the encoder is held, so its id is not reused
+        while len(_BUILT) > _BUILT_KEEP:
+            del _BUILT[next(iter(_BUILT))]
+    return index
+
+
 class KnowledgeBase:
     """The brief's knowledge base, read at start and again when its files change (checked
     at most every `check_every` seconds, by names, sizes and modification times)."""
@@ -293,7 +320,7 @@ class KnowledgeBase:
         seen = files.fingerprint(self.folder)
         if seen != self._fingerprint:
             loaded = files.load(self.folder)
-            self.index = KnowledgeIndex(loaded.articles, loaded.version, encoder=self._encoder)
+            self.index = built_index(loaded.articles, loaded.version, self._encoder)
             self.problems = loaded.problems
             self._fingerprint = seen
             for problem in loaded.problems:  # file names only: no customer data
