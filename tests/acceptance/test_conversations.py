@@ -64,6 +64,14 @@ def last_decision(harness: Harness, wa_id: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the scripts check decisions, replies and routing through the whole app,
+    not storage, which the storage and other acceptance tests run on both databases. (Each
+    PostgreSQL app costs a migrated schema; 105 scripts twice made up minutes of CI.)"""
+    return f"sqlite:///{tmp_path / 'relaydesk.sqlite'}"
+
+
 @pytest.mark.parametrize("script", load_scripts())
 async def test_conversation(harness: Harness, script: dict[str, Any]) -> None:
     wa_id = f"34{uuid.uuid4().int % 10**9:09d}"
