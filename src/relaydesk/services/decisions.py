@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import anyio.to_thread
 import structlog
 from sqlalchemy import Connection
 
@@ -51,6 +50,7 @@ from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
 from relaydesk.services._ingest_rows import Batch, decision_row, outbox_row, short
 from relaydesk.services.handoff import LiveQueue, record_events
+from relaydesk.services.runner import run_in_thread
 from relaydesk.services.understanding import customer_language
 
 log = structlog.get_logger(__name__)
@@ -155,15 +155,7 @@ class DecisionStage:
 
     async def run_async(self, stop: asyncio.Event) -> None:
         """`run` in a thread of its own (model inference and SQL block) until `stop`."""
-        halt = threading.Event()
-        thread = threading.Thread(target=self.run, args=(halt,), name="decide", daemon=True)
-        thread.start()
-        try:
-            await stop.wait()
-        finally:
-            halt.set()
-            self.wake.set()
-            await anyio.to_thread.run_sync(thread.join, 30.0)
+        await run_in_thread(self.run, stop, "decide", on_halt=self.wake.set)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Decide every pending message (tests, `relaydesk` tools); how many were decided."""

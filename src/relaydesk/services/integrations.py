@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio.to_thread
 import structlog
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
@@ -36,6 +35,7 @@ from relaydesk.brief.schema import Brief
 from relaydesk.observability import Metrics
 from relaydesk.services import audit
 from relaydesk.services.conversations import handoff_card
+from relaydesk.services.runner import run_in_thread
 
 log = structlog.get_logger(__name__)
 
@@ -200,14 +200,9 @@ class IntegrationWorker:
 
     async def run_async(self, stop: asyncio.Event) -> None:
         """`run` in a thread of its own (HTTP calls block) until `stop`."""
-        halt = threading.Event()
-        thread = threading.Thread(target=self.run, args=(halt,), name="integrations", daemon=True)
-        thread.start()
         try:
-            await stop.wait()
+            await run_in_thread(self.run, stop, "integrations")
         finally:
-            halt.set()
-            await anyio.to_thread.run_sync(thread.join, 30.0)
             self.close()
 
     # -- one send -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ tests drive it by hand; `Scheduler.run(stop)` only calls it on a clock and sleep
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,27 @@ log = structlog.get_logger(__name__)
 
 Job = Callable[[datetime], object]
 Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def run_in_thread(
+    run: Callable[[threading.Event], None],
+    stop: asyncio.Event,
+    name: str,
+    *,
+    on_halt: Callable[[], None] | None = None,
+) -> None:
+    """A blocking loop `run(halt)` in a daemon thread of its own until `stop`; then its
+    `halt` is set (and `on_halt` called, e.g. to wake it) and it gets 30 s to end."""
+    halt = threading.Event()
+    thread = threading.Thread(target=run, args=(halt,), name=name, daemon=True)
+    thread.start()
+    try:
+        await stop.wait()
+    finally:
+        halt.set()
+        if on_halt is not None:
+            on_halt()
+        await anyio.to_thread.run_sync(thread.join, 30.0)
 
 
 @dataclass(slots=True)
