@@ -20,7 +20,8 @@ run: install  ## start Relaydesk on http://127.0.0.1:8000 (SQLite, example brief
 	$(BIN)/relaydesk serve --host 127.0.0.1 --port 8000
 
 test: install lint typecheck  ## the whole suite: lint, types, unit, integration, acceptance, browser
-	$(BIN)/pytest
+	@# One pytest-xdist worker per core; a test that fails alone is `$(BIN)/pytest PATH::NAME`.
+	$(BIN)/pytest -n auto --dist worksteal
 
 unit: install  ## the fast tier only
 	$(BIN)/pytest tests/unit -q

@@ -57,6 +57,7 @@ class _PostgresRun:
 
 
 _POSTGRES_RUN = _PostgresRun()
+_POSTGRES_SKIP = "PostgreSQL half skipped: "
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +83,7 @@ def postgres_server() -> Iterator[str]:
         _POSTGRES_RUN.note = (
             f"no PostgreSQL at {POSTGRES_URL} ({problem}) and no initdb/pg_ctl on this machine"
         )
-        pytest.skip(f"PostgreSQL half skipped: {_POSTGRES_RUN.note}")
+        pytest.skip(_POSTGRES_SKIP + _POSTGRES_RUN.note)
     cluster = None
     try:
         cluster = pg_cluster.Cluster(bin_dir)
@@ -92,12 +93,23 @@ def postgres_server() -> Iterator[str]:
             f"no PostgreSQL at {POSTGRES_URL} ({problem}) and a throwaway cluster from "
             f"{bin_dir} did not start ({exc})"
         )
-        pytest.skip(f"PostgreSQL half skipped: {_POSTGRES_RUN.note}")
+        pytest.skip(_POSTGRES_SKIP + _POSTGRES_RUN.note)
     _POSTGRES_RUN.started = f"PostgreSQL: a throwaway cluster from {bin_dir} at {POSTGRES_URL}"
     try:
         yield POSTGRES_URL
     finally:
         cluster.stop()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count the PostgreSQL half's skips from the reports, which reach the process that
+    prints the summary under pytest-xdist too (its workers' own counters do not)."""
+    if report.skipped and report.when == "setup":
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if _POSTGRES_SKIP in reason:
+            _POSTGRES_RUN.skipped += 1
+            _POSTGRES_RUN.note = reason.split(_POSTGRES_SKIP, 1)[1]
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -119,11 +131,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'relaydesk.sqlite'}"
         return
-    try:
-        server = request.getfixturevalue("postgres_server")
-    except pytest.skip.Exception:
-        _POSTGRES_RUN.skipped += 1
-        raise
+    server = request.getfixturevalue("postgres_server")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server)
     try:

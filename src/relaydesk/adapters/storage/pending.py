@@ -24,9 +24,14 @@ from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from relaydesk.adapters.storage.tables import conversations, customers, messages, pending_decisions
 from relaydesk.domain.channel import ApiError, InboundMessage, Sender
 
-#: Customers' advisory locks live in their own key space (the first of the two int4 keys).
-_LOCK_SPACE = 0x52_44  # "RD"
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:space, CAST(:key AS integer))")
+#: Customers' advisory locks live in a key space of their own per schema (the first of the
+#: two int4 keys): advisory locks are database-wide, so two deployments in two schemas of
+#: one database (staging beside production, parallel test runs) never skip each other's
+#: customers.
+_TRY_LOCK = text(
+    "SELECT pg_try_advisory_xact_lock("
+    "hashtext('relaydesk.pending:' || current_schema()), CAST(:key AS integer))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +161,7 @@ def claim(conn: Connection, limit: int) -> list[Pending]:
     for item in scanned:
         if item.customer_id not in mine:
             mine[item.customer_id] = bool(
-                conn.execute(
-                    _TRY_LOCK, {"space": _LOCK_SPACE, "key": item.customer_id % 2_147_483_647}
-                ).scalar_one()
+                conn.execute(_TRY_LOCK, {"key": item.customer_id % 2_147_483_647}).scalar_one()
             )
     claimed = [item for item in scanned if mine[item.customer_id]]
     if not claimed:

@@ -14,11 +14,18 @@ from relaydesk.adapters.storage.tables import login_attempts
 def lock_account_key(conn: Connection, account_key: str) -> None:
     """Serialise attempts on one account key until the transaction ends. SQLite's write
     transaction (BEGIN IMMEDIATE) already excludes every other writer, in any process; on
-    PostgreSQL a transaction-scoped advisory lock on 64 bits of the key's hash does."""
+    PostgreSQL a transaction-scoped advisory lock on 32 bits of the key's hash does, in a
+    key space of the schema's own (advisory locks are database-wide)."""
     if conn.dialect.name == "postgresql":
         digest = hashlib.sha256(account_key.encode()).digest()
-        lock = int.from_bytes(digest[:8], "big", signed=True)
-        conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
+        lock = int.from_bytes(digest[:4], "big", signed=True)
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock("
+                "hashtext('relaydesk.throttle:' || current_schema()), CAST(:lock AS integer))"
+            ),
+            {"lock": lock},
+        )
 
 
 def recent_attempts(conn: Connection, account_key: str, since: datetime) -> list[datetime]:
