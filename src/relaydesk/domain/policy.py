@@ -3,24 +3,38 @@ conversation, the new message's understanding, the brief and the time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
-from relaydesk.brief.schema import Brief, Intent, PricingPlaybook
-from relaydesk.domain import handoff, knowledge_answers
+from relaydesk.brief.schema import Brief, Intent
+from relaydesk.domain import escalation, handoff, knowledge_answers
+from relaydesk.domain import pricing as pricing_playbook
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
-from relaydesk.domain.decision import Action, Decision, Route, Trigger, Understanding
+from relaydesk.domain.decision import Action, Decision, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
+from relaydesk.domain.escalation import hand_over, with_wait
 from relaydesk.domain.knowledge import Hit, parse_reply_id, topic_of
-from relaydesk.domain.language import base_language
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
+from relaydesk.domain.outcome import HandoffDraft, MessageView, Outcome
+from relaydesk.domain.pricing import booking_reply, with_booking_url
 from relaydesk.domain.triggers import (
     HUMAN_REQUEST_THRESHOLD,
     TriggerInput,
     fire,
     is_low_confidence,
 )
+
+__all__ = [
+    "HandoffDraft",
+    "MessageView",
+    "Outcome",
+    "booking_reply",
+    "decide",
+    "hand_over",
+    "step",
+    "with_booking_url",
+    "with_wait",
+]
 
 #: Types that carry nothing to answer: reactions, deletions, edits, identity notices.
 NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
@@ -30,43 +44,9 @@ HUMAN_BUTTON = "human"
 #: The default title of the button that asks for a person (the brief's
 #: `fallback.talk_to_person`, which may be given per language).
 HUMAN_BUTTON_TITLE = "Talk to a person"
-PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 CANCEL_THRESHOLD = 0.5
 #: How many of the likeliest intents an unplaced request is checked against.
 UNPLACED_TOP = 2
-FRUSTRATION_TRIGGERS = frozenset({"negative_sentiment", "frustration", "frustration_trend"})
-
-
-@dataclass(frozen=True, slots=True)
-class MessageView:
-    """What the policy needs of an inbound message."""
-
-    type: str
-    text: str | None
-    reply_id: str | None
-    sent_at: datetime
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class HandoffDraft:
-    """What an escalation's handoff message is made of, so that the service can word the
-    wait from the live queue (`with_wait`) without deciding again."""
-
-    queue: str
-    priority: str
-    preface: tuple[str, ...]  #: said before the handoff copy (the frustrated playbook)
-    dialogue: DialogueState  #: the dialogue before the handoff message
-    language: str | None = None  #: the customer's language, when the message showed it
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A decision and the dialogue state it leaves behind."""
-
-    decision: Decision
-    dialogue: DialogueState
-    handoff: HandoffDraft | None = None  #: set when the decision escalates
 
 
 def decide(
@@ -102,7 +82,7 @@ def step(
     pricing = brief.playbooks.pricing
     if pricing is not None and message.reply_id in {o.reply_id for o in pricing.options}:
         tapped = dialogue.with_turn(Turn(message.text or "", pricing.intent, 1.0))
-        return _pricing_booking(brief, pricing, message.reply_id or "", (), tapped)
+        return pricing_playbook.booking(brief, pricing, message.reply_id or "", (), tapped)
     chosen = parse_reply_id(message.reply_id)
     if chosen is not None and understanding.knowledge:  # a tapped article (list row)
         tapped = dialogue.with_turn(Turn(message.text or "", None, 1.0))
@@ -138,14 +118,14 @@ def step(
         low_confidence_streak=dialogue.low_confidence_streak + 1 if low else 0,
     )
     if any(t.escalates for t in triggers):
-        return _escalate(brief, understanding, triggers, after, now)
+        return escalation.escalate(brief, understanding, triggers, after, now)
     if (
         pricing is not None
         and understanding.intent == pricing.intent
         and not low
         and understanding.confidence >= brief.confidence_threshold(pricing.intent)
     ):
-        return _pricing_question(brief, pricing, understanding, triggers, after)
+        return pricing_playbook.question(brief, pricing, understanding, triggers, after)
     if low:
         return _clarify_or_escalate(brief, understanding, triggers, after, now, "no intent fits")
     intent_name = understanding.intent
@@ -158,7 +138,7 @@ def step(
         reason = "below the intent's threshold" if action != "clarify" else "clarify"
         return _clarify_or_escalate(brief, understanding, triggers, after, now, reason)
     if intent.answers is None and _article_hit(intent, understanding) is None:
-        return _escalate(
+        return escalation.escalate(
             brief,
             understanding,
             (*triggers, Trigger("no_answer", f"{intent_name} has no approved answer", 1, 1)),
@@ -227,7 +207,7 @@ def _answer(
             float(before.repeats_of(body) + 1),
             float(loop.repeats),
         )
-        return _escalate(brief, understanding, (*triggers, trigger), after, now)
+        return escalation.escalate(brief, understanding, (*triggers, trigger), after, now)
     decision = Decision(
         Action.ANSWER,
         brief.version,
@@ -266,76 +246,6 @@ def _source(article: Hit | None) -> str:
     return f", from the article {article.title!r} ({article.article}#{article.passage})"
 
 
-def _pricing_question(
-    brief: Brief,
-    pricing: PricingPlaybook,
-    understanding: Understanding,
-    triggers: tuple[Trigger, ...],
-    after: DialogueState,
-) -> Outcome:
-    """Pricing playbook, step 1: the range and one qualification question."""
-    reply = Buttons(
-        body=f"{pricing.range}\n\n{pricing.question}",
-        buttons=tuple(Button(id=o.reply_id, title=o.title) for o in pricing.options),
-    )
-    decision = Decision(
-        Action.ANSWER,
-        brief.version,
-        intent=pricing.intent,
-        confidence=understanding.confidence,
-        triggers=triggers,
-        replies=(reply,),
-        detail={"playbook": "pricing", "step": "qualify"},
-    )
-    dialogue = replace(
-        after.with_reply(reply.body, tried="gave the price range and asked one question"),
-        clarifications=0,
-        last_answer_intent=pricing.intent,
-    )
-    return Outcome(decision, dialogue)
-
-
-def _pricing_booking(
-    brief: Brief,
-    pricing: PricingPlaybook,
-    option: str,
-    triggers: tuple[Trigger, ...],
-    after: DialogueState,
-) -> Outcome:
-    """Pricing playbook, step 2: the customer qualified; offer the booking link."""
-    reply = booking_reply(pricing, str(pricing.booking_link.url))
-    decision = Decision(
-        Action.ANSWER,
-        brief.version,
-        intent=pricing.intent,
-        confidence=1.0,
-        triggers=triggers,
-        replies=(reply,),
-        detail={"playbook": "pricing", "step": "book", "qualified_as": option},
-    )
-    dialogue = after.with_reply(reply.body, tried=f"offered a booking link ({option})")
-    return Outcome(decision, replace(dialogue, clarifications=0))
-
-
-def booking_reply(pricing: PricingPlaybook, url: str) -> Text:
-    """The booking step's message, with the link to `url`."""
-    return Text(f"{pricing.follow_up}\n\n{pricing.booking_link.label}: {url}", preview_url=True)
-
-
-def with_booking_url(outcome: Outcome, pricing: PricingPlaybook, url: str) -> Outcome:
-    """The outcome with the booking step's link pointing at `url` (a tracked redirect);
-    any other outcome as it is."""
-    decision = outcome.decision
-    if decision.detail.get("playbook") != "pricing" or decision.detail.get("step") != "book":
-        return outcome
-    tracked = replace(
-        decision,
-        replies=(booking_reply(pricing, url),),
-        detail={**decision.detail, "tracked": True},
-    )
-    return replace(outcome, decision=tracked)
-
-
 def _length(brief: Brief, name: str, before: DialogueState) -> str:
     """The brief's default length; the detailed answer when the same topic comes straight
     back (the shorter one evidently was not enough)."""
@@ -367,7 +277,7 @@ def _clarify_or_escalate(
 ) -> Outcome:
     unplaced = _unplaced_request(brief, understanding)
     if unplaced is not None:
-        return _escalate(brief, understanding, (*triggers, unplaced), after, now)
+        return escalation.escalate(brief, understanding, (*triggers, unplaced), after, now)
     found = _from_knowledge(brief, understanding, triggers, after, now)
     if found is not None:
         return found
@@ -378,7 +288,7 @@ def _clarify_or_escalate(
             float(after.clarifications),
             float(brief.policy.clarification_limit),
         )
-        return _escalate(brief, understanding, (*triggers, trigger), after, now)
+        return escalation.escalate(brief, understanding, (*triggers, trigger), after, now)
     options = _likely_intents(brief, understanding)
     buttons = tuple(Button(id=name, title=_title(brief, name)) for name in options)
     if understanding.out_of_scope and brief.fallback.out_of_scope:
@@ -427,7 +337,7 @@ def _from_knowledge(
                 float(after.repeats_of(body) + 1),
                 float(loop.repeats),
             )
-            return _escalate(brief, understanding, (*triggers, trigger), after, now)
+            return escalation.escalate(brief, understanding, (*triggers, trigger), after, now)
         return Outcome(replace(decision, triggers=triggers), dialogue)
     offered = knowledge_answers.worth_offering(brief, understanding)
     if offered and after.clarifications < brief.policy.clarification_limit:
@@ -473,150 +383,6 @@ def _likely_intents(brief: Brief, understanding: Understanding) -> tuple[str, ..
 
 def _title(brief: Brief, name: str) -> str:
     return (brief.intents[name].title or name.replace("_", " ").capitalize())[:20]
-
-
-def _escalate(
-    brief: Brief,
-    understanding: Understanding,
-    triggers: tuple[Trigger, ...],
-    after: DialogueState,
-    now: datetime,
-) -> Outcome:
-    """Queue for a person, with the one handoff message. Without live figures the wait is
-    the SLA's first-response target; the service re-renders it from the live queue with
-    `with_wait` (the policy stays a pure function)."""
-    frustrated_playbook = brief.playbooks.frustrated
-    extra = (
-        (frustrated_playbook.priority,)
-        if frustrated_playbook and any(t.type in FRUSTRATION_TRIGGERS for t in triggers)
-        else ()
-    )
-    route = _route(brief, understanding, triggers, extra)
-    frustrated = any(t.type in ("negative_sentiment", "frustration_trend") for t in triggers)
-    preface = _frustrated_preface(brief, understanding) if frustrated else ()
-    decision = Decision(
-        Action.ESCALATE,
-        brief.version,
-        intent=understanding.intent,
-        confidence=understanding.confidence,
-        triggers=triggers,
-        route=route,
-        status_after=ConversationStatus.QUEUED,
-        detail={
-            "playbook": "frustrated_customer" if frustrated else None,
-            "sentiment": understanding.sentiment,
-            "frustration": understanding.frustration,
-            "tried": list(after.tried),
-            "at": now.isoformat(),
-        },
-    )
-    draft = HandoffDraft(route.queue, route.priority, preface, after, understanding.language)
-    return with_wait(Outcome(decision, after, draft), brief, None, now)
-
-
-def hand_over(
-    brief: Brief,
-    understanding: Understanding,
-    triggers: tuple[Trigger, ...],
-    dialogue: DialogueState,
-    now: datetime,
-    preface: tuple[str, ...] = (),
-) -> Outcome:
-    """An escalation decided outside the policy (the rollout holding the bot back), with
-    `preface` said before the handoff message."""
-    outcome = _escalate(brief, understanding, triggers, dialogue, now)
-    if not preface or outcome.handoff is None:
-        return outcome
-    draft = replace(outcome.handoff, preface=(*preface, *outcome.handoff.preface))
-    return with_wait(replace(outcome, handoff=draft), brief, None, now)
-
-
-def with_wait(
-    outcome: Outcome, brief: Brief, snapshot: handoff.QueueSnapshot | None, now: datetime
-) -> Outcome:
-    """An escalation's outcome with its handoff message worded from `snapshot` (the live
-    queue it joins; None: no live figures) and the figures in the decision's detail.
-    Anything but an escalation is returned as it is."""
-    draft = outcome.handoff
-    if draft is None:
-        return outcome
-    brief = brief.localized(draft.language)  # the customer's language, where the brief has it
-    estimate = handoff.estimate_wait(brief, draft.priority, snapshot, now)
-    text = handoff.handoff_text(brief, draft.queue, estimate, now)
-    body = "\n\n".join((*draft.preface, text))
-    decision = replace(
-        outcome.decision,
-        replies=(Text(body),),
-        detail={**outcome.decision.detail, **estimate.as_detail()},
-    )
-    dialogue = replace(draft.dialogue.with_reply(body, tried="escalated"), clarifications=0)
-    return Outcome(decision, dialogue, draft)
-
-
-def _frustrated_preface(brief: Brief, understanding: Understanding) -> tuple[str, ...]:
-    """Acknowledge, and offer one troubleshooting step if the brief has one for the intent
-    (the handoff message follows)."""
-    frustrated = brief.playbooks.frustrated
-    if frustrated is None:
-        return ()
-    step_text = (
-        frustrated.troubleshooting.get(understanding.intent or "") if understanding.intent else None
-    )
-    return (_fill(frustrated.acknowledge, brief), *((step_text,) if step_text else ()))
-
-
-def _route(
-    brief: Brief,
-    understanding: Understanding,
-    triggers: tuple[Trigger, ...],
-    extra_priorities: tuple[str, ...] = (),
-) -> Route:
-    intent = brief.intents.get(understanding.intent or "") if understanding.intent else None
-    if intent is not None and (
-        understanding.out_of_scope
-        or understanding.confidence < brief.confidence_threshold(understanding.intent or "")
-    ):
-        intent = None  # an unsettled guess does not choose the queue
-    keywords = sorted(
-        (t for t in triggers if t.queue and t.type == "keyword"),
-        key=lambda t: PRIORITY_ORDER.index(t.priority or brief.policy.default_priority),
-    )
-    specific = [t.queue for t in keywords]
-    queue = (
-        (specific[0] if specific else None)
-        or _language_queue(brief, understanding.language)
-        or (intent.queue if intent else None)
-        or next((t.queue for t in triggers if t.queue), None)
-        or brief.policy.default_queue
-    )
-    priorities = [t.priority for t in triggers if t.priority] + list(extra_priorities)
-    if intent is not None and intent.priority:
-        priorities.append(intent.priority)
-    priority = min(priorities or [brief.policy.default_priority], key=PRIORITY_ORDER.index)
-    min_tier = max((t.min_tier for t in triggers if t.min_tier), default=None)
-    if min_tier is not None and brief.queues[queue].tier < min_tier:
-        queue = _queue_at_tier(brief, queue, min_tier)
-    return Route(queue=queue, tier=brief.queues[queue].tier, priority=priority)
-
-
-def _language_queue(brief: Brief, language: str | None) -> str | None:
-    """The queue the brief routes customers writing in `language` to, if any."""
-    if language is None:
-        return None
-    wanted = base_language(language)
-    for name, queue in brief.queues.items():
-        if any(base_language(code) == wanted for code in queue.customer_languages):
-            return name
-    return None
-
-
-def _queue_at_tier(brief: Brief, queue: str, min_tier: int) -> str:
-    """The first queue up the ladder from `queue` at `min_tier` or above."""
-    for step_ in brief.ladder:
-        for candidate in step_.queue:
-            if brief.queues[candidate].tier >= min_tier:
-                return candidate
-    return next((name for name, q in brief.queues.items() if q.tier >= min_tier), queue)
 
 
 def _fill(copy: str, brief: Brief, **values: str) -> str:
