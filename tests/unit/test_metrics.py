@@ -225,6 +225,22 @@ class TestQuality:
         stats = m.rewrite_rate(WEEK)
         assert (stats.replies_with_draft, stats.rewritten, stats.rewrite_rate) == (2, 1, 0.5)
 
+    def test_draft_acceptance_is_one_minus_the_rewrite_rate(self) -> None:
+        """Counted without edit distances: a change of spacing only is no rewrite, and a
+        pair of 20,000 characters or more is measured with difflib as before."""
+        long = "".join(chr(0x4E00 + i) for i in range(10_000))  # no repeats: difflib is quick
+        convs = [
+            *WEEK,
+            conv(20, at(27, 10), rewrites=(("Thanks  a lot", " Thanks a lot\n"),)),
+            conv(21, at(27, 11), rewrites=((long + "a", long + "b"), ("Yes", "No"))),
+        ]
+        for pool in (WEEK, convs, []):
+            got, stats = m.draft_acceptance(pool), m.rewrite_rate(pool)
+            assert got.replies == stats.replies_with_draft
+            expected = None if stats.rewrite_rate is None else round(1 - stats.rewrite_rate, 4)
+            assert got.value == expected
+        assert m.draft_acceptance(convs) == m.Acceptance(0.4, 5, (3, 20))
+
     def test_csat_average_and_response_rate(self) -> None:
         """c3 rated 5; c4 was asked and did not answer; the rest were never asked."""
         assert (m.csat(WEEK).value, m.csat(WEEK).count) == (5.0, 1)

@@ -16,6 +16,7 @@ import pytest
 from relaydesk.brief.loader import load_brief
 from relaydesk.brief.schema import Brief, Priority
 from relaydesk.config import EXAMPLE_BRIEF
+from relaydesk.domain.calendar import BusinessCalendar
 from relaydesk.domain.sla import (
     BreachAction,
     Clock,
@@ -27,6 +28,7 @@ from relaydesk.domain.sla import (
     breach_actions,
     evaluate,
     next_timer,
+    outcome,
     raised_priority,
     window_priority,
 )
@@ -399,3 +401,54 @@ def test_status_key_names_the_cycle() -> None:
     assert first is not None and later is not None
     assert first.key == "next_response@2026-11-30T10:00:00+00:00"
     assert later.key == "next_response@2026-11-30T12:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("priority", "timeline", "now", "expected"),
+    [
+        ("P2", tl(MON_10), md(11, 30, 10, 5), None),  # first response running
+        ("P2", tl(MON_10), md(11, 30, 10, 20), False),  # first response breached
+        ("P2", answered(), md(12, 1, 16), None),  # replied in time, resolution paused
+        # resolution met, but the customer's 11:00 message never got a reply: missed
+        ("P2", answered((C, md(11, 30, 11)), resolved=md(11, 30, 15)), md(11, 30, 16), False),
+        ("P2", answered((C, md(11, 30, 11)), (A, md(11, 30, 11, 20))), md(11, 30, 12), None),
+        (
+            "P2",
+            answered((C, md(11, 30, 11)), (A, md(11, 30, 11, 20)), resolved=md(11, 30, 15)),
+            md(11, 30, 16),
+            True,
+        ),
+        # replied in time and resolved in time, but the next response came late: missed
+        (
+            "P2",
+            answered((C, md(11, 30, 11)), (A, md(11, 30, 12)), resolved=md(11, 30, 13)),
+            md(11, 30, 16),
+            False,
+        ),
+        ("P2", tl(MON_10, (A, md(12, 1, 10))), md(12, 2, 12), False),  # late everything
+        ("P1", tl(md(11, 28, 23, 58)), md(11, 29, 0, 4), False),  # around the clock
+        ("P2", tl(MON_10, resolved=md(11, 30, 10, 5)), md(11, 30, 12), True),
+        ("P2", tl(MON_10, resolved=md(11, 30, 10, 5)), md(11, 30, 10, 3), None),  # not yet
+    ],
+)
+def test_outcome_is_what_the_report_says(
+    priority: Priority, timeline: SlaTimeline, now: datetime, expected: bool | None
+) -> None:
+    """`outcome` (the Insights' met / missed / not yet) agrees with the full report:
+    missed when any clock breached, met when first response and resolution are met."""
+    sla_ = BRIEF.slas[priority]
+    calendar = (
+        BusinessCalendar.from_brief(BRIEF)
+        if sla_.business_hours
+        else BusinessCalendar.always_open()
+    )
+    got = outcome(timeline, sla_, calendar, now)
+    r = evaluate(timeline, priority, BRIEF, now)
+    from_report = (
+        False
+        if r.breached
+        else True
+        if (r.first_response.state, r.resolution.state) == (MET, MET)
+        else None
+    )
+    assert got == from_report == expected

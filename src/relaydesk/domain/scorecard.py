@@ -82,11 +82,7 @@ def scorecard(
         tuple(o.conversation_id for o in judged),
         tuple(o.conversation_id for o in judged if o.met),
     )
-    rewrites = m.rewrite_rate(convs)
-    accepted = None if rewrites.rewrite_rate is None else round(1 - rewrites.rewrite_rate, 4)
-    draft_ids = tuple(  # the conversations with a reply sent as drafted (edit distance 0)
-        c.id for c in convs if any(d.split() == f.split() for d, f in c.rewrites)
-    )
+    accepted = m.draft_acceptance(convs)
     rating: Average = m.csat(convs)
     return (
         _p("first_response_p50", "First response p50", first, 50),
@@ -103,8 +99,8 @@ def scorecard(
            m.escalation_precision(convs), k.escalation_precision),
         _r("escalation_recall", "Escalation recall (proxy)", "quality",
            m.escalation_recall(convs), k.escalation_recall),
-        Line("draft_acceptance", "Drafts sent unchanged", "quality", "ratio", accepted,
-             rewrites.replies_with_draft, draft_ids, k.acceptance_rate),
+        Line("draft_acceptance", "Drafts sent unchanged", "quality", "ratio", accepted.value,
+             accepted.replies, accepted.ids, k.acceptance_rate),
         Line("csat", "CSAT", "quality", "rating", rating.value, rating.count, rating.ids, k.csat),
         _r("csat_response_rate", "CSAT response rate", "quality", m.csat_response_rate(convs)),
         _r("reopen_rate", "Reopen rate (7 days)", "quality", m.reopen_rate(convs, now),

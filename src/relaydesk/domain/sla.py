@@ -168,6 +168,49 @@ def evaluate_sla(
 ) -> SlaReport:
     """`evaluate` with the SLA and the calendar given directly."""
     now = aware_utc("now", now)
+    first, following, resolution = _spans(timeline, now)
+    targets = {
+        Clock.FIRST_RESPONSE: sla.first_response,
+        Clock.NEXT_RESPONSE: sla.next_response,
+        Clock.RESOLUTION: sla.resolution,
+    }
+
+    def status(clock: Clock, span: _Span) -> SlaStatus:
+        return _status(clock, span, targets[clock], sla.warn_at, calendar, now)
+
+    return SlaReport(
+        priority=priority,
+        at=now,
+        first_response=status(Clock.FIRST_RESPONSE, first),
+        next_response=None if following is None else status(Clock.NEXT_RESPONSE, following),
+        resolution=status(Clock.RESOLUTION, resolution),
+    )
+
+
+def outcome(
+    timeline: SlaTimeline, sla: Sla, calendar: BusinessCalendar, now: datetime
+) -> bool | None:
+    """What the Insights read of `evaluate_sla`'s report, without working out when each
+    clock is or was due (`due_at`, `warn_at`): False when any clock breached, True when
+    the first-response and resolution clocks are met, None while a clock still runs."""
+    now = aware_utc("now", now)
+    first, following, resolution = _spans(timeline, now)
+    states = [
+        _state(first, sla.first_response, sla.warn_at, calendar, now)[0],
+        _state(resolution, sla.resolution, sla.warn_at, calendar, now)[0],
+    ]
+    if following is not None:
+        states.append(_state(following, sla.next_response, sla.warn_at, calendar, now)[0])
+    if SlaState.BREACHED in states:
+        return False
+    if states[0] is SlaState.MET and states[1] is SlaState.MET:
+        return True
+    return None
+
+
+def _spans(timeline: SlaTimeline, now: datetime) -> tuple[_Span, _Span | None, _Span]:
+    """The first-response, next-response (None before a customer follows an agent reply)
+    and resolution spans of a timeline at `now` (UTC)."""
     opened = aware_utc("opened_at", timeline.opened_at)
     if now < opened:
         raise ValueError(f"now {now.isoformat()} is before opened_at {opened.isoformat()}")
@@ -181,24 +224,10 @@ def evaluate_sla(
         for m in timeline.messages
         if opened <= (at := aware_utc("message at", m.at)) <= end
     )
-    targets = {
-        Clock.FIRST_RESPONSE: sla.first_response,
-        Clock.NEXT_RESPONSE: sla.next_response,
-        Clock.RESOLUTION: sla.resolution,
-    }
-
-    def status(clock: Clock, span: _Span) -> SlaStatus:
-        return _status(clock, span, targets[clock], sla.warn_at, calendar, now)
-
-    next_span = _next_response(messages, end, stopped)
-    return SlaReport(
-        priority=priority,
-        at=now,
-        first_response=status(
-            Clock.FIRST_RESPONSE, _first_response(opened, messages, end, stopped)
-        ),
-        next_response=None if next_span is None else status(Clock.NEXT_RESPONSE, next_span),
-        resolution=status(Clock.RESOLUTION, _resolution(opened, messages, end, stopped)),
+    return (
+        _first_response(opened, messages, end, stopped),
+        _next_response(messages, end, stopped),
+        _resolution(opened, messages, end, stopped),
     )
 
 
@@ -337,19 +366,8 @@ def _status(
     calendar: BusinessCalendar,
     now: datetime,
 ) -> SlaStatus:
-    counted = span.counted
-    if span.running_since is not None:
-        counted += ((span.running_since, now),)
-    elapsed = sum((calendar.business_time(s, e) for s, e in counted), timedelta())
+    state, elapsed = _state(span, target, warn_fraction, calendar, now)
     warning = target * warn_fraction
-    if span.stopped:
-        state = SlaState.BREACHED if elapsed > target else SlaState.MET
-    elif elapsed >= target:
-        state = SlaState.BREACHED
-    elif span.running_since is None:
-        state = SlaState.PAUSED
-    else:
-        state = SlaState.WARNING if elapsed >= warning else SlaState.RUNNING
     return SlaStatus(
         clock=clock,
         state=state,
@@ -359,6 +377,25 @@ def _status(
         due_at=_reached(target, span, calendar),
         warn_at=_reached(warning, span, calendar),
     )
+
+
+def _state(
+    span: _Span, target: timedelta, warn_fraction: float, calendar: BusinessCalendar, now: datetime
+) -> tuple[SlaState, timedelta]:
+    """The clock's state at `now` and the time it counted."""
+    counted = span.counted
+    if span.running_since is not None:
+        counted += ((span.running_since, now),)
+    elapsed = sum((calendar.business_time(s, e) for s, e in counted), timedelta())
+    if span.stopped:
+        state = SlaState.BREACHED if elapsed > target else SlaState.MET
+    elif elapsed >= target:
+        state = SlaState.BREACHED
+    elif span.running_since is None:
+        state = SlaState.PAUSED
+    else:
+        state = SlaState.WARNING if elapsed >= target * warn_fraction else SlaState.RUNNING
+    return state, elapsed
 
 
 def _reached(amount: timedelta, span: _Span, calendar: BusinessCalendar) -> datetime | None:

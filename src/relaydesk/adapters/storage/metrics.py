@@ -6,7 +6,7 @@ Three reads, each one range scan of its table joined to the period's conversatio
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +46,8 @@ _CONVERSATIONS = (
         conversations.c.csat_state,
         conversations.c.csat_rating,
         conversations.c.feedback,
-        conversations.c.failure_tags,
+        # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
+        cast(conversations.c.failure_tags, Text).label("failure_tags"),
         _NEXT.label("next_at"),
     )
     .where(_IN_PERIOD)
@@ -94,7 +95,7 @@ _DECISIONS = (
         decisions.c.action,
         decisions.c.intent,
         # as text: a page reads tens of thousands of decisions with a handful of distinct
-        # trigger lists, so each distinct text is decoded once (`_TriggerTypes`)
+        # trigger lists, so each distinct text is decoded once (`_Decoded`)
         cast(decisions.c.triggers, Text).label("triggers"),
         (decisions.c.detail["step"].as_string() == "book").label("booking"),
     )
@@ -131,15 +132,17 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
         if ad:
             ads.add(cid)
     decided: dict[int, list[DecisionFact]] = {}
-    types = _TriggerTypes()
+    types = _Decoded(_trigger_types)
     for cid, at, action, intent, triggers, booking in conn.execute(_DECISIONS, period):
         decided.setdefault(cid, []).append(
             DecisionFact(at, action, intent, types(triggers), bool(booking))
         )
     clicked = {int(r.conversation_id) for r in conn.execute(_CLICKED, period)}
+    tags = _Decoded(_failure_tags)
     return [
         _facts(
             c,
+            tags(c.failure_tags),
             sent.get(c.id, ()),
             decided.get(c.id, ()),
             rewrites.get(c.id, ()),
@@ -150,11 +153,12 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
     ]
 
 
-class _TriggerTypes:
-    """`_trigger_types` of a decision's triggers as stored JSON text, each distinct text
-    decoded once."""
+class _Decoded:
+    """`read` of a JSON column's value (a list of strings) stored as JSON text, each
+    distinct text decoded once; () for NULL."""
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[Any], tuple[str, ...]]) -> None:
+        self._read = read
         self._seen: dict[str, tuple[str, ...]] = {}
 
     def __call__(self, stored: str | None) -> tuple[str, ...]:
@@ -162,8 +166,12 @@ class _TriggerTypes:
             return ()
         found = self._seen.get(stored)
         if found is None:
-            found = self._seen[stored] = _trigger_types(json.loads(stored))
+            found = self._seen[stored] = self._read(json.loads(stored))
         return found
+
+
+def _failure_tags(tags: Any) -> tuple[str, ...]:
+    return tuple(tags or ())
 
 
 def _trigger_types(triggers: Any) -> tuple[str, ...]:
@@ -176,6 +184,7 @@ def _trigger_types(triggers: Any) -> tuple[str, ...]:
 
 def _facts(
     row: Any,
+    failure_tags: tuple[str, ...],
     sent: Sequence[MessageFact],
     decided: Sequence[DecisionFact],
     rewrites: Sequence[tuple[str, str]],
@@ -197,7 +206,7 @@ def _facts(
         csat_state=row.csat_state,
         csat_rating=row.csat_rating,
         feedback=row.feedback,
-        failure_tags=tuple(row.failure_tags or ()),
+        failure_tags=failure_tags,
         next_conversation_at=row.next_at,  # min() keeps the column's UTC type
         messages=tuple(sent),
         decisions=tuple(decided),
