@@ -12,29 +12,21 @@ from relaydesk.domain import pricing as pricing_playbook
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Trigger, Understanding
 from relaydesk.domain.dialogue import DialogueState, Turn
-from relaydesk.domain.escalation import hand_over, with_wait
+from relaydesk.domain.escalation import hand_over as hand_over  # re-exported
+from relaydesk.domain.escalation import with_wait as with_wait  # re-exported
 from relaydesk.domain.knowledge import Hit, parse_reply_id, topic_of
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Text
-from relaydesk.domain.outcome import HandoffDraft, MessageView, Outcome
-from relaydesk.domain.pricing import booking_reply, with_booking_url
+from relaydesk.domain.outcome import HandoffDraft as HandoffDraft  # re-exported
+from relaydesk.domain.outcome import MessageView as MessageView  # re-exported
+from relaydesk.domain.outcome import Outcome as Outcome  # re-exported
+from relaydesk.domain.pricing import booking_reply as booking_reply  # re-exported
+from relaydesk.domain.pricing import with_booking_url as with_booking_url  # re-exported
 from relaydesk.domain.triggers import (
     HUMAN_REQUEST_THRESHOLD,
     TriggerInput,
     fire,
     is_low_confidence,
 )
-
-__all__ = [
-    "HandoffDraft",
-    "MessageView",
-    "Outcome",
-    "booking_reply",
-    "decide",
-    "hand_over",
-    "step",
-    "with_booking_url",
-    "with_wait",
-]
 
 #: Types that carry nothing to answer: reactions, deletions, edits, identity notices.
 NOTHING_TO_ANSWER = frozenset({"reaction", "revoke", "edit", "system"})
