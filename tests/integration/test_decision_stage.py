@@ -218,3 +218,55 @@ async def test_the_pending_row_carries_what_the_decision_reads(harness: Harness)
     assert item.message.sender.profile_name == "Rosa"
     assert item.message.phone_number_id
     assert depth == 1 and oldest == item.received_at
+
+
+async def test_one_transaction_decides_a_customers_messages_on_what_the_earlier_ones_wrote(
+    harness: Harness,
+) -> None:
+    """Several messages of one customer and one of another, decided in one write
+    transaction: the later message of a customer sees the language and the state the
+    earlier one wrote (not the context read ahead for both), and every reply is stored in
+    its conversation with its outbox row, in order."""
+    harness.container.decisions._write_slice = 60.0  # the whole round in one transaction
+    for wamid, body, wa_id in (
+        ("wamid.a1", "¿dónde está mi pedido?", "34600000001"),
+        ("wamid.b1", "where is my order?", "34600000002"),
+        ("wamid.a2", "merci", "34600000001"),
+        ("wamid.a3", "NW-10482", "34600000001"),
+    ):
+        await harness.post_webhook(text_webhook(wamid=wamid, body=body, wa_id=wa_id), decide=False)
+    assert await harness.decide() == 4
+    with harness.container.db.read() as conn:
+        from relaydesk.adapters.storage.tables import customers
+
+        languages = dict(conn.execute(select(customers.c.wa_id, customers.c.language)).all())
+        rows = conn.execute(
+            select(messages.c.wamid, decisions.c.detail, decisions.c.conversation_id)
+            .join(decisions, decisions.c.message_id == messages.c.id)
+            .order_by(messages.c.id)
+        ).all()
+        inbound = dict(
+            conn.execute(
+                select(messages.c.wamid, messages.c.conversation_id).where(
+                    messages.c.direction == "in"
+                )
+            ).all()
+        )
+        sent = conn.execute(
+            select(outbox.c.id, outbox.c.message_id, outbox.c.conversation_id, messages.c.id)
+            .join(messages, messages.c.id == outbox.c.message_id)
+            .where(messages.c.conversation_id == outbox.c.conversation_id)
+            .order_by(outbox.c.id)
+        ).all()
+        replies = int(
+            conn.execute(
+                select(func.count()).select_from(messages).where(messages.c.direction == "out")
+            ).scalar_one()
+        )
+    assert languages == {"34600000001": "es", "34600000002": "en"}
+    assert [r.wamid for r in rows] == ["wamid.a1", "wamid.b1", "wamid.a2", "wamid.a3"]
+    assert all(r.conversation_id == inbound[r.wamid] for r in rows)
+    # a2 ("merci") and a3 (an order number) are decided in the language a1 set
+    assert [r.detail.get("language") for r in rows] == ["es", "en", "es", "es"]
+    assert replies == len(sent) >= 3
+    assert [s[1] for s in sent] == sorted(s[1] for s in sent)  # replies stored in order

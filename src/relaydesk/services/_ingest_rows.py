@@ -35,6 +35,8 @@ class Batch:
     events: int = 0  #: rows written to the events table (the console wants to know)
     flushed: int = 0  #: outbox rows already inserted event by event (isolated retries)
     flushed_pending: int = 0  #: pending decisions already inserted event by event
+    #: replies not stored yet (`reply_rows`), stored together by `insert_replies`
+    replies: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
     def absorb(self, item: Batch) -> None:
         """Take the counts of one event stored on its own (its rows are already written)."""
@@ -117,17 +119,40 @@ def outbox_row(
     now: datetime,
 ) -> dict[str, Any]:
     """Store the outbound message now; return its outbox row for a bulk insert."""
-    stored = content_to_dict(content)
-    message_id = repo.insert_outbound_message(
-        conn,
+    message, entry = reply_rows(
         conversation_id=conversation_id,
-        kind=content_kind(content),
-        text=readable_text(content),
-        content=stored,
+        phone_number_id=phone_number_id,
+        recipient=recipient,
+        content=content,
+        reply_to=reply_to,
         now=now,
     )
-    return {
-        "message_id": message_id,
+    entry["message_id"] = repo.insert_outbound_message(conn, **message)
+    return entry
+
+
+def reply_rows(
+    *,
+    conversation_id: int,
+    phone_number_id: str,
+    recipient: Recipient,
+    content: OutboundContent,
+    reply_to: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The outbound message (the arguments of `repo.insert_outbound_message`) and its
+    outbox row, whose `message_id` is filled in when the message is stored
+    (`insert_replies`)."""
+    stored = content_to_dict(content)
+    message = {
+        "conversation_id": conversation_id,
+        "kind": content_kind(content),
+        "text": readable_text(content),
+        "content": stored,
+        "now": now,
+    }
+    entry = {
+        "message_id": None,
         "conversation_id": conversation_id,
         "phone_number_id": phone_number_id,
         "recipient_wa_id": recipient.wa_id,
@@ -138,6 +163,22 @@ def outbox_row(
         "next_attempt_at": now,
         "created_at": now,
     }
+    return message, entry
+
+
+def insert_replies(
+    conn: Connection, replies: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Store many `reply_rows` at once: the messages in one multi-row INSERT (ids in the
+    order given), then their outbox rows in another. Returns the outbox rows."""
+    if not replies:
+        return []
+    ids = repo.insert_outbound_messages(conn, [message for message, _ in replies])
+    entries = []
+    for (_, entry), message_id in zip(replies, ids, strict=True):
+        entries.append({**entry, "message_id": message_id})
+    repo.insert_outbox_rows(conn, entries)
+    return entries
 
 
 def readable_text(content: OutboundContent) -> str | None:

@@ -39,6 +39,7 @@ from relaydesk.adapters.storage import customers as customers_store
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
+from relaydesk.adapters.storage import rollout as rollout_store
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.brief.schema import Brief
@@ -48,7 +49,13 @@ from relaydesk.domain.conversation import ConversationState, ConversationStatus
 from relaydesk.domain.decision import Action, Decision, Understanding
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
-from relaydesk.services._ingest_rows import Batch, decision_row, outbox_row, short
+from relaydesk.services._ingest_rows import (
+    Batch,
+    decision_row,
+    insert_replies,
+    reply_rows,
+    short,
+)
 from relaydesk.services.handoff import LiveQueue, record_events
 from relaydesk.services.runner import run_in_thread
 from relaydesk.services.understanding import customer_language
@@ -87,6 +94,7 @@ class Admission(Protocol):
         understanding: Understanding,
         outcome: Outcome,
         now: datetime,
+        arriving: rollout_store.Arriving | None = None,
     ) -> Outcome: ...
 
 
@@ -96,6 +104,9 @@ BATCH_SIZE = 64
 #: webhooks' own inserts (the acknowledgement) never wait long for the lock. PostgreSQL
 #: decides a round in one transaction (its customers stay claimed until it commits).
 WRITE_SLICE = 0.004
+#: The decision contexts (conversation state, customer language, cohort) of this many
+#: messages are read in one query, just before they are decided.
+CONTEXT_CHUNK = 8
 
 
 class DecisionStage:
@@ -247,35 +258,54 @@ class DecisionStage:
         passes it. Returns how many were decided (a prefix of `todo`)."""
         deadline = None if budget is None else time.perf_counter() + budget
         taken = 0
+        contexts = _Contexts(conn, todo)
         for item in todo:
-            self._decide(conn, batch, item)
+            self._decide(conn, batch, item, contexts.take(taken, item))
             taken += 1
             if deadline is not None and time.perf_counter() >= deadline:
                 break
         store.done(conn, [p.message_id for p in todo[:taken]])
         repo.record_decisions(conn, batch.decisions)
-        repo.insert_outbox_rows(conn, batch.outbox)
+        batch.outbox += insert_replies(conn, batch.replies)
         return taken
 
-    def _decide(self, conn: Connection, batch: Batch, item: store.Pending) -> None:
+    def _decide(
+        self,
+        conn: Connection,
+        batch: Batch,
+        item: store.Pending,
+        context: repo.DecisionContext | None = None,
+    ) -> None:
+        """Decide one message. `context`: its conversation's state, customer language and
+        cohort, read in this transaction after every earlier write to them (None: read
+        them here)."""
         message, now = item.message, item.received_at
-        state = repo.conversation_state(conn, item.conversation_id)
+        if context is not None:
+            state = context.state
+        else:
+            state = repo.conversation_state(conn, item.conversation_id)
+        arriving = context.arriving if context is not None else None
         if state.status is ConversationStatus.RESOLVED:
             # Closed by an earlier message of this batch or round ("thanks, bye") after this
             # one was stored: it starts the customer's next conversation, as it would have
             # had it arrived a moment later.
             state = repo.open_conversation(conn, item.customer_id, message.phone_number_id, now)
             store.move_message(conn, item.message_id, state.id)
+            arriving = None  # the new conversation's cohort is read with it
         state = turn.arrived(state, message)
         window_from = state.last_inbound_at or message.sent_at
         outcome = turn.backlogged(state, message, now, self._backlog_max_age)
         if outcome is None:
             understanding = self._in_customer_language(
-                conn, item, batch.understood.get(message.wamid, _NOTHING), now
+                conn,
+                item,
+                batch.understood.get(message.wamid, _NOTHING),
+                now,
+                context.language if context is not None else None,
             )
             outcome = self._decider.decide(state, message, understanding, item.attributes, now)
             if self._admit is not None:
-                outcome = self._admit(conn, item, state, understanding, outcome, now)
+                outcome = self._admit(conn, item, state, understanding, outcome, now, arriving)
         draft = outcome.handoff
         if draft is not None:  # escalating: word the wait from the live queue it joins
             snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)
@@ -312,10 +342,9 @@ class DecisionStage:
         if self._held_as_draft(conn, state.id, item.message_id, decision, now):
             return
         recipient = Recipient(wa_id=message.sender.wa_id, user_id=message.sender.user_id)
-        for reply in decision.replies:
-            batch.outbox.append(
-                outbox_row(
-                    conn,
+        for reply in decision.replies:  # stored with the transaction's others at its end
+            batch.replies.append(
+                reply_rows(
                     conversation_id=state.id,
                     phone_number_id=message.phone_number_id,
                     recipient=recipient,
@@ -326,11 +355,18 @@ class DecisionStage:
             )
 
     def _in_customer_language(
-        self, conn: Connection, item: store.Pending, understanding: Understanding, now: datetime
+        self,
+        conn: Connection,
+        item: store.Pending,
+        understanding: Understanding,
+        now: datetime,
+        known: customers_store.CustomerLanguage | None = None,
     ) -> Understanding:
         """The understanding in the customer's language (kept on the customer, updated when
-        this message settles it otherwise)."""
-        known = customers_store.language_of(conn, item.customer_id)
+        this message settles it otherwise). `known`: the customer's language as read in
+        this transaction (None: read here)."""
+        if known is None:
+            known = customers_store.language_of(conn, item.customer_id)
         understanding, language = customer_language(understanding, known.language)
         if language.changed and language.language is not None:
             customers_store.set_language(
@@ -379,6 +415,35 @@ class DecisionStage:
             self.on_outbound()
         if batch.events:
             self.on_event()
+
+
+class _Contexts:
+    """The decision contexts of the messages one transaction decides, read
+    `CONTEXT_CHUNK` messages at a time just before they are decided (a transaction with a
+    time budget may decide only the first few). A context is handed out once, and only
+    while nothing in this transaction has written to its customer since it was read: a
+    second message of the same customer in a chunk gets None (its decision reads afresh)."""
+
+    def __init__(self, conn: Connection, todo: Sequence[store.Pending]) -> None:
+        self._conn = conn
+        self._todo = todo
+        self._read_to = 0  #: contexts are read for todo[:_read_to]
+        self._found: dict[int, repo.DecisionContext] = {}
+        self._touched: set[int] = set()  #: customers decided since the last read
+
+    def take(self, index: int, item: store.Pending) -> repo.DecisionContext | None:
+        if index >= self._read_to:
+            chunk = self._todo[index : index + CONTEXT_CHUNK]
+            self._found = repo.decision_contexts(self._conn, [p.conversation_id for p in chunk])
+            self._touched = set()
+            self._read_to = index + len(chunk)
+        context = self._found.pop(item.conversation_id, None)
+        customer = item.customer_id
+        fresh = context is not None and customer not in self._touched
+        self._touched.add(customer)
+        if context is None or not fresh or context.arriving.customer_id != customer:
+            return None
+        return context
 
 
 def pending_depth(db: Database) -> tuple[int, datetime | None]:

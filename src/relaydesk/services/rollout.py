@@ -142,11 +142,15 @@ class Rollout:
         understanding: Understanding,
         outcome: Outcome,
         now: datetime,
+        arriving: store.Arriving | None = None,
     ) -> Outcome:
         """Place the conversation in a cohort at its first decision, and hold the bot back
-        for the baseline and for intents that are off."""
+        for the baseline and for intents that are off. `arriving`: the conversation's
+        cohort and customer as the caller read them in this transaction (read here if
+        None)."""
         current = self._fresh(conn, now)
-        arriving = store.arriving(conn, state.id)
+        if arriving is None:
+            arriving = store.arriving(conn, state.id)
         cohort = arriving.cohort
         if cohort is None:
             bucket = arriving.bucket
@@ -157,7 +161,14 @@ class Rollout:
                 bucket, message.phone_number_id, message.referral, understanding.intent
             )
             cohort = rollout.cohort_for(current.segment, arrival)
-            store.place(conn, state.id, arriving.customer_id, cohort, bucket)
+            store.place(
+                conn,
+                state.id,
+                arriving.customer_id,
+                cohort,
+                bucket,
+                bucket_known=arriving.bucket is not None,
+            )
         if cohort == BASELINE:
             config = self.brief.rollout
             greeting = (

@@ -298,13 +298,24 @@ class CustomerLanguage:
     source: str | None
 
 
+# Built once: the decision stage runs these for every message it decides.
+_LANGUAGE_OF = select(
+    customers.c.language, customers.c.language_at, customers.c.language_source
+).where(customers.c.id == bindparam("k_id"))
+_SET_LANGUAGE = (
+    update(customers)
+    .where(customers.c.id == bindparam("k_id"))
+    .values(
+        language=bindparam("k_language"),
+        language_at=bindparam("k_at", type_=customers.c.language_at.type),
+        language_source=bindparam("k_source"),
+    )
+)
+
+
 def language_of(conn: Connection, customer_id: int) -> CustomerLanguage:
     """The customer's language as last set (all None: not known yet)."""
-    row = conn.execute(
-        select(customers.c.language, customers.c.language_at, customers.c.language_source).where(
-            customers.c.id == customer_id
-        )
-    ).first()
+    row = conn.execute(_LANGUAGE_OF, {"k_id": customer_id}).first()
     if row is None:
         return CustomerLanguage(None, None, None)
     return CustomerLanguage(row.language, row.language_at, row.language_source)
@@ -314,8 +325,5 @@ def set_language(
     conn: Connection, customer_id: int, language: str, source: str, now: datetime
 ) -> None:
     """Keep `language` on the customer, with when and how (`source`) it was set."""
-    conn.execute(
-        update(customers)
-        .where(customers.c.id == customer_id)
-        .values(language=language, language_at=now, language_source=source)
-    )
+    values = {"k_id": customer_id, "k_language": language, "k_at": now, "k_source": source}
+    conn.execute(_SET_LANGUAGE, values)

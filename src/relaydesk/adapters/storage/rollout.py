@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from relaydesk.adapters.storage.tables import (
@@ -209,35 +209,49 @@ def _summary(state: RolloutState) -> dict[str, Any]:
 # -- cohorts ----------------------------------------------------------------------------------
 
 
+# Built once: the decision stage runs these for every message it decides.
+_ARRIVING = (
+    select(
+        conversations.c.rollout_cohort,
+        conversations.c.customer_id,
+        customers.c.rollout_bucket,
+        customers.c.wa_id,
+        customers.c.user_id,
+    )
+    .join(customers, customers.c.id == conversations.c.customer_id)
+    .where(conversations.c.id == bindparam("k_id"))
+)
+_PLACE_CONVERSATION = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("k_id"))
+    .values(rollout_cohort=bindparam("k_cohort"))
+)
+_PLACE_CUSTOMER = (
+    update(customers)
+    .where(customers.c.id == bindparam("k_id"), customers.c.rollout_bucket.is_(None))
+    .values(rollout_bucket=bindparam("k_bucket"))
+)
+
+
 def arriving(conn: Connection, conversation_id: int) -> Arriving:
-    row = conn.execute(
-        select(
-            conversations.c.rollout_cohort,
-            conversations.c.customer_id,
-            customers.c.rollout_bucket,
-            customers.c.wa_id,
-            customers.c.user_id,
-        )
-        .join(customers, customers.c.id == conversations.c.customer_id)
-        .where(conversations.c.id == conversation_id)
-    ).one()
+    row = conn.execute(_ARRIVING, {"k_id": conversation_id}).one()
     return Arriving(row[0], row[1], row[2], row[3], row[4])
 
 
 def place(
-    conn: Connection, conversation_id: int, customer_id: int, cohort: Cohort, bucket: int
+    conn: Connection,
+    conversation_id: int,
+    customer_id: int,
+    cohort: Cohort,
+    bucket: int,
+    *,
+    bucket_known: bool = False,
 ) -> None:
-    """Set the conversation's cohort, and the customer's bucket if it has none yet."""
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(rollout_cohort=cohort)
-    )
-    conn.execute(
-        update(customers)
-        .where(customers.c.id == customer_id, customers.c.rollout_bucket.is_(None))
-        .values(rollout_bucket=bucket)
-    )
+    """Set the conversation's cohort, and the customer's bucket if it has none yet
+    (`bucket_known`: the caller read that it has one, so only the cohort is written)."""
+    conn.execute(_PLACE_CONVERSATION, {"k_id": conversation_id, "k_cohort": cohort})
+    if not bucket_known:
+        conn.execute(_PLACE_CUSTOMER, {"k_id": customer_id, "k_bucket": bucket})
 
 
 # -- figures ----------------------------------------------------------------------------------
