@@ -319,3 +319,52 @@ def test_the_same_articles_are_indexed_once_per_process(tmp_path: Path) -> None:
     changed = KnowledgeBase(tmp_path / "b")
     assert changed.current() is not first.current()
     assert "Maestro" in changed.current().passages[0].text
+
+
+class CountingEncoder:
+    """A stand-in for MiniLM: a fixed pseudo-random unit vector per text, and a count of
+    the forward passes (calls) the index asks for."""
+
+    dimensions = 16
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, texts: list[str], *, remember: bool = False) -> np.ndarray:
+        self.calls.append(len(texts))
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little") + len(text)
+            row = np.random.default_rng(seed).normal(size=self.dimensions)
+            rows.append(row / np.linalg.norm(row))
+        return np.array(rows, dtype=np.float32)
+
+
+def test_queries_encoded_in_one_batch_search_as_one_at_a_time() -> None:
+    encoder = CountingEncoder()
+    loaded = files.load(KB)
+    index = KnowledgeIndex(loaded.articles, loaded.version, encoder=encoder)  # type: ignore[arg-type]
+    questions = [
+        "what payment methods do you accept",
+        "how long does shipping take",
+        "can I pay in instalments",
+        "how long does shipping take",  # twice in a batch: encoded once
+        "asdfgh qwerty",
+    ]
+    encoder.calls.clear()
+    vectors = index.query_vectors(questions)
+    assert encoder.calls == [4]  # one call for the batch's distinct texts
+    for question in questions:
+        one_by_one = index.search(question)
+        batched = index.search(question, vector=vectors[question])
+        assert [r.hit.article for r in batched] == [r.hit.article for r in one_by_one]
+        assert [r.hit.probability for r in batched] == pytest.approx(
+            [r.hit.probability for r in one_by_one], abs=1e-9
+        )
+    best = index.best_in("payment-methods", questions[0], 0.9, vectors[questions[0]])
+    assert best is not None
+    assert best == index.best_in("payment-methods", questions[0], 0.9)
+
+
+def test_a_lexical_index_encodes_nothing(index: KnowledgeIndex) -> None:
+    assert index.query_vectors(["what payment methods do you accept"]) == {}

@@ -172,21 +172,33 @@ class KnowledgeIndex:
         with_null = np.append(scores, self.null_score)
         return np.asarray(softmax(with_null / self.temperature))
 
-    def passage_scores(self, text: str) -> Floats:
-        """The combined score of every passage for `text`."""
+    def query_vectors(self, texts: Sequence[str]) -> dict[str, Floats]:
+        """The embeddings of `texts` as queries, encoded in one batch: a decision round
+        searches for several messages, and one forward pass per message cost several times
+        one pass for all. Empty when this index does not use embeddings."""
+        if not self.weights[2] or self._encoder is None or self._vectors is None or not texts:
+            return {}
+        unique = list(dict.fromkeys(texts))
+        vectors = self._encoder.encode(unique).astype(np.float64)
+        return dict(zip(unique, vectors, strict=True))
+
+    def passage_scores(self, text: str, vector: Floats | None = None) -> Floats:
+        """The combined score of every passage for `text` (`vector`: its embedding from
+        `query_vectors`, else it is encoded here)."""
         w_bm25, w_chars, w_embedding = self.weights
         total = w_bm25 * self._bm25.normalised(words(text))
         if w_chars and self._char_matrix is not None:
             query = self._chars.transform([text])
             total += w_chars * np.asarray((self._char_matrix @ query.T).todense()).ravel()
         if w_embedding and self._encoder is not None and self._vectors is not None:
-            vector = self._encoder.encode([text])[0].astype(np.float64)
+            if vector is None:
+                vector = self._encoder.encode([text])[0].astype(np.float64)
             total += w_embedding * np.clip(self._vectors @ vector, 0.0, 1.0)
         return total
 
-    def _topic_scores(self, text: str) -> tuple[Floats, Ints]:
+    def _topic_scores(self, text: str, vector: Floats | None = None) -> tuple[Floats, Ints]:
         """Each topic's best passage score, and the index of that passage."""
-        scores = self.passage_scores(text)
+        scores = self.passage_scores(text, vector)
         best = np.full(len(self.topics), -np.inf)
         which = np.zeros(len(self.topics), dtype=np.intp)
         for index, (topic, score) in enumerate(zip(self._topic, scores, strict=True)):
@@ -194,11 +206,12 @@ class KnowledgeIndex:
                 best[topic], which[topic] = score, index
         return best, which
 
-    def search(self, text: str, top: int = 3) -> list[Ranked]:
-        """The `top` likeliest topics for `text`, best first, each with its best passage."""
+    def search(self, text: str, top: int = 3, vector: Floats | None = None) -> list[Ranked]:
+        """The `top` likeliest topics for `text`, best first, each with its best passage
+        (`vector`: as for `passage_scores`)."""
         if not self.passages or not text.strip():
             return []
-        scores, which = self._topic_scores(text)
+        scores, which = self._topic_scores(text, vector)
         probabilities = self.probabilities(scores)[:-1]
         order = np.argsort(-probabilities)[:top]
         ranked = []
@@ -217,12 +230,14 @@ class KnowledgeIndex:
             ranked.append(Ranked(hit, float(scores[topic])))
         return ranked
 
-    def best_in(self, topic: str, text: str, probability: float) -> Hit | None:
+    def best_in(
+        self, topic: str, text: str, probability: float, vector: Floats | None = None
+    ) -> Hit | None:
         """The passage of `topic` (any language variant) that best matches `text`, for an
         intent answered from its article; None when no article has that topic."""
         if topic not in self.topics:
             return None
-        scores = self.passage_scores(text)
+        scores = self.passage_scores(text, vector)
         mine = np.flatnonzero(self._topic == self.topics.index(topic))
         chosen = self.passages[int(mine[np.argmax(scores[mine])])]
         found = self.hit(chosen.article, chosen.index)

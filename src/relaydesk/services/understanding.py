@@ -26,7 +26,8 @@ from relaydesk.nlu.intent import OOS, IntentClassifier, Prediction
 from relaydesk.nlu.language import NLU_LANGUAGES, LanguageDetector, model_languages
 
 if TYPE_CHECKING:  # numpy and scikit-learn are imported only where a model is built
-    from relaydesk.nlu.knowledge import KnowledgeBase
+    from relaydesk.nlu.calibration import Floats
+    from relaydesk.nlu.knowledge import KnowledgeBase, KnowledgeIndex
 
 log = structlog.get_logger(__name__)
 NOTHING = Understanding(None, 0.0)
@@ -159,13 +160,21 @@ class Understander:
             return results
         texts = [messages[i].text or "" for i in to_classify]
         predictions = self._classifier.predict(texts)
+        index_now = self.knowledge.current() if self.knowledge is not None else None
+        vectors = (  # the knowledge base's queries of this batch, encoded together
+            index_now.query_vectors(
+                [t for t, p in zip(texts, predictions, strict=True) if self._searches(p)]
+            )
+            if index_now is not None
+            else {}
+        )
         for index, text, prediction in zip(to_classify, texts, predictions, strict=True):
             human = self._human.detect(text)
             cancel = self._cancel.detect(text)
             mood = sentiment.score(text, self._sentiment)
             found = entity_extraction.extract(text, self._order_patterns)
             mode = ask.detect(text, specific=bool(found.order_numbers))
-            hits, version = self._knowledge(text, prediction)
+            hits, version = self._knowledge(index_now, text, prediction, vectors.get(text))
             results[index] = Understanding(
                 prediction.intent,
                 prediction.confidence,
@@ -196,24 +205,41 @@ class Understander:
             )
         return results
 
-    def _knowledge(self, text: str, prediction: Prediction) -> tuple[tuple[Hit, ...], str]:
-        """Knowledge-base passages for a message no intent answers confidently."""
-        if self.knowledge is None:
-            return (), ""
+    def _confident(self, prediction: Prediction) -> bool:
         intent = prediction.intent
         threshold = (
             self._brief.confidence_threshold(intent)
             if intent in self._brief.intents
             else self._brief.policy.confidence_threshold
         )
-        index = self.knowledge.current()
-        if not prediction.out_of_scope and prediction.confidence >= threshold:
-            article = self._brief.intents[intent].article if intent in self._brief.intents else None
+        return not prediction.out_of_scope and prediction.confidence >= threshold
+
+    def _article(self, prediction: Prediction) -> str | None:
+        intent = prediction.intent
+        return self._brief.intents[intent].article if intent in self._brief.intents else None
+
+    def _searches(self, prediction: Prediction) -> bool:
+        """Whether `_knowledge` reads the knowledge base for this prediction."""
+        return not self._confident(prediction) or self._article(prediction) is not None
+
+    def _knowledge(
+        self,
+        index: KnowledgeIndex | None,
+        text: str,
+        prediction: Prediction,
+        vector: Floats | None = None,
+    ) -> tuple[tuple[Hit, ...], str]:
+        """Knowledge-base passages for a message no intent answers confidently, or the
+        passage of the article a confident intent is answered from."""
+        if index is None:
+            return (), ""
+        if self._confident(prediction):
+            article = self._article(prediction)
             if article is None:
                 return (), ""
-            found = index.best_in(article, text, prediction.confidence)
+            found = index.best_in(article, text, prediction.confidence, vector)
             return ((found,) if found else ()), index.version
-        return tuple(ranked.hit for ranked in index.search(text)), index.version
+        return tuple(ranked.hit for ranked in index.search(text, vector=vector)), index.version
 
     def _pressed(self, reply_id: str | None) -> str | None:
         """A button or list row that names an intent."""
