@@ -439,9 +439,9 @@ class _Contexts:
             self._read_to = index + len(chunk)
         context = self._found.pop(item.conversation_id, None)
         customer = item.customer_id
-        fresh = context is not None and customer not in self._touched
+        stale = customer in self._touched
         self._touched.add(customer)
-        if context is None or not fresh or context.arriving.customer_id != customer:
+        if context is None or stale or context.arriving.customer_id != customer:
             return None
         return context
 

@@ -363,21 +363,26 @@ def insert_outbound_message(
     content: dict[str, Any],
     now: datetime,
 ) -> int:
-    return int(
-        conn.execute(
-            _INSERT_OUTBOUND,
-            {
-                "conversation_id": conversation_id,
-                "direction": "out",
-                "type": kind,
-                "text": text,
-                "payload": content,
-                "status": int(DeliveryStatus.PENDING),
-                "sent_at": now,
-                "created_at": now,
-            },
-        ).scalar_one()
+    row = _outbound_row(
+        conversation_id=conversation_id, kind=kind, text=text, content=content, now=now
     )
+    return int(conn.execute(_INSERT_OUTBOUND, row).scalar_one())
+
+
+def _outbound_row(
+    *, conversation_id: int, kind: str, text: str | None, content: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The `messages` row of an outbound message waiting to be sent."""
+    return {
+        "conversation_id": conversation_id,
+        "direction": "out",
+        "type": kind,
+        "text": text,
+        "payload": content,
+        "status": int(DeliveryStatus.PENDING),
+        "sent_at": now,
+        "created_at": now,
+    }
 
 
 _INSERT_OUTBOUND_MANY = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
@@ -388,22 +393,7 @@ def insert_outbound_messages(conn: Connection, rows: Sequence[dict[str, Any]]) -
     their ids in the order given."""
     if not rows:
         return []
-    result = conn.execute(
-        _INSERT_OUTBOUND_MANY,
-        [
-            {
-                "conversation_id": row["conversation_id"],
-                "direction": "out",
-                "type": row["kind"],
-                "text": row["text"],
-                "payload": row["content"],
-                "status": int(DeliveryStatus.PENDING),
-                "sent_at": row["now"],
-                "created_at": row["now"],
-            }
-            for row in rows
-        ],
-    )
+    result = conn.execute(_INSERT_OUTBOUND_MANY, [_outbound_row(**row) for row in rows])
     return [int(i) for i in result.scalars()]
 
 
