@@ -73,6 +73,20 @@ _PG_FUNCTIONS = [
         END IF;
         RETURN NULL;
     END $$ LANGUAGE plpgsql""",
+    # Inserts and deletes bump each conversation once per statement (a bulk insert of a
+    # history would otherwise update a conversation's row once per message).
+    """CREATE FUNCTION relaydesk_bump_facts_rev_inserted() RETURNS trigger AS $$
+    BEGIN
+        UPDATE conversations SET facts_rev = facts_rev + 1
+        WHERE id IN (SELECT conversation_id FROM inserted);
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE FUNCTION relaydesk_bump_facts_rev_deleted() RETURNS trigger AS $$
+    BEGIN
+        UPDATE conversations SET facts_rev = facts_rev + 1
+        WHERE id IN (SELECT conversation_id FROM deleted);
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
     """CREATE FUNCTION relaydesk_bump_own_facts_rev() RETURNS trigger AS $$
     BEGIN
         NEW.facts_rev := OLD.facts_rev + 1;
@@ -86,11 +100,21 @@ def _postgres_triggers() -> list[str]:
     watched = SUMMARISED["conversations"]
     old = ", ".join(f"OLD.{c}" for c in watched)
     new = ", ".join(f"NEW.{c}" for c in watched)
+    made = []
+    for table, columns in (("messages", f" OF {', '.join(SUMMARISED['messages'])}"),
+                           ("decisions", "")):  # fmt: skip
+        made += [
+            f"CREATE TRIGGER {table}_facts_rev_insert AFTER INSERT ON {table} "
+            "REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT "
+            "EXECUTE FUNCTION relaydesk_bump_facts_rev_inserted()",
+            f"CREATE TRIGGER {table}_facts_rev_update AFTER UPDATE{columns} ON {table} {bump}",
+            f"CREATE TRIGGER {table}_facts_rev_delete AFTER DELETE ON {table} "
+            "REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT "
+            "EXECUTE FUNCTION relaydesk_bump_facts_rev_deleted()",
+        ]
     return [
         *_PG_FUNCTIONS,
-        "CREATE TRIGGER messages_facts_rev AFTER INSERT OR DELETE OR UPDATE OF "
-        f"{', '.join(SUMMARISED['messages'])} ON messages {bump}",
-        f"CREATE TRIGGER decisions_facts_rev AFTER INSERT OR DELETE OR UPDATE ON decisions {bump}",
+        *made,
         "CREATE TRIGGER events_facts_rev_insert AFTER INSERT ON events "
         f"FOR EACH ROW WHEN ({_CLICK.format(row='NEW')}) "
         "EXECUTE FUNCTION relaydesk_bump_facts_rev()",
@@ -106,13 +130,16 @@ def _postgres_triggers() -> list[str]:
     ]
 
 
-_TRIGGERS = (
-    "messages_facts_rev",
-    "decisions_facts_rev",
-    "events_facts_rev_insert",
-    "events_facts_rev_update",
-    "events_facts_rev_delete",
+_SQLITE_TRIGGERS = (
+    *(f"{table}_facts_rev_{event}" for table in ("messages", "decisions", "events")
+      for event in ("insert", "update", "delete")),
     "conversations_facts_rev",
+)  # fmt: skip
+_PG_FUNCTION_NAMES = (
+    "relaydesk_bump_facts_rev",
+    "relaydesk_bump_facts_rev_inserted",
+    "relaydesk_bump_facts_rev_deleted",
+    "relaydesk_bump_own_facts_rev",
 )
 
 
@@ -164,18 +191,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
-    names = [*_TRIGGERS] if postgres else [
-        *(f"{t}_facts_rev_{op_}" for t in ("messages", "decisions")
-          for op_ in ("insert", "update", "delete")),
-        *_TRIGGERS[2:],
-    ]  # fmt: skip
-    for name in names:
-        table = name.split("_")[0]
-        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgres else ""))
-    if postgres:
-        op.execute("DROP FUNCTION IF EXISTS relaydesk_bump_facts_rev()")
-        op.execute("DROP FUNCTION IF EXISTS relaydesk_bump_own_facts_rev()")
+    if op.get_bind().dialect.name == "postgresql":
+        for function in _PG_FUNCTION_NAMES:  # CASCADE: with the triggers that call it
+            op.execute(f"DROP FUNCTION IF EXISTS {function}() CASCADE")
+    else:
+        for name in _SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("conversation_summaries")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_column("facts_rev")
