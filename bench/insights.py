@@ -6,7 +6,9 @@ the console's Insights page.
 
 A fresh SQLite file (or, with `--postgres-url`, a fresh PostgreSQL schema) is migrated
 and filled by `relaydesk demo seed`'s generator: `--conversations` over the last `--weeks`
-(13 by default: a quarter's history), about 10 messages and 5 decisions each. Then,
+(13 by default: a quarter's history), about 10 messages and 5 decisions each. Then
+every conversation is summarised for the Insights as the worker's job does it
+(`services.summaries.Refresh`, 2,000 at a time; skipped by code without summaries), and,
 each timed on its own:
 
 - scorecard: the last complete week's scorecard alone, then with the week before it
@@ -42,6 +44,11 @@ from relaydesk.domain.scorecard import scorecard
 from relaydesk.services import accounts, insights
 from relaydesk.services.demo_seed import seed
 from relaydesk.services.weekly import last_complete_week, review
+
+try:
+    from relaydesk.services.summaries import Refresh
+except ImportError:  # code from before the summaries (an A/B run)
+    Refresh = None  # type: ignore[assignment,misc]
 
 PASSWORD = "bench password 123"
 
@@ -125,6 +132,14 @@ def main() -> None:
                 conn.execute(text("ANALYZE"))
         with db.read() as conn:
             assert conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        if Refresh is not None:
+            began, refresh, summarised = time.perf_counter(), Refresh(db, brief), 0
+            while stored := refresh(now):
+                summarised += stored
+            print(
+                f"summarised {summarised} conversations (the worker's job) in "
+                f"{time.perf_counter() - began:.0f} s"
+            )
         wk = last_complete_week(now, brief.timezone)
         in_week = len(insights.facts(db, insights.Filters(wk.start, wk.end)))
         print(f"week {wk.label}: {in_week} conversations started")

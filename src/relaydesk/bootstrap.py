@@ -39,6 +39,7 @@ from relaydesk.services.privacy import MessageRetention
 from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.rollout import Rollout
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
+from relaydesk.services.summaries import Refresh as SummaryRefresh
 from relaydesk.services.timers import Timers
 
 if TYPE_CHECKING:
@@ -220,6 +221,8 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
     scheduler.every("draft_timeouts", timedelta(seconds=5), drafts.expire_due)
     raw_retention = timedelta(days=settings.raw_webhook_retention_days)
     scheduler.every("raw_webhook_purge", timedelta(minutes=10), RawWebhookPurge(db, raw_retention))
+    # ahead of the Insights pages, which otherwise summarise what changed since themselves
+    scheduler.every("insights_summaries", timedelta(seconds=30), SummaryRefresh(db, brief))
     if brief.privacy.message_retention_days is not None:
         retention = MessageRetention(db, brief.privacy.message_retention_days)
         scheduler.every("message_retention", timedelta(minutes=10), retention)

@@ -1,15 +1,28 @@
-"""The facts the scorecard reads (plain dataclasses loaded by `adapters.storage.metrics`)
-and the shapes of its figures: a rate, durations with percentiles, an average."""
+"""The facts the scorecard reads (plain dataclasses loaded by `adapters.storage.metrics`),
+what the figures read of a conversation (`Figured`: the facts, or their stored summary,
+`domain.metric_summary`) and the shapes of its figures: a rate, durations with
+percentiles, an average."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Protocol
+
+from relaydesk.domain.desk import edit_distance
 
 #: Actions the bot takes itself (a reply went out).
 BOT_ACTIONS = frozenset({"answer", "clarify"})
+#: A customer silent this long has ended a contact; their next message is a return (the
+#: WhatsApp customer-service window is as long).
+CONTACT_GAP = timedelta(hours=24)
+#: The recall proxy's "came back": the customer was silent at least `RETURN_QUIET` after a
+#: bot reply and wrote again within `RETURN_WITHIN` of it, and that turn escalated.
+RETURN_QUIET = timedelta(hours=1)
+RETURN_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,163 @@ class ConversationFacts:
             (m.at for m in self.messages if m.party == party and (after is None or m.at >= after)),
             None,
         )
+
+    @property
+    def first_escalation_at(self) -> datetime | None:
+        first = self.first_escalation
+        return None if first is None else first.at
+
+    @property
+    def escalation_triggers(self) -> tuple[str, ...]:
+        """The trigger types that fired in the first escalation."""
+        first = self.first_escalation
+        return () if first is None else first.triggers
+
+    @property
+    def escalation_reply_at(self) -> datetime | None:
+        """The first human reply since the conversation was escalated."""
+        return None if self.escalated_at is None else self.first("agent", after=self.escalated_at)
+
+    @property
+    def lag_reply_at(self) -> datetime | None:
+        """The first human reply since the bot's first escalate decision."""
+        at = self.first_escalation_at
+        return None if at is None else self.first("agent", after=at)
+
+    @property
+    def came_back(self) -> bool:
+        """The bot kept the conversation, the customer went quiet (`RETURN_QUIET`) and came
+        back within `RETURN_WITHIN` of the bot's last reply, and that return was escalated."""
+        first = self.first_escalation
+        if first is None:
+            return False
+        replies = [d.at for d in self.decisions if d.action in BOT_ACTIONS and d.at < first.at]
+        if not replies:
+            return False
+        silence = first.at - replies[-1]  # the bot answers each turn at once: the customer's
+        return RETURN_QUIET <= silence <= RETURN_WITHIN  # silence is since its last reply
+
+    @property
+    def contact(self) -> tuple[datetime | None, datetime | None]:
+        """(when the first contact ended, when the customer came back within this
+        conversation). A contact ends at resolution, or at the last customer message before
+        a silence of `CONTACT_GAP` (the next one is the return); with no such silence, at
+        the last customer message (a return can then only be a later conversation)."""
+        if self.resolved_at is not None:
+            return self.resolved_at, None
+        inbound = [m.at for m in self.messages if m.party == "customer"]
+        if not inbound:
+            return None, None
+        for before, after in pairwise(inbound):
+            if after - before >= CONTACT_GAP:
+                return before, after
+        return inbound[-1], None
+
+    @property
+    def drafts(self) -> Drafts:
+        """Agents' replies sent from a draft: how many, how many rewritten, and whether one
+        went out as drafted (whitespace aside)."""
+        replies = rewritten = 0
+        kept = False
+        for draft, final in self.rewrites:
+            replies += 1
+            a, b = " ".join(draft.split()), " ".join(final.split())
+            if a == b:
+                kept = True
+            elif _rewritten(a, b):
+                rewritten += 1
+        return Drafts(replies, rewritten, kept)
+
+    @property
+    def sla_final(self) -> tuple[str, bool] | None:
+        """Read from facts, no SLA outcome is stored: the clocks are worked out."""
+        return None
+
+    @property
+    def sla_messages(self) -> tuple[MessageFact, ...] | None:
+        return self.messages
+
+
+@dataclass(frozen=True, slots=True)
+class Drafts:
+    replies: int  #: agents' replies sent from a draft
+    rewritten: int  #: of which the agent changed the text (`desk.edit_distance` above 0)
+    kept: bool  #: one of them went out as drafted
+
+
+def _rewritten(a: str, b: str) -> bool:
+    """`desk.edit_distance(a, b) > 0` for two different normalised texts. Texts of `n`
+    characters in all are then at least `1/n` apart (difflib's ratio is `2 * matches / n`
+    with at most `(n - 1) / 2` matches), which rounds to 4 places above 0 when `n` is below
+    20,000; only longer pairs need difflib."""
+    return len(a) + len(b) < 20_000 or edit_distance(a, b) > 0
+
+
+class Figured(Protocol):
+    """What the figures (`domain.metrics`, `domain.scorecard`) read of a conversation:
+    `ConversationFacts`, or its summary (`domain.metric_summary.ConversationSummary`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def priority(self) -> str | None: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def escalated_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def csat_state(self) -> str | None: ...
+    @property
+    def csat_rating(self) -> int | None: ...
+    @property
+    def feedback(self) -> str | None: ...
+    @property
+    def failure_tags(self) -> tuple[str, ...]: ...
+    @property
+    def next_conversation_at(self) -> datetime | None: ...
+    @property
+    def booking_clicked(self) -> bool: ...
+    @property
+    def booking_offered(self) -> bool: ...
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def escalated(self) -> bool: ...
+    @property
+    def bot_replied(self) -> bool: ...
+    @property
+    def first_escalation_at(self) -> datetime | None: ...
+    @property
+    def escalation_triggers(self) -> tuple[str, ...]: ...
+    @property
+    def escalation_reply_at(self) -> datetime | None: ...
+    @property
+    def lag_reply_at(self) -> datetime | None: ...
+    @property
+    def came_back(self) -> bool: ...
+    @property
+    def contact(self) -> tuple[datetime | None, datetime | None]: ...
+    @property
+    def drafts(self) -> Drafts: ...
+    @property
+    def sla_final(self) -> tuple[str, bool] | None:
+        """(the SLA basis it was judged under, met) once the clocks stopped for good."""
+
+    @property
+    def sla_messages(self) -> tuple[MessageFact, ...] | None:
+        """The customer's and agents' messages, when read (None: not read)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,31 +9,31 @@ its denominator, and conversations that cannot be judged yet are left out of it.
 
 Every figure keeps the ids of the conversations it counted (`ids`), for the drill-down
 from a number to its conversations. The facts are plain dataclasses loaded by
-`adapters.storage.metrics`; no I/O here.
+`adapters.storage.metrics`, or their stored summaries (`domain.metric_summary`): both
+are `Figured`; no I/O here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import pairwise
+from typing import TypeVar
 
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import sla
 from relaydesk.domain.calendar import BusinessCalendar
-from relaydesk.domain.desk import RewriteStats, edit_distance, rewrite_stats
-from relaydesk.domain.metric_facts import BOT_ACTIONS, Average, ConversationFacts, Rate, Times
+from relaydesk.domain.desk import RewriteStats, rewrite_stats
+from relaydesk.domain.metric_facts import CONTACT_GAP as CONTACT_GAP
+from relaydesk.domain.metric_facts import RETURN_QUIET as RETURN_QUIET
+from relaydesk.domain.metric_facts import RETURN_WITHIN as RETURN_WITHIN
+from relaydesk.domain.metric_facts import Average, ConversationFacts, Figured, Rate, Times
 
-#: A customer silent this long has ended a contact; their next message is a return (the
-#: WhatsApp customer-service window is as long).
-CONTACT_GAP = timedelta(hours=24)
+_C = TypeVar("_C", bound=Figured)
 #: A return within this long after a contact ended (or after resolution) is a reopen.
 REOPEN_WINDOW = timedelta(days=7)
-#: The recall proxy's "came back": the customer was silent at least `RETURN_QUIET` after a
-#: bot reply and wrote again within `RETURN_WITHIN` of it, and that turn escalated.
-RETURN_QUIET = timedelta(hours=1)
-RETURN_WITHIN = timedelta(hours=24)
 #: The escalation triggers that mean the bot failed (not a request only people may handle).
 BOT_FAILURE_TRIGGERS = frozenset(
     {
@@ -49,14 +49,12 @@ BOT_FAILURE_TRIGGERS = frozenset(
 )
 
 
-def cohort(
-    facts: Iterable[ConversationFacts], start: datetime, end: datetime
-) -> list[ConversationFacts]:
+def cohort(facts: Iterable[_C], start: datetime, end: datetime) -> list[_C]:
     """The conversations that started in `[start, end)`."""
     return [c for c in facts if start <= c.created_at < end]
 
 
-def _rate(pool: Sequence[ConversationFacts], hit: Callable[[ConversationFacts], bool]) -> Rate:
+def _rate(pool: Sequence[_C], hit: Callable[[_C], bool]) -> Rate:
     ids = [c.id for c in pool]
     hits = [c.id for c in pool if hit(c)]
     return Rate(len(hits), len(ids), tuple(ids), tuple(hits))
@@ -65,20 +63,18 @@ def _rate(pool: Sequence[ConversationFacts], hit: Callable[[ConversationFacts], 
 # -- speed --------------------------------------------------------------------------------
 
 
-def first_response(convs: Iterable[ConversationFacts]) -> Times:
+def first_response(convs: Iterable[Figured]) -> Times:
     """Escalation to the first human reply. Denominator: escalated conversations an agent
     has replied to; those still waiting for a first reply are not counted."""
     out: list[tuple[float, int]] = []
     for c in convs:
-        if c.escalated_at is None:
-            continue
-        reply = c.first("agent", after=c.escalated_at)
-        if reply is not None:
+        reply = c.escalation_reply_at
+        if c.escalated_at is not None and reply is not None:
             out.append(((reply - c.escalated_at).total_seconds(), c.id))
     return _times(out)
 
 
-def resolution(convs: Iterable[ConversationFacts]) -> Times:
+def resolution(convs: Iterable[Figured]) -> Times:
     """The customer's first message to resolution by people. Denominator: escalated
     conversations that are resolved; open ones are not counted."""
     out = [
@@ -89,17 +85,14 @@ def resolution(convs: Iterable[ConversationFacts]) -> Times:
     return _times(out)
 
 
-def escalation_lag(convs: Iterable[ConversationFacts]) -> Times:
+def escalation_lag(convs: Iterable[Figured]) -> Times:
     """The first escalation trigger (the escalate decision) to the first human reply.
     Denominator: conversations the bot escalated that an agent has replied to since."""
     out: list[tuple[float, int]] = []
     for c in convs:
-        first = c.first_escalation
-        if first is None:
-            continue
-        reply = c.first("agent", after=first.at)
-        if reply is not None:
-            out.append(((reply - first.at).total_seconds(), c.id))
+        first, reply = c.first_escalation_at, c.lag_reply_at
+        if first is not None and reply is not None:
+            out.append(((reply - first).total_seconds(), c.id))
     return _times(out)
 
 
@@ -116,32 +109,63 @@ class SlaOutcome:
     met: bool | None  #: None: a clock still runs (or waits on the customer)
 
 
-def sla_outcomes(
-    convs: Iterable[ConversationFacts], brief: Brief, now: datetime
-) -> list[SlaOutcome]:
+def sla_basis(brief: Brief) -> str:
+    """What an SLA outcome is judged under: a digest of the brief's SLA targets, business
+    hours and time zone. A stored outcome judged under another basis is not reused."""
+    basis = brief.model_dump(mode="json", include={"slas", "business_hours", "timezone"})
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def settled(c: Figured, basis: str, now: datetime) -> bool | None:
+    """The conversation's stored SLA outcome when it holds at `now` under `basis` (the
+    clocks stopped for good: resolved at or before `now`); None when it must be worked out
+    from the messages."""
+    final = c.sla_final
+    if final is None or final[0] != basis or c.resolved_at is None or c.resolved_at > now:
+        return None
+    return final[1]
+
+
+def judged(c: Figured, brief: Brief) -> bool:
+    """The conversation has SLA clocks: escalated, with a priority the brief sets SLAs for."""
+    return c.escalated_at is not None and c.priority in brief.slas
+
+
+def sla_outcomes(convs: Iterable[Figured], brief: Brief, now: datetime) -> list[SlaOutcome]:
     """Each escalated conversation with a priority, judged with the SLA clocks
     (`domain.sla`: business hours, paused while waiting on the customer): met when its
     first-response and resolution clocks stopped within target and no clock breached;
-    missed when any clock breached; None while a clock still runs short of its target."""
+    missed when any clock breached; None while a clock still runs short of its target.
+    A summary's stored outcome is used when it is `settled`; otherwise its messages must
+    have been read (`sla_messages`)."""
     outcomes = []
     calendars = {True: BusinessCalendar.from_brief(brief), False: BusinessCalendar.always_open()}
+    parties = {"customer": sla.Party.CUSTOMER, "agent": sla.Party.AGENT}
+    basis = sla_basis(brief)
     for c in convs:
         if c.escalated_at is None or c.priority not in brief.slas:
             continue
-        parties = {"customer": sla.Party.CUSTOMER, "agent": sla.Party.AGENT}
-        timeline = sla.SlaTimeline(
-            opened_at=c.escalated_at,
-            messages=tuple(
-                sla.TimelineMessage(m.at, parties[m.party])
-                for m in c.messages
-                if m.party in parties and m.at >= c.escalated_at
-            ),
-            resolved_at=c.resolved_at,
-        )
-        target = brief.slas[c.priority]
-        met = sla.outcome(timeline, target, calendars[target.business_hours], now)
+        met = settled(c, basis, now)
+        if met is None:
+            target = brief.slas[c.priority]
+            met = sla.outcome(_timeline(c, parties), target, calendars[target.business_hours], now)
         outcomes.append(SlaOutcome(c.id, str(c.priority), c.queue, c.assignee_id, met))
     return outcomes
+
+
+def _timeline(c: Figured, parties: dict[str, sla.Party]) -> sla.SlaTimeline:
+    messages, opened = c.sla_messages, c.escalated_at
+    if messages is None or opened is None:
+        raise ValueError(f"conversation {c.id}: its SLA clocks need its messages; read them")
+    return sla.SlaTimeline(
+        opened_at=opened,
+        messages=tuple(
+            sla.TimelineMessage(m.at, parties[m.party])
+            for m in messages
+            if m.party in parties and m.at >= opened
+        ),
+        resolved_at=c.resolved_at,
+    )
 
 
 def sla_attainment(
@@ -167,52 +191,45 @@ def sla_attainment(
 # -- quality ------------------------------------------------------------------------------
 
 
-def escalation_rate(convs: Sequence[ConversationFacts]) -> Rate:
+def escalation_rate(convs: Sequence[Figured]) -> Rate:
     """Conversations handed to people. Denominator: every conversation of the cohort."""
     return _rate(convs, lambda c: c.escalated)
 
 
-def escalation_by_trigger(convs: Sequence[ConversationFacts]) -> dict[str, Rate]:
+def escalation_by_trigger(convs: Sequence[Figured]) -> dict[str, Rate]:
     """Per trigger type: conversations whose first escalation it fired in. Denominator:
     every conversation of the cohort (one escalation can count under several triggers)."""
-    types = sorted({t for c in convs if (e := c.first_escalation) for t in e.triggers})
+    types = sorted({t for c in convs for t in c.escalation_triggers})
     return {t: _rate(convs, _fired(t)) for t in types}
 
 
-def _fired(trigger: str) -> Callable[[ConversationFacts], bool]:
-    def check(c: ConversationFacts) -> bool:
-        first = c.first_escalation
-        return first is not None and trigger in first.triggers
+def _fired(trigger: str) -> Callable[[Figured], bool]:
+    def check(c: Figured) -> bool:
+        return trigger in c.escalation_triggers
 
     return check
 
 
-def escalation_precision(convs: Iterable[ConversationFacts]) -> Rate:
+def escalation_precision(convs: Iterable[Figured]) -> Rate:
     """Escalations agents judged needed ("needed" or "should have come sooner").
     Denominator: conversations with an agent's verdict."""
     judged = [c for c in convs if c.feedback in ("needed", "not_needed", "too_late")]
     return _rate(judged, lambda c: c.feedback in ("needed", "too_late"))
 
 
-def came_back(c: ConversationFacts) -> bool:
+def came_back(c: Figured) -> bool:
     """The bot kept the conversation, the customer went quiet (`RETURN_QUIET`) and came
-    back within `RETURN_WITHIN` of the bot's last reply, and that return was escalated."""
-    first = c.first_escalation
-    if first is None:
-        return False
-    replies = [d.at for d in c.decisions if d.action in BOT_ACTIONS and d.at < first.at]
-    if not replies:
-        return False
-    silence = first.at - replies[-1]  # the bot answers each turn at once: the customer's
-    return RETURN_QUIET <= silence <= RETURN_WITHIN  # silence is since its last reply
+    back within `RETURN_WITHIN` of the bot's last reply, and that return was escalated
+    (`ConversationFacts.came_back`)."""
+    return c.came_back
 
 
-def escalation_recall(convs: Iterable[ConversationFacts]) -> Rate:
+def escalation_recall(convs: Iterable[Figured]) -> Rate:
     """A recall proxy: escalations that came in time. Denominator: escalated
     conversations not judged "not needed"; the late ones are those an agent marked "should
     have come sooner" and those the bot kept that came back and escalated (`came_back`)."""
     pool = [c for c in convs if c.escalated and c.feedback != "not_needed"]
-    return _rate(pool, lambda c: c.feedback != "too_late" and not came_back(c))
+    return _rate(pool, lambda c: c.feedback != "too_late" and not c.came_back)
 
 
 def rewrite_rate(convs: Iterable[ConversationFacts]) -> RewriteStats:
@@ -228,37 +245,24 @@ class Acceptance:
     ids: tuple[int, ...]  #: the conversations with a reply sent as drafted
 
 
-def draft_acceptance(convs: Iterable[ConversationFacts]) -> Acceptance:
+def draft_acceptance(convs: Iterable[Figured]) -> Acceptance:
     """Agents' replies sent as drafted, as the scorecard shows them: the same value as
     `1 - rewrite_rate(convs).rewrite_rate`, counted without working out every reply's edit
-    distance. Denominator: agents' replies sent from a draft."""
+    distance (`ConversationFacts.drafts`). Denominator: agents' replies sent from a draft."""
     replies = rewritten = 0
     ids: list[int] = []
     for c in convs:
-        kept = False
-        for draft, final in c.rewrites:
-            replies += 1
-            a, b = " ".join(draft.split()), " ".join(final.split())
-            if a == b:
-                kept = True
-            elif _rewritten(a, b):
-                rewritten += 1
-        if kept:
+        drafts = c.drafts
+        replies += drafts.replies
+        rewritten += drafts.rewritten
+        if drafts.kept:
             ids.append(c.id)
     if not replies:
         return Acceptance(None, 0, tuple(ids))
     return Acceptance(round(1 - round(rewritten / replies, 4), 4), replies, tuple(ids))
 
 
-def _rewritten(a: str, b: str) -> bool:
-    """`desk.edit_distance(a, b) > 0` for two different normalised texts. Texts of `n`
-    characters in all are then at least `1/n` apart (difflib's ratio is `2 * matches / n`
-    with at most `(n - 1) / 2` matches), which rounds to 4 places above 0 when `n` is below
-    20,000; only longer pairs need difflib."""
-    return len(a) + len(b) < 20_000 or edit_distance(a, b) > 0
-
-
-def csat(convs: Iterable[ConversationFacts]) -> Average:
+def csat(convs: Iterable[Figured]) -> Average:
     """The average rating (1-5). Denominator: conversations the customer rated."""
     rated = [c for c in convs if c.csat_state == "answered" and c.csat_rating is not None]
     return Average(
@@ -266,30 +270,25 @@ def csat(convs: Iterable[ConversationFacts]) -> Average:
     )
 
 
-def csat_response_rate(convs: Iterable[ConversationFacts]) -> Rate:
+def csat_response_rate(convs: Iterable[Figured]) -> Rate:
     """Ratings received. Denominator: conversations the CSAT question was sent to (not
     those still pending or skipped because the window had closed)."""
     asked = [c for c in convs if c.csat_state in ("sent", "answered")]
     return _rate(asked, lambda c: c.csat_state == "answered")
 
 
-def return_after(c: ConversationFacts) -> tuple[datetime | None, datetime | None]:
+def return_after(c: Figured) -> tuple[datetime | None, datetime | None]:
     """(when the first contact ended, when the customer next came back). A contact ends
     at its last customer message before a silence of `CONTACT_GAP`, or at resolution; the
     return is the next customer message after such a silence, or the customer's next
-    conversation after resolution."""
-    if c.resolved_at is not None:
-        return c.resolved_at, c.next_conversation_at
-    inbound = [m.at for m in c.messages if m.party == "customer"]
-    if not inbound:
+    conversation (`ConversationFacts.contact`)."""
+    ended, back = c.contact
+    if ended is None:
         return None, None
-    for before, after in pairwise(inbound):
-        if after - before >= CONTACT_GAP:
-            return before, after
-    return inbound[-1], c.next_conversation_at
+    return ended, back if back is not None else c.next_conversation_at
 
 
-def reopened(c: ConversationFacts, now: datetime) -> bool | None:
+def reopened(c: Figured, now: datetime) -> bool | None:
     """Did the customer come back within `REOPEN_WINDOW` after the contact ended? None
     while that cannot be known yet (the window has not passed and they have not)."""
     ended, back = return_after(c)
@@ -302,7 +301,7 @@ def reopened(c: ConversationFacts, now: datetime) -> bool | None:
     return False
 
 
-def reopen_rate(convs: Iterable[ConversationFacts], now: datetime) -> Rate:
+def reopen_rate(convs: Iterable[Figured], now: datetime) -> Rate:
     """Resolved conversations the customer came back to within 7 days. Denominator:
     resolved conversations whose 7 days have passed, or that were reopened already."""
     judged = [c for c in convs if c.resolved_at is not None and reopened(c, now) is not None]
@@ -312,13 +311,13 @@ def reopen_rate(convs: Iterable[ConversationFacts], now: datetime) -> Rate:
 # -- outcomes -----------------------------------------------------------------------------
 
 
-def deflection(convs: Sequence[ConversationFacts]) -> Rate:
+def deflection(convs: Sequence[Figured]) -> Rate:
     """Conversations the bot handled alone (never handed to people). Denominator: every
     conversation of the cohort."""
     return _rate(convs, lambda c: not c.escalated)
 
 
-def automated_resolution(convs: Iterable[ConversationFacts], now: datetime) -> Rate:
+def automated_resolution(convs: Iterable[Figured], now: datetime) -> Rate:
     """Bot-only conversations the customer did not come back to within 7 days.
     Denominator: conversations whose 7 days after the first contact have passed (or that
     came back already); those still inside the window are not counted."""
@@ -326,26 +325,25 @@ def automated_resolution(convs: Iterable[ConversationFacts], now: datetime) -> R
     return _rate(judged, lambda c: not c.escalated and c.bot_replied and reopened(c, now) is False)
 
 
-def qualified(convs: Sequence[ConversationFacts]) -> Rate:
+def qualified(convs: Sequence[Figured]) -> Rate:
     """Conversations qualified by a playbook (the customer answered the pricing
     question and was sent the booking link). Denominator: every conversation of the
     cohort."""
     return _rate(convs, lambda c: c.booking_offered)
 
 
-def conversions(convs: Iterable[ConversationFacts]) -> Rate:
+def conversions(convs: Iterable[Figured]) -> Rate:
     """Qualified conversations whose customer opened the booking link (a click on the
     tracked redirect, `/r/<token>`). Denominator: conversations sent the booking link."""
     offered = [c for c in convs if c.booking_offered]
     return _rate(offered, lambda c: c.booking_clicked)
 
 
-def failed(c: ConversationFacts, now: datetime) -> bool:
+def failed(c: Figured, now: datetime) -> bool:
     """The bot fell short: escalated by a bot-failure trigger, tagged with a failure,
     judged "should have come sooner", or a bot-only conversation that came back."""
-    first = c.first_escalation
     return bool(
-        (first is not None and BOT_FAILURE_TRIGGERS.intersection(first.triggers))
+        BOT_FAILURE_TRIGGERS.intersection(c.escalation_triggers)
         or c.failure_tags
         or c.feedback == "too_late"
         or (not c.escalated and reopened(c, now))
@@ -361,7 +359,7 @@ class FailureIntent:
 
 
 def top_failure_intents(
-    convs: Iterable[ConversationFacts], now: datetime, limit: int = 5
+    convs: Iterable[Figured], now: datetime, limit: int = 5
 ) -> list[FailureIntent]:
     """Intents ranked by conversations that failed (`failed`), most first; conversations
     without a recognised intent count under "(none)"."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from relaydesk.brief.schema import Brief, KpiTargets
 from relaydesk.domain import metrics as m
-from relaydesk.domain.metric_facts import Average, ConversationFacts, Rate, Times
+from relaydesk.domain.metric_facts import Average, ConversationFacts, Figured, Rate, Times
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ def _r(
 
 
 def scorecard(
-    convs: Sequence[ConversationFacts],
+    convs: Sequence[Figured],
     brief: Brief,
     now: datetime,
     outcomes: Sequence[m.SlaOutcome] | None = None,
@@ -133,7 +133,7 @@ def compare(current: Sequence[Line], previous: Sequence[Line]) -> list[Compared]
 
 # -- cohorts ------------------------------------------------------------------------------
 
-DIMENSIONS: dict[str, Callable[[ConversationFacts], str]] = {
+DIMENSIONS: dict[str, Callable[[Figured], str]] = {
     "source": lambda c: c.source,
     "intent": lambda c: c.intent or "(none)",
     "number": lambda c: c.number,
@@ -161,7 +161,7 @@ class CohortRow:
         }
 
 
-def cohorts(convs: Sequence[ConversationFacts], dimension: str, now: datetime) -> list[CohortRow]:
+def cohorts(convs: Sequence[Figured], dimension: str, now: datetime) -> list[CohortRow]:
     """The cohort split by `dimension` (source, intent or number), largest first."""
     try:
         key = DIMENSIONS[dimension]
@@ -169,7 +169,7 @@ def cohorts(convs: Sequence[ConversationFacts], dimension: str, now: datetime) -
         raise ValueError(
             f"cohort dimension {dimension!r}; expected one of: {', '.join(DIMENSIONS)}"
         ) from None
-    groups: dict[str, list[ConversationFacts]] = {}
+    groups: dict[str, list[Figured]] = {}
     for c in convs:
         groups.setdefault(key(c), []).append(c)
     rows = [

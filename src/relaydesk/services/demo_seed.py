@@ -48,7 +48,9 @@ UNANSWERED = (
 )
 #: Every row of a bulk insert names the same columns.
 _CONVERSATION_COLUMNS = tuple(
-    c.name for c in conversations.columns if c.name not in ("dialogue", "sla_handled", "timer_at")
+    c.name
+    for c in conversations.columns
+    if c.name not in ("dialogue", "sla_handled", "timer_at", "facts_rev")
 )
 _CHUNK = 5000
 

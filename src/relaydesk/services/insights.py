@@ -2,7 +2,9 @@
 (against the period of the same length before it and the brief's targets), cohorts, SLA
 attainment, top failure intents and the conversations behind any figure, filtered by
 dates, queue, intent, source and business number. Each table is a list of rows with fixed
-columns, so the JSON, the CSV export and the console page show the same values."""
+columns, so the JSON, the CSV export and the console page show the same values. The
+tables are computed from the conversations' stored summaries (`services.summaries`), the
+same figures as from their facts at a fraction of the reading."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import metrics as m
 from relaydesk.domain import scorecard as s
-from relaydesk.domain.metric_facts import ConversationFacts
+from relaydesk.domain.metric_facts import ConversationFacts, Figured
+from relaydesk.domain.metric_summary import ConversationSummary
+from relaydesk.services import summaries
 
 STATUSES = ("bot", "queued", "assigned", "resolved")
 #: The longest period one request may cover.
@@ -70,7 +74,7 @@ class Filters:
         if self.end - self.start > MAX_PERIOD:
             raise BadQueryError(f"the period is longer than {MAX_PERIOD.days} days; shorten it")
 
-    def keeps(self, c: ConversationFacts) -> bool:
+    def keeps(self, c: Figured) -> bool:
         return (
             (self.queue is None or c.queue == self.queue)
             and (self.intent is None or (c.intent or "(none)") == self.intent)
@@ -98,6 +102,14 @@ def facts(db: Database, filters: Filters) -> list[ConversationFacts]:
         return [c for c in store.load(conn, filters.start, filters.end) if filters.keeps(c)]
 
 
+def summarised(
+    db: Database, brief: Brief, filters: Filters, now: datetime
+) -> list[ConversationSummary]:
+    """The period's conversations from their summaries (`services.summaries.read`)."""
+    convs = summaries.read(db, brief, filters.start, filters.end, now)
+    return [c for c in convs if filters.keeps(c)]
+
+
 def table(
     db: Database,
     brief: Brief,
@@ -115,19 +127,19 @@ def table(
 
 
 class Tables:
-    """The tables of one period, its conversations read once (and the period before
-    once, for the scorecard) however many tables are asked for."""
+    """The tables of one period, its conversations' summaries read once (and the period
+    before once, for the scorecard) however many tables are asked for."""
 
     def __init__(self, db: Database, brief: Brief, filters: Filters, now: datetime) -> None:
         self._db, self._brief, self._filters, self._now = db, brief, filters, now
-        self._convs: list[ConversationFacts] | None = None
-        self._previous: list[ConversationFacts] | None = None
+        self._convs: list[ConversationSummary] | None = None
+        self._previous: list[ConversationSummary] | None = None
         self._outcomes: list[m.SlaOutcome] | None = None
 
     @property
-    def convs(self) -> list[ConversationFacts]:
+    def convs(self) -> list[ConversationSummary]:
         if self._convs is None:
-            self._convs = facts(self._db, self._filters)
+            self._convs = summarised(self._db, self._brief, self._filters, self._now)
         return self._convs
 
     @property
@@ -162,7 +174,7 @@ class Tables:
             ]
         if name == "scorecard":
             if self._previous is None:
-                self._previous = facts(self._db, self._filters.before())
+                self._previous = summarised(self._db, brief, self._filters.before(), now)
             lines = s.compare(
                 s.scorecard(self.convs, brief, now, self.outcomes),
                 s.scorecard(self._previous, brief, now),
@@ -184,8 +196,8 @@ class Tables:
 
 
 def behind(
-    convs: Sequence[ConversationFacts], brief: Brief, now: datetime, figure: str | None
-) -> list[ConversationFacts]:
+    convs: Sequence[Figured], brief: Brief, now: datetime, figure: str | None
+) -> list[Figured]:
     """The conversations a scorecard figure counted (its numerator for a rate)."""
     if figure is None:
         return list(convs)
@@ -196,7 +208,7 @@ def behind(
     return [c for c in convs if c.id in wanted]
 
 
-def _conversation(c: ConversationFacts) -> dict[str, Any]:
+def _conversation(c: Figured) -> dict[str, Any]:
     return {
         "id": c.id,
         "created_at": c.created_at.isoformat(),

@@ -1,7 +1,8 @@
 """The facts the scorecard reads (`domain.metric_facts`): the conversations that started in
 a period, with their customers' and agents' messages (who wrote, when; the text only of
 agents' replies sent from a draft), their decisions and the customer's next conversation.
-Three reads, each one range scan of its table joined to the period's conversations."""
+Three reads, each one range scan of its table joined to the period's conversations (or to
+the conversations asked for by id: `load_ids`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ _B = bindparam
 _IN_PERIOD = and_(
     conversations.c.created_at >= _B("k_start"), conversations.c.created_at < _B("k_end")
 )
+_BY_ID = conversations.c.id.in_(_B("k_ids", expanding=True))
+#: Ids asked for in one statement (SQLite's bound-parameter limit is far above it).
+ID_BATCH = 500
 _later = aliased(conversations)
 _NEXT = (
     select(func.min(_later.c.created_at))
@@ -30,28 +34,6 @@ _NEXT = (
         _later.c.created_at > conversations.c.created_at,
     )
     .scalar_subquery()
-)
-_CONVERSATIONS = (
-    select(
-        conversations.c.id,
-        conversations.c.customer_id,
-        conversations.c.phone_number_id,
-        conversations.c.created_at,
-        conversations.c.status,
-        conversations.c.queue,
-        conversations.c.priority,
-        conversations.c.assignee_id,
-        conversations.c.escalated_at,
-        conversations.c.resolved_at,
-        conversations.c.csat_state,
-        conversations.c.csat_rating,
-        conversations.c.feedback,
-        # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
-        cast(conversations.c.failure_tags, Text).label("failure_tags"),
-        _NEXT.label("next_at"),
-    )
-    .where(_IN_PERIOD)
-    .order_by(conversations.c.id)
 )
 _REFERRAL = messages.c.payload["referral"].as_string()
 _CONTEXT_ID = messages.c.payload["context"]["id"].as_string()
@@ -67,61 +49,132 @@ _REPLIES_TO_TEMPLATE = (
 )
 _INBOUND = messages.c.direction == "in"
 _HINTED = or_(*(func.lower(messages.c.text).like(f"%{hint}%") for hint in sources.HINTS))
-_MESSAGES = (
-    select(
-        messages.c.conversation_id,
-        messages.c.direction,
-        messages.c.author_id,
-        messages.c.sent_at,
-        messages.c.draft,
-        case((messages.c.draft.is_not(None), messages.c.text)).label("text"),
-        case((messages.c.direction == "in", _REFERRAL.is_not(None)), else_=False).label("ad"),
-        messages.c.type,
-        case((and_(_INBOUND, _HINTED), messages.c.text)).label("hint"),
-        case((and_(_INBOUND, _CONTEXT_ID.is_not(None)), _REPLIES_TO_TEMPLATE), else_=False).label(
-            "to_template"
-        ),
-    )
-    .join(conversations, conversations.c.id == messages.c.conversation_id)
-    .where(  # the bot's own messages: no figure reads them (its decisions say what it did)
-        _IN_PERIOD, or_(messages.c.direction == "in", messages.c.author_id.is_not(None))
-    )
-    .order_by(messages.c.conversation_id, messages.c.sent_at, messages.c.id)
-)
-_DECISIONS = (
-    select(
-        decisions.c.conversation_id,
-        decisions.c.created_at,
-        decisions.c.action,
-        decisions.c.intent,
-        # as text: a page reads tens of thousands of decisions with a handful of distinct
-        # trigger lists, so each distinct text is decoded once (`_Decoded`)
-        cast(decisions.c.triggers, Text).label("triggers"),
-        (decisions.c.detail["step"].as_string() == "book").label("booking"),
-    )
-    .join(conversations, conversations.c.id == decisions.c.conversation_id)
-    .where(_IN_PERIOD)
-    .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
-)
 
-_CLICKED = (  # the conversations whose customer opened the tracked booking link
-    select(events.c.conversation_id)
-    .distinct()
-    .join(conversations, conversations.c.id == events.c.conversation_id)
-    .where(_IN_PERIOD, events.c.kind == "booking_click")
-)
+
+def _queries(where: Any) -> tuple[Any, Any, Any, Any]:
+    """The conversations, messages, decisions and clicks of the conversations `where` keeps."""
+    read_conversations = (
+        select(
+            conversations.c.id,
+            conversations.c.customer_id,
+            conversations.c.phone_number_id,
+            conversations.c.created_at,
+            conversations.c.status,
+            conversations.c.queue,
+            conversations.c.priority,
+            conversations.c.assignee_id,
+            conversations.c.escalated_at,
+            conversations.c.resolved_at,
+            conversations.c.csat_state,
+            conversations.c.csat_rating,
+            conversations.c.feedback,
+            # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
+            cast(conversations.c.failure_tags, Text).label("failure_tags"),
+            _NEXT.label("next_at"),
+        )
+        .where(where)
+        .order_by(conversations.c.id)
+    )
+    read_messages = (
+        select(
+            messages.c.conversation_id,
+            messages.c.direction,
+            messages.c.author_id,
+            messages.c.sent_at,
+            messages.c.draft,
+            case((messages.c.draft.is_not(None), messages.c.text)).label("text"),
+            case((messages.c.direction == "in", _REFERRAL.is_not(None)), else_=False).label("ad"),
+            messages.c.type,
+            case((and_(_INBOUND, _HINTED), messages.c.text)).label("hint"),
+            case(
+                (and_(_INBOUND, _CONTEXT_ID.is_not(None)), _REPLIES_TO_TEMPLATE), else_=False
+            ).label("to_template"),
+        )
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .where(  # the bot's own messages: no figure reads them (its decisions say what it did)
+            where, or_(messages.c.direction == "in", messages.c.author_id.is_not(None))
+        )
+        .order_by(messages.c.conversation_id, messages.c.sent_at, messages.c.id)
+    )
+    read_decisions = (
+        select(
+            decisions.c.conversation_id,
+            decisions.c.created_at,
+            decisions.c.action,
+            decisions.c.intent,
+            # as text: a page reads tens of thousands of decisions with a handful of distinct
+            # trigger lists, so each distinct text is decoded once (`_Decoded`)
+            cast(decisions.c.triggers, Text).label("triggers"),
+            (decisions.c.detail["step"].as_string() == "book").label("booking"),
+        )
+        .join(conversations, conversations.c.id == decisions.c.conversation_id)
+        .where(where)
+        .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
+    )
+
+    read_clicks = (  # the conversations whose customer opened the tracked booking link
+        select(events.c.conversation_id)
+        .distinct()
+        .join(conversations, conversations.c.id == events.c.conversation_id)
+        .where(where, events.c.kind == "booking_click")
+    )
+    return read_conversations, read_messages, read_decisions, read_clicks
+
+
+_CONVERSATIONS, _MESSAGES, _DECISIONS, _CLICKED = _queries(_IN_PERIOD)
+_BY_ID_QUERIES = _queries(_BY_ID)
 
 
 def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationFacts]:
     """Every conversation that started in `[start, end)`, oldest id first."""
-    period = {"k_start": start, "k_end": end}
+    return _load(
+        conn,
+        (_CONVERSATIONS, _MESSAGES, _DECISIONS, _CLICKED),
+        {"k_start": start, "k_end": end},
+    )
+
+
+def load_ids(conn: Connection, ids: Sequence[int]) -> list[ConversationFacts]:
+    """The conversations with these ids (those that exist), oldest id first."""
+    found: list[ConversationFacts] = []
+    ordered = sorted(set(ids))
+    for at in range(0, len(ordered), ID_BATCH):
+        found += _load(conn, _BY_ID_QUERIES, {"k_ids": ordered[at : at + ID_BATCH]})
+    return found
+
+
+_SENT = (  # what `load` reads of the messages, for conversations asked for by id
+    select(messages.c.conversation_id, messages.c.direction, messages.c.sent_at)
+    .where(
+        messages.c.conversation_id.in_(_B("k_ids", expanding=True)),
+        or_(messages.c.direction == "in", messages.c.author_id.is_not(None)),
+    )
+    .order_by(messages.c.conversation_id, messages.c.sent_at, messages.c.id)
+)
+
+
+def messages_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[MessageFact, ...]]:
+    """The customer's and agents' messages of each conversation, oldest first: the
+    `messages` of its facts."""
+    sent: dict[int, list[MessageFact]] = {cid: [] for cid in ids}
+    ordered = sorted(set(ids))
+    for at in range(0, len(ordered), ID_BATCH):
+        for cid, direction, when in conn.execute(_SENT, {"k_ids": ordered[at : at + ID_BATCH]}):
+            sent[cid].append(MessageFact(when, "customer" if direction == "in" else "agent"))
+    return {cid: tuple(found) for cid, found in sent.items()}
+
+
+def _load(
+    conn: Connection, queries: tuple[Any, Any, Any, Any], period: dict[str, Any]
+) -> list[ConversationFacts]:
+    read_conversations, read_messages, read_decisions, read_clicks = queries
     sent: dict[int, list[MessageFact]] = {}
     rewrites: dict[int, list[tuple[str, str]]] = {}
     ads: set[int] = set()
     first: dict[int, sources.FirstMessage] = {}
     # Rows unpacked as tuples (not read by column name): a week is tens of thousands.
     for cid, direction, _author, at, draft, text, ad, kind, hint, to_template in conn.execute(
-        _MESSAGES, period
+        read_messages, period
     ):
         inbound = direction == "in"
         if inbound and cid not in first:
@@ -133,11 +186,11 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
             ads.add(cid)
     decided: dict[int, list[DecisionFact]] = {}
     types = _Decoded(_trigger_types)
-    for cid, at, action, intent, triggers, booking in conn.execute(_DECISIONS, period):
+    for cid, at, action, intent, triggers, booking in conn.execute(read_decisions, period):
         decided.setdefault(cid, []).append(
             DecisionFact(at, action, intent, types(triggers), bool(booking))
         )
-    clicked = {int(r.conversation_id) for r in conn.execute(_CLICKED, period)}
+    clicked = {int(r.conversation_id) for r in conn.execute(read_clicks, period)}
     tags = _Decoded(_failure_tags)
     return [
         _facts(
@@ -149,7 +202,7 @@ def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationF
             sources.source_of(c.id in ads, first.get(c.id)),
             clicked,
         )
-        for c in conn.execute(_CONVERSATIONS, period)
+        for c in conn.execute(read_conversations, period)
     ]
 
 

@@ -155,6 +155,10 @@ conversations = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
     Column("rollout_cohort", String(8)),  # pilot | baseline, at its first decision
+    # Bumped by database triggers (migration 0015) whenever anything a conversation's
+    # Insights summary is computed from changes: its messages, decisions, booking clicks,
+    # and its escalated_at, resolved_at and priority (`conversation_summaries.facts_rev`).
+    Column("facts_rev", Integer, nullable=False, server_default=text("0")),
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
@@ -516,4 +520,37 @@ integration_outbox = Table(
     Column("finished_at", UtcDateTime),
     Index("ix_integration_outbox_status_due", "status", "due_at"),
     Index("ix_integration_outbox_conversation", "integration", "conversation_id", "seq"),
+)
+
+#: What the Insights read of a conversation's messages, decisions and events, worked out
+#: once (`domain.metric_summary`); current while `facts_rev` equals the conversation's.
+conversation_summaries = Table(
+    "conversation_summaries",
+    metadata,
+    Column(
+        "conversation_id",
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("facts_rev", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("intent", String(100)),
+    Column("escalated", Boolean, nullable=False),
+    Column("bot_replied", Boolean, nullable=False),
+    Column("booking_offered", Boolean, nullable=False),
+    Column("booking_clicked", Boolean, nullable=False),
+    Column("first_escalation_at", UtcDateTime),
+    Column("escalation_triggers", Text),  # a JSON list, decoded once per distinct text
+    Column("escalation_reply_at", UtcDateTime),
+    Column("lag_reply_at", UtcDateTime),
+    Column("came_back", Boolean, nullable=False),
+    Column("contact_ended_at", UtcDateTime),
+    Column("contact_returned_at", UtcDateTime),
+    Column("drafts", Integer, nullable=False),
+    Column("drafts_rewritten", Integer, nullable=False),
+    Column("draft_kept", Boolean, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("sla_basis", String(32)),  # the outcome below was judged under it
+    Column("sla_met", Boolean),  # once resolved
 )

@@ -1,0 +1,184 @@
+"""The conversations' Insights summaries (`domain.metric_summary`), stored one row per
+conversation in `conversation_summaries`. A summary is current while its `facts_rev`
+equals its conversation's: database triggers bump that counter whenever anything it was
+computed from changes (migration 0015), so staleness needs no bookkeeping in the code that
+writes messages, decisions or events. Read with the conversation's live columns and the
+customer's next conversation, which are not summarised."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Text, and_, bindparam, cast, delete, insert, select
+
+from relaydesk.adapters.storage.metrics import _IN_PERIOD, _NEXT, ID_BATCH, _Decoded
+from relaydesk.adapters.storage.tables import conversation_summaries as sums
+from relaydesk.adapters.storage.tables import conversations
+from relaydesk.domain.metric_facts import Drafts
+from relaydesk.domain.metric_summary import ConversationSummary, Summarised
+
+_CURRENT = and_(
+    sums.c.conversation_id == conversations.c.id, sums.c.facts_rev == conversations.c.facts_rev
+)
+_READ = (
+    select(
+        conversations.c.id,
+        conversations.c.customer_id,
+        conversations.c.phone_number_id,
+        conversations.c.created_at,
+        conversations.c.status,
+        conversations.c.queue,
+        conversations.c.priority,
+        conversations.c.assignee_id,
+        conversations.c.escalated_at,
+        conversations.c.resolved_at,
+        conversations.c.csat_state,
+        conversations.c.csat_rating,
+        conversations.c.feedback,
+        cast(conversations.c.failure_tags, Text).label("failure_tags"),  # as in `metrics`
+        _NEXT.label("next_at"),
+        conversations.c.facts_rev,
+        sums.c.conversation_id.label("summarised"),
+        sums.c.source,
+        sums.c.intent,
+        sums.c.escalated,
+        sums.c.bot_replied,
+        sums.c.booking_offered,
+        sums.c.booking_clicked,
+        sums.c.first_escalation_at,
+        sums.c.escalation_triggers,
+        sums.c.escalation_reply_at,
+        sums.c.lag_reply_at,
+        sums.c.came_back,
+        sums.c.contact_ended_at,
+        sums.c.contact_returned_at,
+        sums.c.drafts,
+        sums.c.drafts_rewritten,
+        sums.c.draft_kept,
+        sums.c.messages,
+        sums.c.sla_basis,
+        sums.c.sla_met,
+    )
+    .select_from(conversations.outerjoin(sums, _CURRENT))
+    .where(_IN_PERIOD)
+    .order_by(conversations.c.id)
+)
+_STALE = (
+    select(conversations.c.id, conversations.c.facts_rev)
+    .select_from(conversations.outerjoin(sums, _CURRENT))
+    .where(sums.c.conversation_id.is_(None))
+    .order_by(conversations.c.id.desc())  # the newest first: the pages read them most
+    .limit(bindparam("k_limit"))
+)
+_OUTDATED_SLA = (  # current summaries whose stored SLA outcome was judged under another brief
+    select(conversations.c.id, conversations.c.facts_rev)
+    .join(sums, _CURRENT)
+    .where(sums.c.sla_basis != bindparam("k_basis"))
+    .order_by(conversations.c.id.desc())
+    .limit(bindparam("k_limit"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The conversations of a period: those with a current summary, and the ids and
+    `facts_rev` of those without one (to be summarised from their facts)."""
+
+    summarised: list[ConversationSummary]
+    stale: dict[int, int]
+
+
+def read(conn: Connection, start: datetime, end: datetime) -> Read:
+    """The conversations that started in `[start, end)`, oldest id first."""
+    found: list[ConversationSummary] = []
+    stale: dict[int, int] = {}
+    triggers, tags = _Decoded(_strings), _Decoded(_strings)
+    # Rows unpacked as tuples, objects built positionally: a page reads two weeks of them.
+    for row in conn.execute(_READ, {"k_start": start, "k_end": end}):
+        (cid, customer, number, created, status, queue, priority, assignee, escalated_at,
+         resolved_at, csat_state, csat_rating, feedback, failure_tags, next_at, rev,
+         summarised, source, intent, escalated, bot_replied, offered, clicked, first_at,
+         fired, reply_at, lag_at, came_back, ended, returned, drafts, rewritten, kept,
+         sent, basis, met) = row  # fmt: skip
+        if summarised is None:
+            stale[cid] = rev
+            continue
+        summary = Summarised(
+            source, intent, escalated, bot_replied, offered, clicked, first_at,
+            triggers(fired), reply_at, lag_at, came_back, ended, returned,
+            Drafts(drafts, rewritten, kept), sent, None if basis is None else (basis, met),
+        )  # fmt: skip
+        found.append(
+            ConversationSummary(
+                cid, customer, number, created, status, queue, priority, assignee,
+                escalated_at, resolved_at, csat_state, csat_rating, feedback,
+                tags(failure_tags), next_at, summary,
+            )
+        )  # fmt: skip
+    return Read(found, stale)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value or ())
+
+
+def stale(conn: Connection, limit: int, basis: str | None = None) -> dict[int, int]:
+    """Up to `limit` conversations (newest first) whose summary is missing or out of date,
+    with their `facts_rev`; with `basis`, also those whose stored SLA outcome was judged
+    under another SLA basis."""
+    found = {int(r.id): int(r.facts_rev) for r in conn.execute(_STALE, {"k_limit": limit})}
+    if basis is not None and len(found) < limit:
+        more = conn.execute(_OUTDATED_SLA, {"k_basis": basis, "k_limit": limit - len(found)})
+        found.update((int(r.id), int(r.facts_rev)) for r in more)
+    return found
+
+
+def write(conn: Connection, summaries: Sequence[tuple[int, int, Summarised]]) -> int:
+    """Store each (conversation id, the `facts_rev` its facts were read at or after, its
+    summary), replacing what was stored; conversations deleted since are skipped. Returns
+    how many were stored. A summary stored with a `facts_rev` that has moved on since is
+    simply stale: it is computed again at the next read."""
+    stored = 0
+    for at in range(0, len(summaries), ID_BATCH):
+        batch = summaries[at : at + ID_BATCH]
+        ids = [cid for cid, _, _ in batch]
+        existing = set(
+            conn.execute(select(conversations.c.id).where(conversations.c.id.in_(ids))).scalars()
+        )
+        conn.execute(delete(sums).where(sums.c.conversation_id.in_(ids)))
+        rows = [_row(cid, rev, s) for cid, rev, s in batch if cid in existing]
+        if rows:
+            conn.execute(insert(sums), rows)
+        stored += len(rows)
+    return stored
+
+
+def _row(cid: int, rev: int, s: Summarised) -> dict[str, Any]:
+    basis, met = s.sla_final if s.sla_final is not None else (None, None)
+    return {
+        "conversation_id": cid,
+        "facts_rev": rev,
+        "source": s.source,
+        "intent": s.intent,
+        "escalated": s.escalated,
+        "bot_replied": s.bot_replied,
+        "booking_offered": s.booking_offered,
+        "booking_clicked": s.booking_clicked,
+        "first_escalation_at": s.first_escalation_at,
+        "escalation_triggers": json.dumps(list(s.escalation_triggers)),
+        "escalation_reply_at": s.escalation_reply_at,
+        "lag_reply_at": s.lag_reply_at,
+        "came_back": s.came_back,
+        "contact_ended_at": s.contact_ended_at,
+        "contact_returned_at": s.contact_returned_at,
+        "drafts": s.drafts.replies,
+        "drafts_rewritten": s.drafts.rewritten,
+        "draft_kept": s.drafts.kept,
+        "messages": s.messages,
+        "sla_basis": basis,
+        "sla_met": met,
+    }

@@ -1,0 +1,181 @@
+"""A conversation's summary for the Insights: what the figures read of its messages,
+decisions and events, worked out once and stored (`adapters.storage.summaries`), so a page
+reads one row per conversation instead of every message and decision.
+
+Only what does not depend on the time is summarised. The `now`-dependent parts are worked
+out when the figures are: whether a contact was reopened (`metrics.reopened`, from the
+stored end of the contact and the customer's next conversation, read live), and the SLA
+outcome of a conversation whose clocks have not stopped for good (from its messages, read
+then: `metrics.settled`). An outcome is stored only once the conversation is resolved,
+with the SLA basis it was judged under (`metrics.sla_basis`), and not reused under another.
+
+The conversation's own columns the figures read (status, queue, CSAT, verdict, failure
+tags, ...) are not part of the summary: they are read live with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from relaydesk.brief.schema import Brief
+from relaydesk.domain import metrics as m
+from relaydesk.domain.metric_facts import ConversationFacts, Drafts, MessageFact
+
+
+@dataclass(frozen=True, slots=True)
+class Summarised:
+    """What a summary stores of a conversation's facts (see the module's docstring)."""
+
+    source: str
+    intent: str | None
+    escalated: bool
+    bot_replied: bool
+    booking_offered: bool
+    booking_clicked: bool
+    first_escalation_at: datetime | None
+    escalation_triggers: tuple[str, ...]
+    escalation_reply_at: datetime | None
+    lag_reply_at: datetime | None
+    came_back: bool
+    contact_ended_at: datetime | None
+    contact_returned_at: datetime | None
+    drafts: Drafts
+    messages: int  #: the customer's and agents' messages
+    sla_final: tuple[str, bool] | None  #: (SLA basis, met) once resolved
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation as the figures read it (`metric_facts.Figured`): its live columns
+    and its stored summary."""
+
+    id: int
+    customer_id: int
+    number: str
+    created_at: datetime
+    status: str
+    queue: str | None
+    priority: str | None
+    assignee_id: int | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    csat_state: str | None
+    csat_rating: int | None
+    feedback: str | None
+    failure_tags: tuple[str, ...]
+    next_conversation_at: datetime | None
+    summary: Summarised
+    sla_messages: tuple[MessageFact, ...] | None = None  #: read when `metrics.settled` is not
+
+    @property
+    def source(self) -> str:
+        return self.summary.source
+
+    @property
+    def intent(self) -> str | None:
+        return self.summary.intent
+
+    @property
+    def escalated(self) -> bool:
+        return self.summary.escalated
+
+    @property
+    def bot_replied(self) -> bool:
+        return self.summary.bot_replied
+
+    @property
+    def booking_offered(self) -> bool:
+        return self.summary.booking_offered
+
+    @property
+    def booking_clicked(self) -> bool:
+        return self.summary.booking_clicked
+
+    @property
+    def first_escalation_at(self) -> datetime | None:
+        return self.summary.first_escalation_at
+
+    @property
+    def escalation_triggers(self) -> tuple[str, ...]:
+        return self.summary.escalation_triggers
+
+    @property
+    def escalation_reply_at(self) -> datetime | None:
+        return self.summary.escalation_reply_at
+
+    @property
+    def lag_reply_at(self) -> datetime | None:
+        return self.summary.lag_reply_at
+
+    @property
+    def came_back(self) -> bool:
+        return self.summary.came_back
+
+    @property
+    def contact(self) -> tuple[datetime | None, datetime | None]:
+        return self.summary.contact_ended_at, self.summary.contact_returned_at
+
+    @property
+    def drafts(self) -> Drafts:
+        return self.summary.drafts
+
+    @property
+    def sla_final(self) -> tuple[str, bool] | None:
+        return self.summary.sla_final
+
+    def with_messages(self, messages: tuple[MessageFact, ...]) -> ConversationSummary:
+        return replace(self, sla_messages=messages)
+
+
+def summarise(c: ConversationFacts, brief: Brief) -> Summarised:
+    """The summary of a conversation's facts; its SLA outcome is stored once it is
+    resolved (the clocks have stopped for good), judged under the brief's SLA basis."""
+    final: tuple[str, bool] | None = None
+    if c.resolved_at is not None and m.judged(c, brief):
+        (outcome,) = m.sla_outcomes([c], brief, c.resolved_at)
+        if outcome.met is not None:
+            final = (m.sla_basis(brief), outcome.met)
+    ended, returned = c.contact
+    return Summarised(
+        source=c.source,
+        intent=c.intent,
+        escalated=c.escalated,
+        bot_replied=c.bot_replied,
+        booking_offered=c.booking_offered,
+        booking_clicked=c.booking_clicked,
+        first_escalation_at=c.first_escalation_at,
+        escalation_triggers=c.escalation_triggers,
+        escalation_reply_at=c.escalation_reply_at,
+        lag_reply_at=c.lag_reply_at,
+        came_back=c.came_back,
+        contact_ended_at=ended,
+        contact_returned_at=returned,
+        drafts=c.drafts,
+        messages=len(c.messages),
+        sla_final=final,
+    )
+
+
+def summary_of(c: ConversationFacts, brief: Brief) -> ConversationSummary:
+    """The conversation as a summary read back would give it, from its facts (its
+    messages kept for the SLA clocks)."""
+    return ConversationSummary(
+        id=c.id,
+        customer_id=c.customer_id,
+        number=c.number,
+        created_at=c.created_at,
+        status=c.status,
+        queue=c.queue,
+        priority=c.priority,
+        assignee_id=c.assignee_id,
+        escalated_at=c.escalated_at,
+        resolved_at=c.resolved_at,
+        csat_state=c.csat_state,
+        csat_rating=c.csat_rating,
+        feedback=c.feedback,
+        failure_tags=c.failure_tags,
+        next_conversation_at=c.next_conversation_at,
+        summary=summarise(c, brief),
+        sla_messages=c.messages,
+    )

@@ -1,0 +1,245 @@
+"""The Insights tables computed from the conversations' stored summaries
+(`services.summaries`, migration 0015) are the tables computed from their facts, on a
+seeded history at several `now`s (SQLite and PostgreSQL): the scorecard, the cohorts, SLA
+attainment, the failure intents and the drill-down. A change to anything a summary is
+computed from shows in the next read, and a brief with other SLA targets does not reuse
+outcomes judged under the old one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+
+from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.migrate import upgrade
+from relaydesk.adapters.storage.tables import (
+    conversation_summaries,
+    conversations,
+    decisions,
+    events,
+    messages,
+    users,
+)
+from relaydesk.brief.loader import load_brief
+from relaydesk.brief.schema import Brief
+from relaydesk.config import EXAMPLE_BRIEF
+from relaydesk.domain import metrics as m
+from relaydesk.domain import scorecard as s
+from relaydesk.services import insights, summaries
+from relaydesk.services.demo_seed import seed
+
+NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
+PAGE = (("scorecard", None), ("cohorts", "source"), ("cohorts", "intent"),
+        ("cohorts", "number"), ("sla", "priority"), ("sla", "queue"), ("sla", "agent"),
+        ("failures", None), ("conversations", None))  # fmt: skip
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def from_facts(db: Database, brief: Brief, filters: insights.Filters, now: datetime) -> Any:
+    """Every table of the page computed from the facts, as before the summaries."""
+    convs, before = insights.facts(db, filters), insights.facts(db, filters.before())
+    outcomes = m.sla_outcomes(convs, brief, now)
+    lines = s.compare(s.scorecard(convs, brief, now, outcomes), s.scorecard(before, brief, now))
+    return {
+        "scorecard": [(x.line, x.previous, x.change) for x in lines],
+        "cohorts": [s.cohorts(convs, d, now) for d in s.DIMENSIONS],
+        "sla": [m.sla_attainment(outcomes, k) for k in insights.SLA_KEYS.values()],
+        "failures": m.top_failure_intents(convs, now, limit=50),
+        "behind": {
+            line.key: [c.id for c in insights.behind(convs, brief, now, line.key)]
+            for line in s.scorecard(convs, brief, now, outcomes)
+        },
+        "rows": [insights._conversation(c) for c in convs],
+    }
+
+
+def from_summaries(db: Database, brief: Brief, filters: insights.Filters, now: datetime) -> Any:
+    convs = insights.summarised(db, brief, filters, now)
+    before = insights.summarised(db, brief, filters.before(), now)
+    outcomes = m.sla_outcomes(convs, brief, now)
+    lines = s.compare(s.scorecard(convs, brief, now, outcomes), s.scorecard(before, brief, now))
+    return {
+        "scorecard": [(x.line, x.previous, x.change) for x in lines],
+        "cohorts": [s.cohorts(convs, d, now) for d in s.DIMENSIONS],
+        "sla": [m.sla_attainment(outcomes, k) for k in insights.SLA_KEYS.values()],
+        "failures": m.top_failure_intents(convs, now, limit=50),
+        "behind": {
+            line.key: [c.id for c in insights.behind(convs, brief, now, line.key)]
+            for line in s.scorecard(convs, brief, now, outcomes)
+        },
+        "rows": [insights._conversation(c) for c in convs],
+    }
+
+
+def stored(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(conversation_summaries)).scalar())
+
+
+def test_the_tables_from_summaries_are_the_tables_from_facts(db: Database) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=400, now=NOW, weeks=3)
+    filters = insights.Filters(NOW - timedelta(days=7), NOW)
+    assert stored(db) == 0
+    first = from_summaries(db, brief, filters, NOW)  # summarised from the facts, stored
+    assert stored(db) > 200
+    for now in (NOW, NOW + timedelta(hours=5), NOW + timedelta(days=3), NOW + timedelta(days=30)):
+        expected = from_facts(db, brief, filters, now)
+        got = from_summaries(db, brief, filters, now)  # read back from the stored rows
+        assert got == expected, now
+        assert {o.met for o in m.sla_outcomes(insights.summarised(db, brief, filters, now),
+                                              brief, now)} >= {True, False}  # fmt: skip
+    assert first == from_facts(db, brief, filters, NOW)
+    tables = insights.Tables(db, brief, filters, NOW)
+    for name, by in PAGE:
+        assert tables.rows(name, by=by) == insights.table(db, brief, name, filters, NOW, by=by)
+
+
+def test_the_worker_job_stores_the_summaries_a_page_then_reads(db: Database) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    made = seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
+    assert made
+    refresh = summaries.Refresh(db, brief, limit=10_000)
+    assert refresh(NOW) == stored(db) > 100
+    assert refresh(NOW) == 0  # nothing stale
+    filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    assert from_summaries(db, brief, filters, NOW) == from_facts(db, brief, filters, NOW)
+
+
+def test_a_wrong_summary_shows_in_the_comparison(db: Database) -> None:
+    """The comparison above can fail: a stored summary with one figure's input changed."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=7), NOW)
+    summaries.Refresh(db, brief, limit=10_000)(NOW)
+    with db.read() as conn:
+        found = summaries.store.read(conn, filters.start, filters.end)
+    assert not found.stale
+    victim = next(c for c in found.summarised if c.bot_replied and not c.escalated)
+    wrong = replace(victim.summary, escalated=True)
+    with db.write() as conn:
+        rev = conn.execute(
+            select(conversation_summaries.c.facts_rev).where(
+                conversation_summaries.c.conversation_id == victim.id
+            )
+        ).scalar_one()
+        summaries.store.write(conn, [(victim.id, rev, wrong)])
+    assert from_summaries(db, brief, filters, NOW) != from_facts(db, brief, filters, NOW)
+
+
+def _pick(db: Database, brief: Brief, filters: insights.Filters, want: Any) -> Any:
+    """A conversation `want` keeps, none picked twice (the changes add up)."""
+    found = next(c for c in insights.facts(db, filters) if want(c) and c.id not in _PICKED)
+    _PICKED.add(found.id)
+    return found
+
+
+_PICKED: set[int] = set()
+
+
+def _message(cid: int, at: datetime, *, agent: int | None = None) -> dict[str, Any]:
+    return {"conversation_id": cid, "direction": "out" if agent else "in", "type": "text",
+            "text": "hello", "payload": {}, "sent_at": at, "author_id": agent,
+            "created_at": at}  # fmt: skip
+
+
+def _agent(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.min(users.c.id))).scalar_one())
+
+
+def _changes(db: Database, brief: Brief, filters: insights.Filters) -> list[Any]:
+    """(what changes, how) for each kind of change the figures read."""
+    at = NOW - timedelta(seconds=1)
+    _PICKED.clear()
+    waiting = _pick(  # escalated, nobody replied yet
+        db,
+        brief,
+        filters,
+        lambda c: c.escalated_at and not (c.escalation_reply_at or c.resolved_at),
+    )
+    bot_only = _pick(db, brief, filters, lambda c: not c.escalated and c.bot_replied)
+    resolved = _pick(db, brief, filters, lambda c: c.escalated_at and c.resolved_at)
+    quiet = _pick(  # a bot-only contact that ended days ago: a message now reopens it
+        db, brief, filters, lambda c: not c.escalated and c.bot_replied and not c.contact[1]
+        and c.contact[0] and NOW - timedelta(days=6) < c.contact[0] < NOW - timedelta(days=2)
+        and not c.next_conversation_at
+    )  # fmt: skip
+    untagged = _pick(db, brief, filters, lambda c: not m.failed(c, NOW))
+    judged = _pick(db, brief, filters, lambda c: c.escalated_at and c.feedback is None)
+    kept = _pick(db, brief, filters, lambda c: not c.escalated and c.resolved_at is None)
+    booked = _pick(db, brief, filters, lambda c: not c.booking_offered)
+    rated = _pick(db, brief, filters, lambda c: c.resolved_at and c.csat_state != "answered")
+    convs = conversations.c
+    agent = _agent(db)
+    return [
+        ("an agent's reply", insert(messages).values(_message(waiting.id, at, agent=agent))),
+        ("a customer message", insert(messages).values(_message(quiet.id, at))),
+        ("a message erased", delete(messages).where(messages.c.conversation_id == resolved.id)),
+        ("a decision", insert(decisions).values(
+            conversation_id=bot_only.id, action="escalate", intent="refund",
+            triggers=[{"type": "low_confidence"}], policy_version="t", detail={},
+            created_at=at)),
+        ("a CSAT answer", update(conversations).where(convs.id == rated.id).values(
+            csat_state="answered", csat_rating=1)),
+        ("a failure tag", update(conversations).where(convs.id == untagged.id).values(
+            failure_tags=["wrong_answer"])),
+        ("an agent's verdict", update(conversations).where(convs.id == judged.id).values(
+            feedback="too_late")),
+        ("a booking link sent", insert(decisions).values(
+            conversation_id=booked.id, action="answer", intent="pricing", triggers=[],
+            policy_version="t", detail={"step": "book"}, created_at=at)),
+        ("a booking click", insert(events).values(
+            conversation_id=booked.id, kind="booking_click", detail={}, created_at=at)),
+        ("a booking click undone", delete(events).where(
+            events.c.conversation_id == booked.id, events.c.kind == "booking_click")),
+        ("resolved", update(conversations).where(convs.id == waiting.id).values(
+            status="resolved", resolved_at=at)),
+        ("reopened", update(conversations).where(convs.id == resolved.id).values(
+            status="assigned", resolved_at=None)),
+        ("escalated", update(conversations).where(convs.id == kept.id).values(
+            status="queued", escalated_at=at, priority="P2")),
+    ]  # fmt: skip
+
+
+def test_each_kind_of_change_shows_in_the_next_read(db: Database) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=300, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    for what, change in _changes(db, brief, filters):
+        summaries.Refresh(db, brief, limit=10_000)(NOW)
+        before = from_facts(db, brief, filters, NOW)
+        with db.write() as conn:
+            conn.execute(change)
+        after = from_facts(db, brief, filters, NOW)
+        assert after != before, what  # the change moves some figure
+        assert from_summaries(db, brief, filters, NOW) == after, what
+
+
+def test_a_brief_with_other_slas_does_not_reuse_stored_outcomes(db: Database) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=300, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    summaries.Refresh(db, brief, limit=10_000)(NOW)
+    strict = {p: sla.model_copy(update={"first_response": timedelta(seconds=1)})
+              for p, sla in brief.slas.items()}  # fmt: skip
+    other = brief.model_copy(update={"slas": strict})
+    assert m.sla_basis(other) != m.sla_basis(brief)
+    expected = from_facts(db, brief, filters, NOW)
+    assert from_facts(db, other, filters, NOW)["sla"] != expected["sla"]
+    assert from_summaries(db, other, filters, NOW) == from_facts(db, other, filters, NOW)
+    assert summaries.Refresh(db, other, limit=10_000)(NOW) > 0  # judged again, stored
+    assert from_summaries(db, other, filters, NOW) == from_facts(db, other, filters, NOW)
+    assert from_summaries(db, brief, filters, NOW) == expected
