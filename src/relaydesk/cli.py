@@ -176,7 +176,8 @@ def _show_demo_accounts(container: Container) -> None:
     type=int,
     default=None,
     hidden=True,
-    help="Set by `relaydesk serve` for its child: exit when that process ends.",
+    help="Set by `relaydesk serve` for its child: exit when that process ends, and yield "
+    "the CPU to it.",
 )
 def worker(parent_pid: int | None) -> None:
     """Decide and send: the decision stage, the outbox worker and the periodic jobs
@@ -184,9 +185,9 @@ def worker(parent_pid: int | None) -> None:
     from relaydesk.bootstrap import StartupError, build
 
     if parent_pid is not None:
-        from relaydesk.app.worker_process import exit_with_parent
+        from relaydesk.app.worker_process import become_child_of
 
-        exit_with_parent(parent_pid)
+        become_child_of(parent_pid)
     settings = settings_for_cli()
     configure_logging(settings.log_level, settings.log_format, cache=True)
     try:
