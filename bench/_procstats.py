@@ -2,22 +2,50 @@
 each stage of a `relaydesk serve` process reports on `/metrics`.
 
 `relaydesk_stage_cpu_seconds_total{stage="receive"|"store"|"decide"}` is the thread CPU time
-of each stage. A separate `relaydesk worker` has no HTTP server: its CPU is its process CPU.
-The send stage is what is left: all CPU of the Relaydesk processes minus the three stages.
+of each stage. A `relaydesk worker` (run beside `serve --no-worker`, or the child `serve`
+starts) has no HTTP server: its CPU is its process CPU, and its decide stage is counted
+under send. The send stage is what is left: all CPU of the Relaydesk processes minus the
+stages `serve` reports.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from bench import _loadgen as lg
 
 STAGES = ("receive", "store", "decide")
+_TICK = os.sysconf("SC_CLK_TCK")
 _STAGE = re.compile(
     r'^relaydesk_stage_cpu_seconds_total\{[^}]*stage="(?P<stage>[a-z_]+)"[^}]*\}\s+(?P<v>\S+)',
     re.MULTILINE,
 )
+
+
+def children(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is `pid`, e.g. `serve`'s worker child."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds so far of `pid` (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def rss_mb(pid: int) -> float | None:

@@ -18,8 +18,9 @@ Mixes (`--mix`, each on a freshly started target):
 
 Targets (each a separate process started here, all served by uvicorn the same way):
 
-- sqlite / postgres: `relaydesk serve` with production settings and the embedded outbox
-  worker; its Graph API is `relaydesk.testing.graph_app` in another process (bench._graph).
+- sqlite / postgres: `relaydesk serve` with production settings, which starts its worker
+  (deciding and sending) as a child process; its CPU and memory are counted with the
+  target's. Its Graph API is `relaydesk.testing.graph_app` in another process (bench._graph).
   Fully processed and exactly once are counted per mix as above, after every step
   (violations reported loudly). Run from this checkout's `src`.
 - bare: a raw ASGI endpoint that only verifies the signature and parses the JSON.
@@ -289,9 +290,19 @@ class Target:
         """The Relaydesk processes (serve, then workers); none for bare and pywa."""
         return (self.proc, *self.workers) if self.graph is not None else ()
 
+    def worker_pids(self) -> list[int]:
+        """The `relaydesk worker` processes: the -split targets' own, or `serve`'s child."""
+        if self.workers:
+            return [w.popen.pid for w in self.workers]
+        return ps.children(self.proc.popen.pid) if self.graph is not None else []
+
     def rss(self) -> dict[str, float | None]:
-        procs = [self.proc, *self.workers] + ([self.graph] if self.graph else [])
-        return {p.name: ps.rss_mb(p.popen.pid) for p in procs}
+        rss = {self.proc.name: ps.rss_mb(self.proc.popen.pid)}
+        if self.workers:
+            rss |= {w.name: ps.rss_mb(w.popen.pid) for w in self.workers}
+        else:
+            rss |= {f"{self.name}-child{i}": ps.rss_mb(p) for i, p in enumerate(self.worker_pids())}
+        return rss | ({self.graph.name: ps.rss_mb(self.graph.popen.pid)} if self.graph else {})
 
 
 @contextlib.asynccontextmanager
@@ -347,6 +358,8 @@ async def started(
             await wait_listening(proc, start_timeout)
             for worker in spawned:  # a worker says so once its classifier is trained
                 await wait_logged(worker, "worker running", start_timeout)
+            if graph is not None and not spawned:  # serve's child, on serve's output
+                await wait_logged(proc, "worker running", start_timeout)
             yield Target(name, proc, graph, tuple(spawned), url)
         finally:
             for p in reversed(procs):
@@ -619,7 +632,7 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
         result["stage_cpu_ms_per_msg"] = ps.per_message_ms(
             stages_before, stages_after, result["cpu_s_incl_drain"]["target"], done
         )
-        if target.workers and done:
+        if result["cpu_s_incl_drain"]["workers"] and done:
             result["worker_cpu_ms_per_msg"] = 1000 * result["cpu_s_incl_drain"]["workers"] / done
     rate = step.rate or 0.0
     throughput = result.get("processed_per_s", result["ack_rate"])
@@ -645,21 +658,15 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
 
 def cpu_seconds(target: Target) -> dict[str, float]:
     """User + system CPU seconds so far of the target, the Graph server and this process."""
-    tick = os.sysconf("SC_CLK_TCK")
+    workers = sum(ps.cpu_s(pid) for pid in target.worker_pids())
 
     def of(proc: Proc | None) -> float:
-        if proc is None:
-            return 0.0
-        try:
-            fields = Path(f"/proc/{proc.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / tick
+        return 0.0 if proc is None else ps.cpu_s(proc.popen.pid)
 
     own = os.times()
     return {
-        "target": of(target.proc) + sum(of(w) for w in target.workers),
-        "workers": sum(of(w) for w in target.workers),  #: `relaydesk worker` processes
+        "target": of(target.proc) + workers,
+        "workers": workers,  #: `relaydesk worker` processes (the -split ones, or serve's child)
         "graph": of(target.graph),
         "loadgen": own.user + own.system,
     }

@@ -28,6 +28,7 @@ from relaydesk.observability import configure_logging
 
 if TYPE_CHECKING:
     from relaydesk.bootstrap import Container
+    from relaydesk.services.runner import Loop
 
 
 class _Commands(click.Group):
@@ -93,8 +94,9 @@ def cli() -> None:
     "run_worker",
     default=None,
     help=(
-        "Also decide and send in this process (the decision stage, the outbox worker and "
-        "the periodic jobs); --no-worker only receives and acknowledges, next to a "
+        "Start `relaydesk worker` (the decision stage, the outbox worker and the periodic "
+        "jobs) as a child process, restarted with backoff if it exits and stopped with "
+        "this one; --no-worker only receives and acknowledges, next to a separately run "
         "`relaydesk worker` [default: RELAYDESK_EMBEDDED_WORKER]."
     ),
 )
@@ -103,6 +105,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     import uvicorn
 
     from relaydesk.app.http.main import create_app
+    from relaydesk.app.worker_process import WorkerProcess, worker_argv
     from relaydesk.bootstrap import StartupError, build
 
     settings = settings_for_cli()
@@ -113,12 +116,17 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
         container = build(settings, base_url=base_url)
     except StartupError as exc:
         fail(str(exc))
+    alongside: list[Loop] = []
+    if settings.embedded_worker if run_worker is None else run_worker:
+        # the same settings, and this server's URL (the sandbox's Graph API, booking links)
+        env = {**os.environ, "RELAYDESK_PUBLIC_URL": base_url}
+        alongside.append(WorkerProcess(worker_argv(os.getpid()), env).run)
     try:
-        app = create_app(container, run_worker=run_worker)
+        app = create_app(container, alongside=alongside)
     except StartupError as exc:
         fail(str(exc))
-    # What start-up built (the brief, the trained model, the app) lives as long as the
-    # process: keep it out of the garbage collector's full scans, which stall requests.
+    # What start-up built (the brief, the app) lives as long as the process: keep it out of
+    # the garbage collector's full scans, which stall requests.
     gc.collect()
     gc.freeze()
     mode = "sandbox (no WhatsApp credentials)" if settings.sandbox else "WhatsApp Cloud API"
@@ -130,6 +138,11 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     click.echo(f"  API:      {base_url}/api/v1  (docs {base_url}/docs)")
     click.echo(f"  Webhook:  {base_url}/webhooks/whatsapp")
     click.echo(f"  Metrics:  {base_url}/metrics")
+    click.echo(
+        "  Worker:   a child process (`relaydesk worker`)"
+        if alongside
+        else "  Worker:   none here (--no-worker): run `relaydesk worker` beside it"
+    )
     if settings.sandbox:
         _show_demo_accounts(container)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
@@ -158,11 +171,23 @@ def _show_demo_accounts(container: Container) -> None:
 
 
 @cli.command()
-def worker() -> None:
+@click.option(
+    "--parent-pid",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Set by `relaydesk serve` for its child: exit when that process ends, and yield "
+    "the CPU to it.",
+)
+def worker(parent_pid: int | None) -> None:
     """Decide and send: the decision stage, the outbox worker and the periodic jobs
     (production: next to any number of `serve --no-worker`)."""
     from relaydesk.bootstrap import StartupError, build
 
+    if parent_pid is not None:
+        from relaydesk.app.worker_process import become_child_of
+
+        become_child_of(parent_pid)
     settings = settings_for_cli()
     configure_logging(settings.log_level, settings.log_format, cache=True)
     try:

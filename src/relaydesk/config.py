@@ -144,8 +144,9 @@ class Settings(BaseSettings):
     )
     embedded_worker: bool = Field(
         default=True,
-        description="`serve` also runs the decision stage, the outbox worker and the periodic "
-        "jobs in-process.",
+        description="`serve` starts `relaydesk worker` (the decision stage, the outbox worker "
+        "and the periodic jobs) as a child process, restarted if it exits; false: `serve` only "
+        "receives and acknowledges.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     log_format: Literal["json", "console"] = Field(default="json")

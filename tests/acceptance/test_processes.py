@@ -176,11 +176,18 @@ class Relaydesk:
                         f"relaydesk exited with {self.proc.returncode}: {self.stderr()[-3000:]}"
                     )
                 with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.url}/readyz").status_code == 200:
+                    if client.get(f"{self.url}/readyz").status_code == 200 and self.deciding():
                         return
                 if time.monotonic() > deadline:
                     raise AssertionError(f"relaydesk not ready in {timeout} s: {self.stderr()}")
                 time.sleep(0.1)
+
+    def deciding(self) -> bool:
+        """Whether the worker child (if this serve has one) has trained its classifier and
+        runs; it shares serve's stdout."""
+        if self.env.get("RELAYDESK_EMBEDDED_WORKER") == "false":
+            return True
+        return "Relaydesk worker running" in self.stdout()
 
     def stdout(self) -> str:
         return self.stdout_path.read_text(errors="replace")

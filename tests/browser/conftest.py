@@ -117,7 +117,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     container = build(settings, base_url=base_url, migrate=True)
     assert container.decisions is not None  # train the brief's classifier before serving
-    app = create_app(container)
+    app = create_app(container, run_worker=True)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

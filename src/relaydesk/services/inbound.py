@@ -163,7 +163,7 @@ class InboundService:
         # batches cannot deadlock on them (a webhook's own order is kept).
         order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
         results: list[IngestResult | None] = [None] * len(webhooks)
-        with self._db.write() as conn:
+        with self._db.write(urgent=True) as conn:  # a request waits for this commit
             for index in order:
                 results[index] = self._webhook(conn, batch, webhooks[index], isolate=isolate)
             repo.save_raw_webhooks(conn, batch.raw)

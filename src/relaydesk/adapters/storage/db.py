@@ -52,19 +52,46 @@ class WriterFile:
     beside the database, taken after the in-process `FairLock`. SQLite's own busy handler
     sleeps between retries (up to 100 ms), so a process writing in a tight loop (`serve`
     acknowledging webhooks) kept the lock from a `relaydesk worker` on the same file for
-    seconds; a process blocked in `flock` is woken as soon as the lock is released."""
+    seconds; a process blocked in `flock` is woken as soon as the lock is released.
+
+    `flock` is not first come, first served: a worker committing slice after slice takes
+    the lock straight back while the woken acknowledgement is still being scheduled. So an
+    urgent writer (the webhooks' insert) holds a shared lock on a second file, the gate,
+    while it waits for its turn, and every other writer passes the gate (exclusive, at
+    once released) before it queues: while an acknowledgement waits, no other writer
+    starts. The gate is held only while waiting, not while writing, so the others get their
+    turn between two acknowledgements."""
 
     def __init__(self, path: str) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._gate = os.open(f"{path}.gate", os.O_RDWR | os.O_CREAT, 0o600)
 
-    def __enter__(self) -> None:
+    def acquire(self, *, urgent: bool = False) -> None:
+        if urgent:
+            fcntl.flock(self._gate, fcntl.LOCK_SH)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(self._gate, fcntl.LOCK_UN)
+            return
+        fcntl.flock(self._gate, fcntl.LOCK_EX)  # no urgent writer waiting
+        fcntl.flock(self._gate, fcntl.LOCK_UN)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
-    def __exit__(self, *_: object) -> None:
+    def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def turn(self, *, urgent: bool = False) -> Iterator[None]:
+        self.acquire(urgent=urgent)
+        try:
+            yield
+        finally:
+            self.release()
 
     def close(self) -> None:
         os.close(self._fd)
+        os.close(self._gate)
 
 
 #: Execution option marking a `Database.read()` connection (see `_on_begin`).
@@ -84,7 +111,9 @@ class Database:
         self._writer_file = _writer_file(self.engine) if self.is_sqlite else None
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """One write transaction. `urgent` (the webhooks' insert, which a request waits on):
+        on SQLite, writers of other processes on the same file let it go first."""
         if self._write_lock is None:
             with self.engine.begin() as conn:
                 yield conn
@@ -93,7 +122,11 @@ class Database:
             with self._write_lock, self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self._writer_file, self.engine.begin() as conn:
+        with (
+            self._write_lock,
+            self._writer_file.turn(urgent=urgent),
+            self.engine.begin() as conn,
+        ):
             yield conn
 
     @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -37,6 +37,7 @@ from relaydesk.app.http.routes import (
 from relaydesk.app.http.uploads import UploadLimit
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
+from relaydesk.services.runner import Loop
 
 log = structlog.get_logger(__name__)
 
@@ -48,14 +49,15 @@ def utc_now() -> datetime:
 def create_app(
     container: Container,
     *,
-    run_worker: bool | None = None,
+    run_worker: bool = False,
+    alongside: Sequence[Loop] = (),
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """Build the app around a container. `run_worker` defaults to the embedded-worker
-    setting; the worker then runs inside this process's event loop."""
+    """Build the app around a container. `run_worker` runs the worker's runner (deciding,
+    sending, the periodic jobs) inside this process's event loop, for tests that drive one
+    process; `relaydesk serve` never does: it passes its worker child process's supervisor
+    in `alongside`, loops that run from start-up until shutdown."""
     settings = container.settings
-    if run_worker is None:
-        run_worker = settings.embedded_worker
     sandbox = None
     if settings.sandbox:
         sandbox = build_sandbox(
@@ -70,14 +72,15 @@ def create_app(
     ingestor = BatchIngestor(
         container.inbound, writers=1 if container.db.is_sqlite else settings.ingest_writers
     )
-    if run_worker:  # the decision stage joins the runner; `serve --no-worker` loads no model
+    if run_worker:  # the decision stage joins the runner; without it no model is loaded
         container.decisions  # noqa: B018 - building it trains the classifier now
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         stop = asyncio.Event()
-        task = asyncio.create_task(container.runner.run(stop)) if run_worker else None
+        loops = [*alongside, *([container.runner.run] if run_worker else [])]
+        tasks = [asyncio.ensure_future(loop(stop)) for loop in loops]
         log.info(
             "relaydesk_started",
             version=__version__,
@@ -91,7 +94,7 @@ def create_app(
         finally:
             stop.set()
             await container.hub.stop()
-            if task is not None:
+            for task in tasks:
                 await task
             ingestor.stop()
             if sandbox is not None:
