@@ -2,10 +2,11 @@
 each stage of a `relaydesk serve` process reports on `/metrics`.
 
 `relaydesk_stage_cpu_seconds_total{stage="receive"|"store"|"decide"}` is the thread CPU time
-of each stage. A `relaydesk worker` (run beside `serve --no-worker`, or the child `serve`
-starts) has no HTTP server: its CPU is its process CPU, and its decide stage is counted
-under send. The send stage is what is left: all CPU of the Relaydesk processes minus the
-stages `serve` reports.
+of each stage. `serve`'s `/metrics` includes its worker child's decide stage (merged in
+from the child's metrics port); a `relaydesk worker` run beside `serve --no-worker` (the
+-split targets) is started without `--metrics-port`, so its CPU is its process CPU and its
+decide stage is counted under send. The send stage is what is left: all CPU of the
+Relaydesk processes minus the stages `serve` reports.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import structlog
 
 from relaydesk import __version__
 from relaydesk.adapters.storage.db import Database
@@ -29,6 +30,8 @@ from relaydesk.observability import configure_logging
 if TYPE_CHECKING:
     from relaydesk.bootstrap import Container
     from relaydesk.services.runner import Loop
+
+log = structlog.get_logger(__name__)
 
 
 class _Commands(click.Group):
@@ -105,6 +108,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     import uvicorn
 
     from relaydesk.app.http.main import create_app
+    from relaydesk.app.worker_metrics import WorkerMetrics, free_loopback_port
     from relaydesk.app.worker_process import WorkerProcess, worker_argv
     from relaydesk.bootstrap import StartupError, build
 
@@ -117,12 +121,15 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     except StartupError as exc:
         fail(str(exc))
     alongside: list[Loop] = []
+    worker_metrics = None
     if settings.embedded_worker if run_worker is None else run_worker:
         # the same settings, and this server's URL (the sandbox's Graph API, booking links)
         env = {**os.environ, "RELAYDESK_PUBLIC_URL": base_url}
-        alongside.append(WorkerProcess(worker_argv(os.getpid()), env).run)
+        metrics_port = free_loopback_port()
+        alongside.append(WorkerProcess(worker_argv(os.getpid(), metrics_port), env).run)
+        worker_metrics = WorkerMetrics(f"http://127.0.0.1:{metrics_port}/metrics")
     try:
-        app = create_app(container, alongside=alongside)
+        app = create_app(container, alongside=alongside, worker_metrics=worker_metrics)
     except StartupError as exc:
         fail(str(exc))
     # What start-up built (the brief, the app) lives as long as the process: keep it out of
@@ -179,7 +186,24 @@ def _show_demo_accounts(container: Container) -> None:
     help="Set by `relaydesk serve` for its child: exit when that process ends, and yield "
     "the CPU to it.",
 )
-def worker(parent_pid: int | None) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    envvar="RELAYDESK_WORKER_METRICS_PORT",
+    show_envvar=True,
+    help="Serve this worker's Prometheus metrics (decisions, sends, Graph API errors, "
+    "stage CPU) at http://HOST:PORT/metrics [default: not served].",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="RELAYDESK_WORKER_METRICS_HOST",
+    show_envvar=True,
+    help="The address --metrics-port listens on (0.0.0.0 for a Prometheus on another host).",
+)
+def worker(parent_pid: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Decide and send: the decision stage, the outbox worker and the periodic jobs
     (production: next to any number of `serve --no-worker`)."""
     from relaydesk.bootstrap import StartupError, build
@@ -188,6 +212,8 @@ def worker(parent_pid: int | None) -> None:
         from relaydesk.app.worker_process import become_child_of
 
         become_child_of(parent_pid)
+    elif metrics_port is not None:  # before the model is trained: a taken port fails at once
+        _check_metrics_port(metrics_host, metrics_port)
     settings = settings_for_cli()
     configure_logging(settings.log_level, settings.log_format, cache=True)
     try:
@@ -195,6 +221,8 @@ def worker(parent_pid: int | None) -> None:
         container.decisions  # noqa: B018 - trains the classifier now (or fails here); joins the runner
     except StartupError as exc:
         fail(str(exc))
+    if metrics_port is not None:
+        _serve_worker_metrics(container, metrics_host, metrics_port, child=parent_pid is not None)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -209,6 +237,40 @@ def worker(parent_pid: int | None) -> None:
 
     click.echo("Relaydesk worker running; Ctrl-C stops it.")
     asyncio.run(main())
+
+
+def _metrics_port_error(host: str, port: int, exc: OSError) -> str:
+    return (
+        f"cannot serve the worker's metrics on {host}:{port}: {exc.strerror or exc}; "
+        "choose another --metrics-port (or RELAYDESK_WORKER_METRICS_PORT)"
+    )
+
+
+def _check_metrics_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        log.error("worker_metrics_not_served", host=host, port=port, error=str(exc))
+        fail(_metrics_port_error(host, port, exc))
+
+
+def _serve_worker_metrics(container: Container, host: str, port: int, *, child: bool) -> None:
+    """Start the worker's metrics endpoint; a port already taken ends a worker run by hand
+    (fix the flag), while serve's child logs it and keeps deciding (its parent's /metrics
+    then shows relaydesk_worker_metrics_up 0)."""
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=host, registry=container.metrics.registry)
+    except OSError as exc:
+        log.error("worker_metrics_not_served", host=host, port=port, error=str(exc))
+        if not child:
+            fail(_metrics_port_error(host, port, exc))
+        return
+    click.echo(f"  Metrics:  http://{host}:{port}/metrics")
 
 
 @cli.group()

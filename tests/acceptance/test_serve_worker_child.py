@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from relaydesk.testing import GraphServer
 from tests.acceptance.test_processes import (
@@ -70,6 +71,25 @@ def the_child(server: Relaydesk, other_than: int | None = None) -> int:
     return child
 
 
+def scrape(server: Relaydesk) -> str:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=15) as client:
+        response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of the series `name{labels}` in an exposition, None when it is absent."""
+    found = [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and s.labels == labels
+    ]
+    assert len(found) <= 1, f"{name}{labels} appears {len(found)} times"
+    return found[0] if found else None
+
+
 def answer(server: Relaydesk, graph: GraphServer, wa_id: str) -> None:
     body = text_webhook(body=BODY, wa_id=wa_id)
     with httpx.Client(base_url=server.url, trust_env=False, timeout=15) as client:
@@ -91,8 +111,20 @@ def test_serve_decides_in_a_child_that_is_restarted_and_stopped_with_it(
     server = servers(env).start()
     assert server.proc is not None
     first = the_child(server)
-    assert command_line(first)[-4:] == ["relaydesk", "worker", "--parent-pid", str(server.proc.pid)]
+    argv = command_line(first)
+    assert argv[2:6] == ["relaydesk", "worker", "--parent-pid", str(server.proc.pid)]
+    assert argv[6:9] == ["--metrics-host", "127.0.0.1", "--metrics-port"]
     answer(server, graph, "34615000001")
+    # serve's /metrics shows the child's counters (decisions, sends) beside its own
+    wait_for(
+        lambda: sample(scrape(server), "relaydesk_decisions_total", action="answer") == 1,
+        timeout=10,
+        what="the child's decision in serve's /metrics",
+    )
+    text = scrape(server)
+    assert sample(text, "relaydesk_worker_metrics_up") == 1
+    assert sample(text, "relaydesk_messages_total", direction="in", outcome="new") == 1
+    assert sample(text, "relaydesk_messages_total", direction="out", outcome="sent") == 1
 
     os.kill(first, signal.SIGKILL)
     second = the_child(server, other_than=first)

@@ -179,3 +179,14 @@ def test_users_update_refuses_a_short_password(env: dict[str, str]) -> None:
     )
     assert result.exit_code == 1
     assert "shorter than 12 characters" in result.output
+
+
+def test_worker_metrics_port_taken_fails_at_once_naming_it() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["worker", "--metrics-port", str(port)], env={})
+    assert result.exit_code == 1, result.output
+    assert f"127.0.0.1:{port}" in result.output
+    assert "choose another --metrics-port" in result.output

@@ -43,6 +43,7 @@ def test_the_child_is_relaydesk_worker_tied_to_its_parent() -> None:
         "--parent-pid",
         "1234",
     ]
+    assert worker_argv(1234, 9101)[-4:] == ["--metrics-host", "127.0.0.1", "--metrics-port", "9101"]
 
 
 def gone(pid: int) -> bool:

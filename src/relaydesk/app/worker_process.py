@@ -50,9 +50,13 @@ def restart_delay(quick_exits: int) -> timedelta:
     return min(FIRST_RESTART * (1 << min(quick_exits - 1, 16)), MAX_RESTART)
 
 
-def worker_argv(parent_pid: int) -> list[str]:
-    """The child's command: this interpreter's `relaydesk worker`, tied to `parent_pid`."""
-    return [sys.executable, "-m", "relaydesk", "worker", "--parent-pid", str(parent_pid)]
+def worker_argv(parent_pid: int, metrics_port: int | None = None) -> list[str]:
+    """The child's command: this interpreter's `relaydesk worker`, tied to `parent_pid`,
+    serving its metrics on 127.0.0.1:`metrics_port` when given (`app.worker_metrics`)."""
+    argv = [sys.executable, "-m", "relaydesk", "worker", "--parent-pid", str(parent_pid)]
+    if metrics_port is not None:
+        argv += ["--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)]
+    return argv
 
 
 class WorkerProcess:

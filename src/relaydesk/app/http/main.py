@@ -35,6 +35,7 @@ from relaydesk.app.http.routes import (
     webhooks,
 )
 from relaydesk.app.http.uploads import UploadLimit
+from relaydesk.app.worker_metrics import WorkerMetrics
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 from relaydesk.services.runner import Loop
@@ -52,11 +53,13 @@ def create_app(
     run_worker: bool = False,
     alongside: Sequence[Loop] = (),
     clock: Callable[[], datetime] = utc_now,
+    worker_metrics: WorkerMetrics | None = None,
 ) -> FastAPI:
     """Build the app around a container. `run_worker` runs the worker's runner (deciding,
     sending, the periodic jobs) inside this process's event loop, for tests that drive one
     process; `relaydesk serve` never does: it passes its worker child process's supervisor
-    in `alongside`, loops that run from start-up until shutdown."""
+    in `alongside`, loops that run from start-up until shutdown, and `worker_metrics`, which
+    reads the child's metrics into this process's `/metrics`."""
     settings = container.settings
     sandbox = None
     if settings.sandbox:
@@ -100,6 +103,8 @@ def create_app(
             if sandbox is not None:
                 await sandbox.aclose()
             await container.graph.aclose()
+            if worker_metrics is not None:
+                worker_metrics.close()
             container.db.dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files in the package,
@@ -117,6 +122,7 @@ def create_app(
     app.state.container = container
     app.state.clock = clock
     app.state.ingestor = ingestor
+    app.state.worker_metrics = worker_metrics
     app.include_router(webhooks.router)
     app.include_router(reads.router)
     app.include_router(api.router)

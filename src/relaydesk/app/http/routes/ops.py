@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -33,6 +33,12 @@ async def readyz(container: ContainerDep) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(container: ContainerDep) -> Response:
-    data = await anyio.to_thread.run_sync(generate_latest, container.metrics.registry)
+async def metrics(container: ContainerDep, request: Request) -> Response:
+    """This process's metrics, and those of serve's worker child merged in
+    (`app.worker_metrics`)."""
+    child = request.app.state.worker_metrics
+    if child is None:
+        data = await anyio.to_thread.run_sync(generate_latest, container.metrics.registry)
+    else:
+        data = await anyio.to_thread.run_sync(child.exposition, container.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)
