@@ -51,30 +51,30 @@ _INBOUND = messages.c.direction == "in"
 _HINTED = or_(*(func.lower(messages.c.text).like(f"%{hint}%") for hint in sources.HINTS))
 
 
+#: What the figures read of a conversation's own row (the facts and the summaries alike).
+CONVERSATION_COLUMNS = (
+    conversations.c.id,
+    conversations.c.customer_id,
+    conversations.c.phone_number_id,
+    conversations.c.created_at,
+    conversations.c.status,
+    conversations.c.queue,
+    conversations.c.priority,
+    conversations.c.assignee_id,
+    conversations.c.escalated_at,
+    conversations.c.resolved_at,
+    conversations.c.csat_state,
+    conversations.c.csat_rating,
+    conversations.c.feedback,
+    # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
+    cast(conversations.c.failure_tags, Text).label("failure_tags"),
+    _NEXT.label("next_at"),
+)
+
+
 def _queries(where: Any) -> tuple[Any, Any, Any, Any]:
     """The conversations, messages, decisions and clicks of the conversations `where` keeps."""
-    read_conversations = (
-        select(
-            conversations.c.id,
-            conversations.c.customer_id,
-            conversations.c.phone_number_id,
-            conversations.c.created_at,
-            conversations.c.status,
-            conversations.c.queue,
-            conversations.c.priority,
-            conversations.c.assignee_id,
-            conversations.c.escalated_at,
-            conversations.c.resolved_at,
-            conversations.c.csat_state,
-            conversations.c.csat_rating,
-            conversations.c.feedback,
-            # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
-            cast(conversations.c.failure_tags, Text).label("failure_tags"),
-            _NEXT.label("next_at"),
-        )
-        .where(where)
-        .order_by(conversations.c.id)
-    )
+    read_conversations = select(*CONVERSATION_COLUMNS).where(where).order_by(conversations.c.id)
     read_messages = (
         select(
             messages.c.conversation_id,

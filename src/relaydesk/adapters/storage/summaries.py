@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, cast, delete, insert, select
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 
-from relaydesk.adapters.storage.metrics import _IN_PERIOD, _NEXT, ID_BATCH, _Decoded
+from relaydesk.adapters.storage.metrics import (
+    _IN_PERIOD,
+    CONVERSATION_COLUMNS,
+    ID_BATCH,
+    _Decoded,
+)
 from relaydesk.adapters.storage.tables import conversation_summaries as sums
 from relaydesk.adapters.storage.tables import conversations
 from relaydesk.domain.metric_facts import Drafts
@@ -26,21 +31,7 @@ _CURRENT = and_(
 )
 _READ = (
     select(
-        conversations.c.id,
-        conversations.c.customer_id,
-        conversations.c.phone_number_id,
-        conversations.c.created_at,
-        conversations.c.status,
-        conversations.c.queue,
-        conversations.c.priority,
-        conversations.c.assignee_id,
-        conversations.c.escalated_at,
-        conversations.c.resolved_at,
-        conversations.c.csat_state,
-        conversations.c.csat_rating,
-        conversations.c.feedback,
-        cast(conversations.c.failure_tags, Text).label("failure_tags"),  # as in `metrics`
-        _NEXT.label("next_at"),
+        *CONVERSATION_COLUMNS,
         conversations.c.facts_rev,
         sums.c.conversation_id.label("summarised"),
         sums.c.source,
