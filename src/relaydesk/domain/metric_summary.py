@@ -47,8 +47,11 @@ class Summarised:
 
 @dataclass(frozen=True, slots=True)
 class ConversationSummary:
-    """A conversation as the figures read it (`metric_facts.Figured`): its live columns
-    and its stored summary."""
+    """A conversation as the figures read it (`metric_facts.Figured`): its live columns,
+    then what its stored summary holds, as plain fields. Flat, not a `Summarised` inside:
+    a page reads two weeks of these, and every figure reads their attributes many times,
+    so one object and direct slots are measurably cheaper than a nested one behind
+    properties (`docs/benchmarks.md`, "Insights: flat summaries")."""
 
     id: int
     customer_id: int
@@ -65,64 +68,33 @@ class ConversationSummary:
     feedback: str | None
     failure_tags: tuple[str, ...]
     next_conversation_at: datetime | None
-    summary: Summarised
+    source: str
+    intent: str | None
+    escalated: bool
+    bot_replied: bool
+    booking_offered: bool
+    booking_clicked: bool
+    first_escalation_at: datetime | None
+    escalation_triggers: tuple[str, ...]
+    escalation_reply_at: datetime | None
+    lag_reply_at: datetime | None
+    came_back: bool
+    contact: tuple[datetime | None, datetime | None]  #: (the contact's end, the return)
+    drafts: Drafts
+    messages: int  #: the customer's and agents' messages
+    sla_final: tuple[str, bool] | None  #: (SLA basis, met) once resolved
     sla_messages: tuple[MessageFact, ...] | None = None  #: read when `metrics.settled` is not
 
     @property
-    def source(self) -> str:
-        return self.summary.source
-
-    @property
-    def intent(self) -> str | None:
-        return self.summary.intent
-
-    @property
-    def escalated(self) -> bool:
-        return self.summary.escalated
-
-    @property
-    def bot_replied(self) -> bool:
-        return self.summary.bot_replied
-
-    @property
-    def booking_offered(self) -> bool:
-        return self.summary.booking_offered
-
-    @property
-    def booking_clicked(self) -> bool:
-        return self.summary.booking_clicked
-
-    @property
-    def first_escalation_at(self) -> datetime | None:
-        return self.summary.first_escalation_at
-
-    @property
-    def escalation_triggers(self) -> tuple[str, ...]:
-        return self.summary.escalation_triggers
-
-    @property
-    def escalation_reply_at(self) -> datetime | None:
-        return self.summary.escalation_reply_at
-
-    @property
-    def lag_reply_at(self) -> datetime | None:
-        return self.summary.lag_reply_at
-
-    @property
-    def came_back(self) -> bool:
-        return self.summary.came_back
-
-    @property
-    def contact(self) -> tuple[datetime | None, datetime | None]:
-        return self.summary.contact_ended_at, self.summary.contact_returned_at
-
-    @property
-    def drafts(self) -> Drafts:
-        return self.summary.drafts
-
-    @property
-    def sla_final(self) -> tuple[str, bool] | None:
-        return self.summary.sla_final
+    def summary(self) -> Summarised:
+        """What is stored of this conversation (`adapters.storage.summaries.write`)."""
+        ended, returned = self.contact
+        return Summarised(
+            self.source, self.intent, self.escalated, self.bot_replied,
+            self.booking_offered, self.booking_clicked, self.first_escalation_at,
+            self.escalation_triggers, self.escalation_reply_at, self.lag_reply_at,
+            self.came_back, ended, returned, self.drafts, self.messages, self.sla_final,
+        )  # fmt: skip
 
     def with_messages(self, messages: tuple[MessageFact, ...]) -> ConversationSummary:
         return replace(self, sla_messages=messages)
@@ -160,22 +132,13 @@ def summarise(c: ConversationFacts, brief: Brief) -> Summarised:
 def summary_of(c: ConversationFacts, brief: Brief) -> ConversationSummary:
     """The conversation as a summary read back would give it, from its facts (its
     messages kept for the SLA clocks)."""
+    s = summarise(c, brief)
     return ConversationSummary(
-        id=c.id,
-        customer_id=c.customer_id,
-        number=c.number,
-        created_at=c.created_at,
-        status=c.status,
-        queue=c.queue,
-        priority=c.priority,
-        assignee_id=c.assignee_id,
-        escalated_at=c.escalated_at,
-        resolved_at=c.resolved_at,
-        csat_state=c.csat_state,
-        csat_rating=c.csat_rating,
-        feedback=c.feedback,
-        failure_tags=c.failure_tags,
-        next_conversation_at=c.next_conversation_at,
-        summary=summarise(c, brief),
-        sla_messages=c.messages,
-    )
+        c.id, c.customer_id, c.number, c.created_at, c.status, c.queue, c.priority,
+        c.assignee_id, c.escalated_at, c.resolved_at, c.csat_state, c.csat_rating,
+        c.feedback, c.failure_tags, c.next_conversation_at, s.source, s.intent, s.escalated,
+        s.bot_replied, s.booking_offered, s.booking_clicked, s.first_escalation_at,
+        s.escalation_triggers, s.escalation_reply_at, s.lag_reply_at, s.came_back,
+        (s.contact_ended_at, s.contact_returned_at), s.drafts, s.messages, s.sla_final,
+        c.messages,
+    )  # fmt: skip

@@ -19,6 +19,11 @@ except ImportError:  # not on Windows: there SQLite's busy handler alone takes t
     fcntl = None  # type: ignore[assignment]
 
 
+#: How much of a SQLite file its connections map into memory (address space, not RAM:
+#: pages are shared with the OS cache).
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
+
 class FairLock:
     """A lock handed to waiters in arrival order. `threading.Lock` lets the thread that
     just released it take it straight back, so a busy webhook writer could starve the
@@ -189,6 +194,9 @@ def _create_engine(url: str, *, sqlite_synchronous: str, echo: bool) -> Engine:
         cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Reads from the memory-mapped file instead of copying pages through read():
+        # one week of Insights rows reads ~1.25x faster (docs/benchmarks.md).
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -74,6 +74,9 @@ _OUTDATED_SLA = (  # current summaries whose stored SLA outcome was judged under
 )
 
 
+_NO_DRAFTS = Drafts(0, 0, False)  #: shared by the many conversations without a draft
+
+
 @dataclass(frozen=True, slots=True)
 class Read:
     """The conversations of a period: those with a current summary, and the ids and
@@ -98,16 +101,16 @@ def read(conn: Connection, start: datetime, end: datetime) -> Read:
         if summarised is None:
             stale[cid] = rev
             continue
-        summary = Summarised(
-            source, intent, escalated, bot_replied, offered, clicked, first_at,
-            triggers(fired), reply_at, lag_at, came_back, ended, returned,
-            Drafts(drafts, rewritten, kept), sent, None if basis is None else (basis, met),
-        )  # fmt: skip
         found.append(
             ConversationSummary(
                 cid, customer, number, created, status, queue, priority, assignee,
                 escalated_at, resolved_at, csat_state, csat_rating, feedback,
-                tags(failure_tags), next_at, summary,
+                tags(failure_tags), next_at, source, intent, escalated, bot_replied,
+                offered, clicked, first_at, triggers(fired), reply_at, lag_at, came_back,
+                (ended, returned),
+                _NO_DRAFTS if not (drafts or rewritten or kept)
+                else Drafts(drafts, rewritten, kept),
+                sent, None if basis is None else (basis, met),
             )
         )  # fmt: skip
     return Read(found, stale)

@@ -56,6 +56,30 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """On SQLite, the stored text parsed straight to an aware UTC datetime: about 7x
+        cheaper per value than the general path (SQLAlchemy's regex, then `replace`), which
+        an Insights page pays on hundreds of thousands of values. Anything it does not
+        recognise (a bare date, text written with an offset) takes the general path."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if value.__class__ is str:
+                try:
+                    parsed = parse(value + "+00:00")
+                except ValueError:
+                    return general(value)  # e.g. text stored with its own offset
+                if parsed.tzinfo is not None:  # 3.11 drops the offset after a bare date
+                    return parsed
+            return general(value)
+
+        return process
+
 
 Json: Any = JSON().with_variant(JSONB(), "postgresql")
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
