@@ -263,6 +263,8 @@ def _serve_worker_metrics(container: Container, host: str, port: int, *, child: 
     then shows relaydesk_worker_metrics_up 0)."""
     from prometheus_client import start_http_server
 
+    if child:  # serve's /metrics shows its own reading of these (app.worker_metrics)
+        container.metrics.drop_database_gauges()
     try:
         start_http_server(port, addr=host, registry=container.metrics.registry)
     except OSError as exc:

@@ -20,6 +20,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._database_gauges: list[Collector] = []
+        self._database_gauges_dropped = False
         self.webhook_requests = Counter(
             "relaydesk_webhook_requests",
             "Webhook POSTs by outcome (ok, bad_signature, too_large, bad_payload, unavailable).",
@@ -66,9 +68,28 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_database(self, collector: Collector) -> None:
+        """Register a collector of gauges read from the database at scrape time (outbox
+        depth, pending decisions, the scorecard, the integration outbox): unless this
+        process's gauges were dropped (`drop_database_gauges`)."""
+        if self._database_gauges_dropped:
+            return
+        self.registry.register(collector)
+        self._database_gauges.append(collector)
+
+    def drop_database_gauges(self) -> None:
+        """Stop reading the database-read gauges, now and for collectors watched later: for
+        serve's worker child, whose metrics serve's /metrics merges with its own and where
+        serve's own reading of these gauges is the one shown (`app.worker_metrics`), so the
+        child's would be computed at every scrape and thrown away."""
+        self._database_gauges_dropped = True
+        for collector in self._database_gauges:
+            self.registry.unregister(collector)
+        self._database_gauges.clear()
+
     def watch_outbox(self, read: Callable[[], tuple[int, float]]) -> None:
         """Report outbox depth and oldest age, read from the database at scrape time."""
-        self.registry.register(
+        self.watch_database(
             _DepthCollector(
                 read,
                 ("relaydesk_outbox_depth", "Outbound messages not yet accepted."),
@@ -81,7 +102,7 @@ class Metrics:
 
     def watch_pending(self, read: Callable[[], tuple[int, float]]) -> None:
         """Report the messages acknowledged but not yet decided on, and the oldest's age."""
-        self.registry.register(
+        self.watch_database(
             _DepthCollector(
                 read,
                 ("relaydesk_pending_decisions", "Messages acknowledged, not yet decided on."),
@@ -94,7 +115,7 @@ class Metrics:
 
     def watch_scorecard(self, read: Callable[[], Sequence[tuple[str, float]]]) -> None:
         """Report the scorecard's figures (`services.insights.ScorecardGauges`)."""
-        self.registry.register(_ScorecardCollector(read))
+        self.watch_database(_ScorecardCollector(read))
 
 
 class _ScorecardCollector(Collector):

@@ -125,6 +125,14 @@ def test_serve_decides_in_a_child_that_is_restarted_and_stopped_with_it(
     assert sample(text, "relaydesk_worker_metrics_up") == 1
     assert sample(text, "relaydesk_messages_total", direction="in", outcome="new") == 1
     assert sample(text, "relaydesk_messages_total", direction="out", outcome="sent") == 1
+    # the database-read gauges are serve's own reading; the child does not compute them
+    assert sample(text, "relaydesk_outbox_depth") == 0
+    with httpx.Client(trust_env=False, timeout=15) as client:
+        own = client.get(f"http://127.0.0.1:{argv[9]}/metrics").text
+    assert sample(own, "relaydesk_decisions_total", action="answer") == 1
+    assert sample(own, "relaydesk_outbox_depth") is None
+    assert sample(own, "relaydesk_pending_decisions") is None
+    assert "relaydesk_scorecard" not in own
 
     os.kill(first, signal.SIGKILL)
     second = the_child(server, other_than=first)

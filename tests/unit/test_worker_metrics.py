@@ -85,3 +85,39 @@ def test_a_child_that_does_not_answer_leaves_the_web_processs_metrics_and_says_s
         reader.close()
     assert got[("t_messages_total", (("direction", "in"),))] == 3
     assert got[("relaydesk_worker_metrics_up", ())] == 0
+
+
+def test_a_child_with_its_database_gauges_dropped_never_reads_them() -> None:
+    """serve's child drops the gauges serve's /metrics reads itself: not computed at a
+    scrape, not registered when watched later, and its counters still served."""
+    from prometheus_client import generate_latest
+
+    from relaydesk.observability import Metrics
+
+    reads: list[str] = []
+
+    def outbox() -> tuple[int, float]:
+        reads.append("outbox")
+        return 2, 5.0
+
+    def scorecard() -> list[tuple[str, float]]:
+        reads.append("scorecard")
+        return [("csat", 4.5)]
+
+    metrics = Metrics()
+    metrics.watch_outbox(outbox)
+    metrics.watch_scorecard(scorecard)
+    metrics.decisions.labels("answer").inc()
+    before = series(generate_latest(metrics.registry).decode())
+    assert before[("relaydesk_outbox_depth", ())] == 2
+    assert before[("relaydesk_scorecard", (("figure", "csat"),))] == 4.5
+    reads.clear()
+
+    metrics.drop_database_gauges()
+    metrics.watch_pending(outbox)  # watched after the drop: never registered
+    after = series(generate_latest(metrics.registry).decode())
+
+    assert reads == []
+    dropped = ("relaydesk_outbox", "relaydesk_scorecard", "relaydesk_pending")
+    assert [name for name, _ in after if name.startswith(dropped)] == []
+    assert after[("relaydesk_decisions_total", (("action", "answer"),))] == 1

@@ -8,8 +8,9 @@ reads them at scrape time and merges them with its own, so one scrape target sho
 
 - a counter or histogram series both processes have (the same labels) is the sum of the
   two (the child's `_created` times are left out);
-- a gauge both have (outbox depth, pending decisions, the scorecard: each process reads
-  them from the same database) is the web process's own reading;
+- a gauge read from the database (outbox depth, pending decisions, the scorecard, the
+  integration outbox) is the web process's own reading: the child does not compute them
+  at all (`Metrics.drop_database_gauges`), and a gauge both have is the web process's;
 - a family only the child has is shown as the child serves it;
 - `relaydesk_worker_metrics_up` is 1 when the child answered, 0 when it did not (the
   child is starting, restarting, or its port was taken), so a dashboard can tell missing

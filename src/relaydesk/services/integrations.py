@@ -146,7 +146,7 @@ class IntegrationWorker:
             ["integration", "result"],
             registry=metrics.registry,
         )
-        metrics.registry.register(_Depth(self._depth))
+        metrics.watch_database(_Depth(self._depth))
 
     def _depth(self) -> dict[tuple[str, str], int]:
         with self._db.read() as conn:
