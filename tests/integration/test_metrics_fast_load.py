@@ -39,7 +39,7 @@ _SLOW_DECISIONS = (
         (decisions.c.detail["step"].as_string() == "book").label("booking"),
     )
     .join(conversations, conversations.c.id == decisions.c.conversation_id)
-    .where(metrics._IN_PERIOD)
+    .where(metrics.IN_PERIOD)
     .order_by(decisions.c.conversation_id, decisions.c.created_at, decisions.c.id)
 )
 _SLOW_CONVERSATIONS = (
@@ -47,7 +47,7 @@ _SLOW_CONVERSATIONS = (
         *(c for c in metrics._CONVERSATIONS.selected_columns if c.name != "failure_tags"),
         conversations.c.failure_tags,  # the JSON column, decoded row by row
     )
-    .where(metrics._IN_PERIOD)
+    .where(metrics.IN_PERIOD)
     .order_by(conversations.c.id)
 )
 

@@ -20,7 +20,8 @@ from relaydesk.domain import sources
 from relaydesk.domain.metric_facts import ConversationFacts, DecisionFact, MessageFact
 
 _B = bindparam
-_IN_PERIOD = and_(
+#: Conversations that started in `[k_start, k_end)` (the facts' and the summaries' reads).
+IN_PERIOD = and_(
     conversations.c.created_at >= _B("k_start"), conversations.c.created_at < _B("k_end")
 )
 _BY_ID = conversations.c.id.in_(_B("k_ids", expanding=True))
@@ -66,7 +67,7 @@ CONVERSATION_COLUMNS = (
     conversations.c.csat_state,
     conversations.c.csat_rating,
     conversations.c.feedback,
-    # as text, like the decisions' triggers: a handful of distinct lists (`_Decoded`)
+    # as text, like the decisions' triggers: a handful of distinct lists (`Decoded`)
     cast(conversations.c.failure_tags, Text).label("failure_tags"),
     _NEXT.label("next_at"),
 )
@@ -103,7 +104,7 @@ def _queries(where: Any) -> tuple[Any, Any, Any, Any]:
             decisions.c.action,
             decisions.c.intent,
             # as text: a page reads tens of thousands of decisions with a handful of distinct
-            # trigger lists, so each distinct text is decoded once (`_Decoded`)
+            # trigger lists, so each distinct text is decoded once (`Decoded`)
             cast(decisions.c.triggers, Text).label("triggers"),
             (decisions.c.detail["step"].as_string() == "book").label("booking"),
         )
@@ -121,7 +122,7 @@ def _queries(where: Any) -> tuple[Any, Any, Any, Any]:
     return read_conversations, read_messages, read_decisions, read_clicks
 
 
-_CONVERSATIONS, _MESSAGES, _DECISIONS, _CLICKED = _queries(_IN_PERIOD)
+_CONVERSATIONS, _MESSAGES, _DECISIONS, _CLICKED = _queries(IN_PERIOD)
 _BY_ID_QUERIES = _queries(_BY_ID)
 
 
@@ -185,13 +186,13 @@ def _load(
         if ad:
             ads.add(cid)
     decided: dict[int, list[DecisionFact]] = {}
-    types = _Decoded(_trigger_types)
+    types = Decoded(_trigger_types)
     for cid, at, action, intent, triggers, booking in conn.execute(read_decisions, period):
         decided.setdefault(cid, []).append(
             DecisionFact(at, action, intent, types(triggers), bool(booking))
         )
     clicked = {int(r.conversation_id) for r in conn.execute(read_clicks, period)}
-    tags = _Decoded(_failure_tags)
+    tags = Decoded(_failure_tags)
     return [
         _facts(
             c,
@@ -206,7 +207,7 @@ def _load(
     ]
 
 
-class _Decoded:
+class Decoded:
     """`read` of a JSON column's value (a list of strings) stored as JSON text, each
     distinct text decoded once; () for NULL."""
 

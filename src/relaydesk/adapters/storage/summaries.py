@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 
 from relaydesk.adapters.storage.metrics import (
-    _IN_PERIOD,
     CONVERSATION_COLUMNS,
     ID_BATCH,
-    _Decoded,
+    IN_PERIOD,
+    Decoded,
 )
 from relaydesk.adapters.storage.tables import conversation_summaries as sums
 from relaydesk.adapters.storage.tables import conversations
@@ -55,7 +55,7 @@ _READ = (
         sums.c.sla_met,
     )
     .select_from(conversations.outerjoin(sums, _CURRENT))
-    .where(_IN_PERIOD)
+    .where(IN_PERIOD)
     .order_by(conversations.c.id)
 )
 _STALE = (
@@ -90,7 +90,7 @@ def read(conn: Connection, start: datetime, end: datetime) -> Read:
     """The conversations that started in `[start, end)`, oldest id first."""
     found: list[ConversationSummary] = []
     stale: dict[int, int] = {}
-    triggers, tags = _Decoded(_strings), _Decoded(_strings)
+    triggers, tags = Decoded(_strings), Decoded(_strings)
     # Rows unpacked as tuples, objects built positionally: a page reads two weeks of them.
     for row in conn.execute(_READ, {"k_start": start, "k_end": end}):
         (cid, customer, number, created, status, queue, priority, assignee, escalated_at,
