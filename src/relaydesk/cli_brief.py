@@ -16,7 +16,13 @@ from relaydesk.cli_support import bad_input, database_for_cli, settings_for_cli,
     show_envvar=True,
     help="Who wrote this brief (a name or an email).",
 )
-@click.option("--message", "-m", help="Why the brief changed.")
+@click.option(
+    "--message",
+    "-m",
+    envvar="RELAYDESK_BRIEF_MESSAGE",
+    show_envvar=True,
+    help="Why the brief changed.",
+)
 def brief_record(author: str | None, message: str | None) -> None:
     """Store the brief at RELAYDESK_BRIEF as a version (with its diff against the last
     one), before the processes that run it start; a stored content is left as it is."""

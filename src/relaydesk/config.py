@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     whatsapp_api_version: str = Field(default="v23.0", description="Graph API version in URLs.")
     whatsapp_phone_number_id: str | None = Field(
         default=None,
-        description="Business phone number id used when no inbound message names one "
-        "(sandbox: a fixed fake id).",
+        description="The sandbox's business phone number id (default: a fixed fake id); "
+        "outside the sandbox every message names its own.",
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
@@ -237,6 +237,8 @@ OTHER_VARIABLES = frozenset(
         "RELAYDESK_PORT",
         "RELAYDESK_NEW_USER_PASSWORD",
         "RELAYDESK_EMBEDDINGS_MODEL",  # read by relaydesk.nlu (minilm, embeddings)
+        "RELAYDESK_WORKER_METRICS_PORT",  # `relaydesk worker --metrics-port`
+        "RELAYDESK_WORKER_METRICS_HOST",  # `relaydesk worker --metrics-host`
     }
 )
 

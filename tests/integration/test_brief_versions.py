@@ -93,6 +93,17 @@ def test_brief_record_stores_with_the_flags_and_diff_refuses_unknown_versions(
     code, output = run(["brief", "diff", "ffffff", "000000"], env)
     assert code == 2
     assert "brief version 'ffffff' is not stored; `relaydesk brief log` lists" in output
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(EXAMPLE_BRIEF.read_text(encoding="utf-8").replace(ORIGINAL, CHANGED))
+    named = env | {
+        "RELAYDESK_BRIEF": str(brief),
+        "RELAYDESK_BRIEF_AUTHOR": "Marta",
+        "RELAYDESK_BRIEF_MESSAGE": "slower first response target",
+    }
+    code, output = run(["brief", "record"], named)
+    assert code == 0, output
+    code, output = run(["brief", "log"], env)
+    assert "Marta" in output and "slower first response target" in output
 
 
 def test_other_changes_join_the_same_log(make_settings: Callable[..., Settings]) -> None:

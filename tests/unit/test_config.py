@@ -78,6 +78,34 @@ def test_variables_read_outside_settings_are_not_unknown() -> None:
     assert settings.sandbox
 
 
+def _cli_envvars() -> set[str]:
+    import click
+
+    from relaydesk.cli import cli
+
+    found: set[str] = set()
+    stack: list[click.Command] = [cli]
+    while stack:
+        command = stack.pop()
+        for param in command.params:
+            names = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
+            found.update(n for n in names if isinstance(n, str))
+        if isinstance(command, click.Group):
+            stack.extend(command.commands.values())
+    return found
+
+
+def test_every_variable_a_command_reads_is_a_known_setting() -> None:
+    """A variable the CLI's help names (`show_envvar`) must not stop the program as an
+    unknown setting: RELAYDESK_WORKER_METRICS_PORT once did."""
+    envvars = _cli_envvars()
+    assert {"RELAYDESK_WORKER_METRICS_PORT", "RELAYDESK_BRIEF_MESSAGE"} <= envvars
+    for name in sorted(envvars):
+        value = "9123" if name.endswith("_PORT") else "x" * 12
+        settings = load_settings({name: value})
+        assert settings.sandbox, name
+
+
 @pytest.mark.parametrize(
     "given",
     [
