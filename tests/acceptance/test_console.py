@@ -330,9 +330,13 @@ async def test_the_supervisor_page_lists_sla_risk_and_alerts(
     conversation_id = await console.escalate()
     calm = await lead.get("/console/supervisor")
     assert "No conversation is near or past its SLA." in calm.text
+    assert 'data-testid="backlog-' not in calm.text
     clock.advance(hours=2)  # the first response was due within one business hour
     console.harness.container.timers.run(clock())
     page = await lead.get("/console/supervisor")
+    # waiting for 2 hours, past the brief's backlog_alert_wait of 30 minutes
+    badge = page.text.split('data-testid="backlog-')[1].split("</span>")[0]
+    assert "waiting" not in badge and "the oldest for 2h" in badge and "Backlog" in badge
     risk = page.text.split('data-live="risk"')[1].split("</section>")[0]
     assert f"/console/conversations/{conversation_id}" in risk
     assert "first response: breached" in risk

@@ -133,6 +133,7 @@ async def test_queue_overview_counts_depth_oldest_wait_and_sla_risk(
     assert (by_name["billing"]["depth"], by_name["billing"]["at_risk"]) == (1, 1)
     assert by_name["management"]["depth"] == 0
     assert by_name["management"]["oldest_wait_seconds"] is None
+    assert [q["name"] for q in overview if q["backlog"]] == []
 
     risk = await harness.client.get("/api/v1/sla/risk", headers=lead(harness))
     assert risk.status_code == 200
@@ -200,3 +201,19 @@ async def test_agents_see_waiting_conversations_and_their_own_cards(harness: Har
         f"/api/v1/conversations/{cid}/card", headers=lead(harness)
     )
     assert supervisor.is_success
+
+
+async def test_a_queue_waiting_longer_than_the_brief_allows_is_flagged_as_a_backlog(
+    harness: Harness, clock: Clock
+) -> None:
+    """The example brief's policy.backlog_alert_wait is 30 minutes: past it, /queues flags
+    the queue (the console's badge: test_console)."""
+    _, watcher = person(harness, "watch@example.com", role="supervisor", skills=())
+    await escalated(harness, ANA)
+    clock.advance(minutes=30)
+    overview = (await harness.client.get("/api/v1/queues", headers=watcher)).json()["queues"]
+    assert [(q["name"], q["backlog"]) for q in overview if q["depth"]] == [("general", False)]
+    clock.advance(seconds=1)
+    overview = (await harness.client.get("/api/v1/queues", headers=watcher)).json()["queues"]
+    flagged = {q["name"]: q["backlog_reasons"] for q in overview if q["backlog"]}
+    assert flagged == {"general": ["wait"]}

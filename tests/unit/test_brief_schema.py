@@ -403,3 +403,10 @@ class TestCannedResponses:
         issues = consistency_issues(example_data)
         assert issues[0][0] == ("canned_responses", "anything_else", "text")
         assert "banned phrase" in issues[0][1]
+
+
+def test_reopen_within_is_refused_naming_the_fix(example_data: dict[str, Any]) -> None:
+    """A setting the code never had must not be accepted and ignored."""
+    example_data["policy"]["reopen_within"] = "24h"
+    with pytest.raises(ValidationError, match=r"Remove policy\.reopen_within from the brief"):
+        Brief.model_validate(example_data)

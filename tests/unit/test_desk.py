@@ -164,3 +164,22 @@ def test_rewrite_stats() -> None:
         "mean_edit_distance": 0.5,
     }
     assert desk.rewrite_stats([]).rewrite_rate is None
+
+
+@pytest.mark.parametrize(
+    ("depth", "oldest_minutes", "reasons"),
+    [
+        (0, None, ()),  # nobody waits
+        (25, 30, ()),  # at the thresholds, not over them
+        (26, 5, ("depth",)),
+        (3, 31, ("wait",)),
+        (40, 90, ("depth", "wait")),
+    ],
+)
+def test_a_queue_is_a_backlog_when_deeper_or_older_than_the_brief_allows(
+    depth: int, oldest_minutes: int | None, reasons: tuple[str, ...]
+) -> None:
+    from datetime import timedelta
+
+    oldest = None if oldest_minutes is None else timedelta(minutes=oldest_minutes)
+    assert desk.backlog(depth, oldest, 25, timedelta(minutes=30)) == reasons

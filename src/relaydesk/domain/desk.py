@@ -9,6 +9,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from relaydesk.domain.routing import base_language
@@ -266,3 +267,18 @@ def rewrite_stats(pairs: Iterable[tuple[str, str]]) -> RewriteStats:
         rewrite_rate=round(rewritten / len(distances), 4),
         mean_edit_distance=round(sum(distances) / len(distances), 4),
     )
+
+
+def backlog(
+    depth: int, oldest_wait: timedelta | None, max_depth: int, max_wait: timedelta
+) -> tuple[str, ...]:
+    """Why a queue is flagged as a backlog on the supervisors' dashboard (the brief's
+    `policy.backlog_alert_depth` and `backlog_alert_wait`): "depth" when more than
+    `max_depth` conversations wait, "wait" when the oldest has waited longer than
+    `max_wait`; () when neither."""
+    reasons = []
+    if depth > max_depth:
+        reasons.append("depth")
+    if oldest_wait is not None and oldest_wait > max_wait:
+        reasons.append("wait")
+    return tuple(reasons)

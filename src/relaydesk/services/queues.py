@@ -66,7 +66,9 @@ def waiting(
 
 def queue_overview(conn: Connection, brief: Brief, now: datetime) -> list[dict[str, Any]]:
     """Per queue of the brief: how many wait, the oldest wait, how many people own
-    conversations there, who is online to take them, and how many are at SLA risk."""
+    conversations there, who is online to take them, how many are at SLA risk, and
+    whether it is a backlog (`domain.desk.backlog`: deeper or older than the brief's
+    `policy.backlog_alert_depth` / `backlog_alert_wait`)."""
     rows = store.open_conversations(conn)
     reports = sla_reports_for(conn, brief, now, [r.id for r in rows])
     agents = _online_agents(conn)
@@ -75,6 +77,13 @@ def queue_overview(conn: Connection, brief: Brief, now: datetime) -> list[dict[s
         mine = [r for r in rows if _queue_of(r.queue, brief) == name]
         queued = [r for r in mine if r.status == ConversationStatus.QUEUED.value]
         oldest = min((r.queued_at or r.created_at for r in queued), default=None)
+        policy = brief.policy
+        flagged = desk.backlog(
+            len(queued),
+            now - oldest if oldest else None,
+            policy.backlog_alert_depth,
+            policy.backlog_alert_wait,
+        )
         out.append(
             {
                 "name": name,
@@ -86,6 +95,8 @@ def queue_overview(conn: Connection, brief: Brief, now: datetime) -> list[dict[s
                 "oldest_wait_seconds": _seconds(now - oldest) if oldest else None,
                 "at_risk": sum(1 for r in mine if _at_risk(reports.get(r.id))),
                 "agents_online": sum(1 for a in agents if routing.qualified(a, queue, None)),
+                "backlog": bool(flagged),
+                "backlog_reasons": list(flagged),
             }
         )
     return out

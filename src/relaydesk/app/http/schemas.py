@@ -363,6 +363,13 @@ class QueueOut(BaseModel):
     oldest_wait_seconds: int | None
     at_risk: int = Field(description="open conversations with an SLA warning or breach")
     agents_online: int = Field(description="online people with one of the queue's skills")
+    backlog: bool = Field(
+        description="more wait than the brief's policy.backlog_alert_depth, or the oldest "
+        "has waited longer than policy.backlog_alert_wait"
+    )
+    backlog_reasons: list[str] = Field(
+        description="why it is a backlog: depth, wait (empty when it is not)"
+    )
 
 
 class QueueList(BaseModel):
