@@ -48,17 +48,17 @@ class _Copy(NamedTuple):
     loc: Loc
     text: str
     limit: int | None = None  #: the most characters the tone guide allows; None: no limit
-    which: str = ""  #: the limit's name when it is not the answer's own length
     approved: bool = False  #: a template's text, as approved in WhatsApp Manager
 
 
 def _customer_copy(brief: Brief) -> list[_Copy]:
     """Every text of `brief` a customer reads, with the tone guide's length limit for it.
 
-    Answers are held to `max_chars` for their length; every other text the bot sends
-    (handoff, fallback, CSAT, rollout greeting, playbooks, knowledge-base list, buttons) to
-    `max_chars.short`; canned responses, which agents edit before sending, to
-    `max_chars.detailed`. Templates are sent as WhatsApp approved them: banned phrases only.
+    Answers are held to `max_chars` for their length, in every language. Other texts
+    (handoff, fallback, CSAT, rollout greeting, playbooks, knowledge-base list, buttons,
+    canned responses) only to the banned phrases: the tone guide's lengths are answer
+    lengths, and WhatsApp's own caps are the schema's. Templates are sent as WhatsApp
+    approved them: banned phrases only.
     """
     limits = brief.tone.max_chars
     found: list[_Copy] = []
@@ -66,15 +66,9 @@ def _customer_copy(brief: Brief) -> list[_Copy]:
         if loc[0] == "intents" and len(loc) == 4 and loc[2] == "answers":
             found.append(_Copy(loc, text, getattr(limits, str(loc[3]))))
         else:
-            short = " for a message that is not an answer (tone.max_chars.short)"
-            found.append(_Copy(loc, text, limits.short, short))
+            found.append(_Copy(loc, text))
     found += [
-        _Copy(
-            ("canned_responses", name, "text"),
-            canned.text,
-            limits.detailed,
-            " for any reply (tone.max_chars.detailed)",
-        )
+        _Copy(("canned_responses", name, "text"), canned.text)
         for name, canned in brief.canned_responses.items()
     ]
     for key, template in brief.templates.items():
@@ -102,7 +96,7 @@ def check_tone(brief: Brief) -> list[Issue]:
                     (
                         loc,
                         f"is {len(text)} characters; the tone guide allows at most "
-                        f"{copy.limit}{copy.which}. Shorten it.",
+                        f"{copy.limit}. Shorten it.",
                     )
                 )
             folded = text.casefold()
