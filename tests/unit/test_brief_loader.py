@@ -197,6 +197,27 @@ BROKEN = [
         id="banned-phrase",
     ),
     pytest.param(
+        (
+            "short: Hi! How can I help?",
+            f"short:\n        en: Hi! How can I help?\n        es: Hola, {LONG}",
+        ),
+        f"es: Hola, {LONG}",
+        "intents.greeting.answers.short[es]",
+        "is 318 characters; the tone guide allows at most 280. Shorten it.",
+        id="answer-variant-longer-than-tone-guide",
+    ),
+    pytest.param(
+        (
+            "  cancelled: Done, request cancelled.\n",
+            "  cancelled: {en: Done., es: As an AI I say hecho.}\n",
+        ),
+        "cancelled: {en: Done., es: As an AI",
+        "handoff.cancelled[es]",
+        "contains the banned phrase 'as an AI' (see tone.banned_phrases); rephrase it without "
+        "that phrase.",
+        id="banned-phrase-in-a-variant",
+    ),
+    pytest.param(
         ("timeout: 5m", "timeout: 5 minutes"),
         "timeout: 5 minutes",
         "ladder[0].timeout",

@@ -405,6 +405,154 @@ class TestCannedResponses:
         assert "banned phrase" in issues[0][1]
 
 
+#: Customer-facing copy the example brief gives in English and Spanish, with the most
+#: characters the tone guide (its tone.max_chars) allows there: an answer its length's;
+#: the other messages have no tone length (`LENGTH_CHECKED` below leaves them out).
+COPY_PER_LANGUAGE = [
+    pytest.param(("intents", "greeting", "answers", "short"), 280, id="answer-short"),
+    pytest.param(("intents", "greeting", "answers", "medium"), 600, id="answer-medium"),
+    pytest.param(("rollout", "greeting"), 280, id="rollout-greeting"),
+    pytest.param(("playbooks", "frustrated", "acknowledge"), 280, id="frustrated-acknowledge"),
+    pytest.param(
+        ("playbooks", "frustrated", "troubleshooting", "order_status"),
+        280,
+        id="frustrated-troubleshooting",
+    ),
+    pytest.param(("playbooks", "pricing", "range"), 280, id="pricing-range"),
+    pytest.param(("playbooks", "pricing", "question"), 280, id="pricing-question"),
+    pytest.param(("playbooks", "pricing", "follow_up"), 280, id="pricing-follow-up"),
+    pytest.param(("knowledge_base", "suggest"), 280, id="knowledge-base-suggest"),
+    pytest.param(("handoff", "message"), 280, id="handoff-message"),
+    pytest.param(("handoff", "out_of_hours"), 280, id="handoff-out-of-hours"),
+    pytest.param(("fallback", "clarify"), 280, id="fallback-clarify"),
+    pytest.param(("fallback", "out_of_scope"), 280, id="fallback-out-of-scope"),
+    pytest.param(("csat", "question"), 280, id="csat-question"),
+    pytest.param(("csat", "thanks"), 280, id="csat-thanks"),
+]
+
+#: The answers: held to their length in every language.
+LENGTH_CHECKED = [p for p in COPY_PER_LANGUAGE if p.values[0][0] == "intents"]
+
+#: Button texts per language: WhatsApp caps them at 20 characters (checked by the schema),
+#: and the banned phrases apply.
+BUTTONS_PER_LANGUAGE = [
+    pytest.param(("intents", "greeting", "title"), id="intent-title"),
+    pytest.param(("intents", "greeting", "next_action", "buttons", 0, "title"), id="button"),
+    pytest.param(("playbooks", "pricing", "options", 0, "title"), id="pricing-option"),
+    pytest.param(("playbooks", "pricing", "booking_link", "label"), id="link-label"),
+    pytest.param(("csat", "buttons", 0, "title"), id="csat-button"),
+    pytest.param(("fallback", "talk_to_person"), id="talk-to-person"),
+    pytest.param(("knowledge_base", "list_button"), id="list-button"),
+]
+
+
+def _at(data: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, str]:
+    """The per-language mapping at `path` in the brief's data."""
+    node: Any = data
+    for part in path:
+        node = node[part]
+    assert isinstance(node, dict) and set(node) == {"en", "es"}, path
+    return node
+
+
+class TestToneInEveryLanguage:
+    @pytest.mark.parametrize(("path", "limit"), COPY_PER_LANGUAGE)
+    def test_a_banned_phrase_in_a_variant_is_named_by_its_language(
+        self, example_data: dict[str, Any], path: tuple[str | int, ...], limit: int
+    ) -> None:
+        _at(example_data, path)["es"] = "Kindly, un momento."
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == (*path, "es")
+        assert message == (
+            "contains the banned phrase 'kindly' (see tone.banned_phrases); rephrase it "
+            "without that phrase."
+        )
+
+    @pytest.mark.parametrize(("path", "limit"), LENGTH_CHECKED)
+    def test_a_variant_longer_than_the_tone_guide_allows(
+        self, example_data: dict[str, Any], path: tuple[str | int, ...], limit: int
+    ) -> None:
+        _at(example_data, path)["es"] = "x" * (limit + 1)
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == (*path, "es")
+        assert message.startswith(
+            f"is {limit + 1} characters; the tone guide allows at most {limit}"
+        )
+        assert message.endswith("Shorten it.")
+
+    @pytest.mark.parametrize(("path", "limit"), LENGTH_CHECKED)
+    def test_variants_at_the_limit_pass(
+        self, example_data: dict[str, Any], path: tuple[str | int, ...], limit: int
+    ) -> None:
+        _at(example_data, path)["es"] = "x" * limit
+        Brief.model_validate(example_data)
+
+    @pytest.mark.parametrize("path", BUTTONS_PER_LANGUAGE)
+    def test_a_banned_phrase_in_a_button_variant(
+        self, example_data: dict[str, Any], path: tuple[str | int, ...]
+    ) -> None:
+        _at(example_data, path)["es"] = "Kindly tap"
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == (*path, "es")
+        assert "banned phrase 'kindly'" in message
+
+    def test_the_default_languages_variant_is_named_too(self, example_data: dict[str, Any]) -> None:
+        example_data["rollout"]["greeting"]["en"] = "Hi! Kindly wait for a person."
+        [(loc, _)] = consistency_issues(example_data)
+        assert loc == ("rollout", "greeting", "en")
+
+    def test_the_error_shows_the_variant_as_its_path(self, example_data: dict[str, Any]) -> None:
+        _at(example_data, ("intents", "greeting", "answers", "short"))["es"] = "x" * 360
+        with pytest.raises(
+            ValidationError, match=r"intents\.greeting\.answers\.short\[es\]: is 360"
+        ):
+            Brief.model_validate(example_data)
+
+    def test_a_plain_text_is_named_without_a_language(self, example_data: dict[str, Any]) -> None:
+        example_data["playbooks"]["frustrated"]["acknowledge"] = "Please calm down."
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("playbooks", "frustrated", "acknowledge")
+        assert "banned phrase 'calm down'" in message
+
+    def test_an_answer_with_buttons_fits_a_button_message_in_every_language(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        example_data["intents"]["greeting"]["answers"]["detailed"] = {"en": "Hi.", "es": "x" * 1100}
+        [(loc, message)] = consistency_issues(example_data)
+        assert loc == ("intents", "greeting", "answers", "detailed", "es")
+        assert "a WhatsApp message with buttons allows at most 1024" in message
+
+    @pytest.mark.parametrize(("path", "limit"), COPY_PER_LANGUAGE)
+    def test_messages_other_than_answers_have_no_tone_length(
+        self, example_data: dict[str, Any], path: tuple[str | int, ...], limit: int
+    ) -> None:
+        if path[0] == "intents":
+            pytest.skip("an answer: held to its length")
+        _at(example_data, path)["es"] = "x" * (limit + 300)
+        example_data["canned_responses"]["anything_else"]["text"] = "x" * 1500
+        Brief.model_validate(example_data)  # no issue
+
+    def test_template_texts_may_not_hold_a_banned_phrase(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        example_data["templates"]["support_followup_es"]["body"] = "Hola {{1}}, kindly responde."
+        example_data["templates"]["csat_request"]["quick_replies"][2] = "Kindly poor"
+        issues = dict(consistency_issues(example_data))
+        assert set(issues) == {
+            ("templates", "support_followup_es", "body"),
+            ("templates", "csat_request", "quick_replies", 2),
+        }
+        assert issues[("templates", "support_followup_es", "body")].endswith(
+            "rephrase it without that phrase (and have the new text approved in WhatsApp Manager)."
+        )
+
+    def test_what_customers_do_not_read_is_not_checked(self, example_data: dict[str, Any]) -> None:
+        example_data["intents"]["complaint"]["examples"].append("calm down?? I am calm")
+        example_data["tone"]["anti_patterns"][0]["example"] = "Kindly calm down, dear customer."
+        example_data["intents"]["greeting"]["description"] = "Not as an AI would say it."
+        Brief.model_validate(example_data)
+
+
 def test_reopen_within_is_refused_naming_the_fix(example_data: dict[str, Any]) -> None:
     """A setting the code never had must not be accepted and ignored."""
     example_data["policy"]["reopen_within"] = "24h"

@@ -1,5 +1,5 @@
 """Checks that need the whole brief: references between sections, the ladder's order, the
-tone guide applied to every piece of copy, template parameters.
+tone guide applied to every piece of copy (in `_copy`), template parameters.
 
 Each check returns `Issue`s, (location, message) pairs, so `Brief` can report every problem
 at the exact field it concerns.
@@ -11,14 +11,19 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from relaydesk.brief._types import MAX_BUTTON_BODY, PRIORITIES, base_code, did_you_mean
+from relaydesk.brief._copy import check_tone, missing_translations, variants
+from relaydesk.brief._types import (
+    MAX_BUTTON_BODY,
+    PRIORITIES,
+    Issue,
+    Loc,
+    base_code,
+    did_you_mean,
+)
 from relaydesk.nlu import ask
 
 if TYPE_CHECKING:
     from relaydesk.brief.schema import Brief, Intent
-
-Loc = tuple[str | int, ...]
-Issue = tuple[Loc, str]
 
 
 def cross_check(brief: Brief) -> list[Issue]:
@@ -28,7 +33,7 @@ def cross_check(brief: Brief) -> list[Issue]:
         *_check_examples(brief),
         *_check_routing(brief),
         *_check_ladder(brief),
-        *_check_tone(brief),
+        *check_tone(brief),
         *_check_templates(brief),
         *_check_playbooks(brief),
         *_check_csat(brief),
@@ -42,7 +47,7 @@ MOSTLY_QUESTIONS = 0.5
 
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
-    issues: list[Issue] = [*_missing_translations(brief)]
+    issues: list[Issue] = [*missing_translations(brief)]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
             continue
@@ -83,27 +88,6 @@ def _check_language_queues(brief: Brief) -> list[Issue]:
             if other != name:
                 issues.append(
                     (loc, f"{code} is already routed to queue {other}; route it to one queue.")
-                )
-    return issues
-
-
-def _missing_translations(brief: Brief) -> list[Issue]:
-    """Customer-facing copy with no variant in one of the brief's other languages: those
-    customers get the default language's text there."""
-    from relaydesk.brief.schema import copy_texts
-
-    default, others = brief.business.languages[0], brief.business.languages[1:]
-    issues: list[Issue] = []
-    for language in others:
-        for loc, text in copy_texts(brief):
-            if not text.has(language):
-                issues.append(
-                    (
-                        loc,
-                        f"has no {language} text (business.languages serves {language}), so "
-                        f"customers writing {language} get the {default} text here; write it "
-                        f"as {{{default}: ..., {language}: ...}}.",
-                    )
                 )
     return issues
 
@@ -251,12 +235,13 @@ def _check_buttons(brief: Brief, intent: Intent, loc: Loc) -> list[Issue]:
             issues.append(
                 ((*loc, i, "intent"), _unknown("intent", button.intent, brief.intents, "intents"))
             )
-    if buttons and intent.answers is not None:
-        for length, text in intent.answers.items():
+    answers = intent.answers.items() if buttons and intent.answers is not None else []
+    for length, copy in answers:
+        for where, text in variants((*loc[:2], "answers", length), copy):
             if len(text) > MAX_BUTTON_BODY:
                 issues.append(
                     (
-                        (*loc[:2], "answers", length),
+                        where,
                         f"is {len(text)} characters; a WhatsApp message with buttons allows "
                         f"at most {MAX_BUTTON_BODY}. Shorten it or use a link instead.",
                     )
@@ -386,48 +371,6 @@ def _check_ladder(brief: Brief) -> list[Issue]:
                     "which the conversation moves to the next step.",
                 )
             )
-    return issues
-
-
-def _check_tone(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    limits = brief.tone.max_chars
-    copy: list[tuple[Loc, str]] = []
-    for name, intent in brief.intents.items():
-        for length, text in intent.answers.items() if intent.answers else []:
-            limit: int = getattr(limits, length)
-            loc: Loc = ("intents", name, "answers", length)
-            copy.append((loc, text))
-            if len(text) > limit:
-                issues.append(
-                    (
-                        loc,
-                        f"is {len(text)} characters; the tone guide allows at most {limit}. "
-                        "Shorten it.",
-                    )
-                )
-    copy += [(("handoff", key), text) for key, text in brief.handoff.model_dump().items()]
-    copy += [(("fallback", key), text) for key, text in brief.fallback.model_dump().items() if text]
-    copy += [(("csat", "question"), brief.csat.question), (("csat", "thanks"), brief.csat.thanks)]
-    copy += [
-        (("canned_responses", name, "text"), canned.text)
-        for name, canned in brief.canned_responses.items()
-    ]
-    copy += [
-        (("tone", "approved_examples", i, "reply"), example.reply)
-        for i, example in enumerate(brief.tone.approved_examples)
-    ]
-    for loc, text in copy:
-        folded = text.casefold()
-        for phrase in brief.tone.banned_phrases:
-            if phrase.casefold() in folded:
-                issues.append(
-                    (
-                        loc,
-                        f"contains the banned phrase {phrase!r} (see tone.banned_phrases); "
-                        "rephrase it without that phrase.",
-                    )
-                )
     return issues
 
 

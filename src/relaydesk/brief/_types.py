@@ -82,6 +82,17 @@ MAX_TEMPLATE_BUTTON = 25
 MAX_TEMPLATE_QUICK_REPLIES = 10
 
 
+class Variant(str):
+    """A language code as the last part of a location: that language's text of the copy
+    there (`intents.greeting.answers.short[es]`), where the brief gives it per language."""
+
+
+Loc = tuple[str | int, ...]
+"""Where in the brief: its keys and list indexes, from the top."""
+Issue = tuple[Loc, str]
+"""A problem: where it is, and what is wrong and how to fix it."""
+
+
 def brief_error(kind: str, message: str) -> PydanticCustomError:
     """A validation error whose message is shown to the brief's author as it is."""
     return PydanticCustomError(kind, "{detail}", {"detail": message})

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from relaydesk.brief._checks import advise
+from relaydesk.brief._types import Variant
 from relaydesk.brief.schema import PATTERN_HINTS, Brief, did_you_mean
 
 Loc = tuple[str | int, ...]
@@ -226,7 +227,7 @@ def _line(tree: CommentedMap, loc: Loc) -> int:
 def _field_path(loc: Loc) -> str:
     path = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int | Variant):
             path += f"[{part}]"
         elif part != "[key]":
             path += f".{part}" if path else str(part)

@@ -33,7 +33,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from relaydesk.brief._checks import Issue, Loc, cross_check
+from relaydesk.brief._checks import cross_check
+from relaydesk.brief._copy import copy_texts
 from relaydesk.brief._types import (
     ANSWER_LENGTHS,
     DEFAULT_LANGUAGE,
@@ -53,7 +54,9 @@ from relaydesk.brief._types import (
     WEEKDAYS,
     AnswerLength,
     Duration,
+    Issue,
     Language,
+    Loc,
     Localized,
     MessageType,
     Name,
@@ -63,6 +66,7 @@ from relaydesk.brief._types import (
     Probability,
     Text,
     TimeZoneName,
+    Variant,
     Weekday,
     base_code,
     brief_error,
@@ -1010,29 +1014,15 @@ def _in_language(value: Any, code: str) -> Any:
     return value
 
 
-def copy_texts(value: Any, loc: Loc = ()) -> list[tuple[Loc, Localized]]:
-    """Every customer-facing text of `value` (a brief or part of one) with its location."""
-    if isinstance(value, Localized):
-        return [(loc, value)]
-    if isinstance(value, BaseModel):
-        return [
-            found
-            for name in type(value).model_fields
-            for found in copy_texts(getattr(value, name), (*loc, name))
-        ]
-    if isinstance(value, dict):
-        return [found for key, item in value.items() for found in copy_texts(item, (*loc, key))]
-    if isinstance(value, list):
-        return [found for i, item in enumerate(value) for found in copy_texts(item, (*loc, i))]
-    return []
-
-
 def content_version(source: bytes) -> str:
     return hashlib.sha256(source).hexdigest()[:12]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    return "".join(
+        f"[{part}]" if isinstance(part, Variant) else f".{part}" if i else str(part)
+        for i, part in enumerate(loc)
+    )
 
 
 __all__ = [
