@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from relaydesk.adapters.storage import drafts as drafts_store
@@ -19,6 +20,7 @@ from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
 from relaydesk.domain.rollout import AcceptanceSource
+from relaydesk.domain.templates import followup
 from relaydesk.observability import Metrics
 from relaydesk.services.agents import AgentDesk
 from relaydesk.services.change_log import record_brief
@@ -130,16 +132,10 @@ def graph_url_for(settings: Settings, base_url: str) -> str:
     return f"{base_url}/sandbox/graph" if settings.sandbox else settings.whatsapp_graph_url
 
 
-def reengagement_template(brief: Brief) -> Callable[[str | None], Template]:
-    """The template for a customer whose 24-hour window has closed, its parameters filled."""
-    spec = brief.reengagement
-
-    def build(customer_name: str | None) -> Template:
-        values = {"customer_name": customer_name or "there", "business": brief.business.name}
-        params = tuple(values.get(name, name) for name in spec.body_params)
-        return Template(name=spec.name, language=spec.language, body_params=params)
-
-    return build
+def reengagement_template(brief: Brief) -> Callable[[str | None, str | None], Template]:
+    """The template for a customer whose 24-hour window has closed, given their name and
+    language: in that language where the brief has the version, its parameters filled."""
+    return partial(followup, brief)
 
 
 def prepare_database(settings: Settings, db: Database, *, migrate: bool) -> None:

@@ -61,6 +61,26 @@ def test_missing_variants_are_warnings_per_language(data: dict[str, Any]) -> Non
     assert any(loc == ("fallback", "talk_to_person") for loc, _ in warnings)
 
 
+def test_a_followup_with_no_version_in_a_served_language_is_a_warning(
+    data: dict[str, Any],
+) -> None:
+    data["business"]["languages"] = ["en", "es_ES", "fr"]
+    warnings = advise(Brief.model_validate(data))
+    followup = [m for loc, m in warnings if loc == ("policy", "reengagement_template")]
+    assert followup == [  # es_ES has support_followup_es (es); fr has no version
+        "support_followup has no fr version (business.languages serves fr), so customers "
+        "writing fr get it in en_US; add a template with name: support_followup and "
+        "language: fr, as approved in WhatsApp Manager."
+    ]
+    del data["templates"]["support_followup_es"]
+    warnings = advise(Brief.model_validate(data))
+    followup = [m for loc, m in warnings if loc == ("policy", "reengagement_template")]
+    assert [m.split(" version")[0] for m in followup] == [
+        "support_followup has no es_ES",
+        "support_followup has no fr",
+    ]
+
+
 def _escalation_queue(brief: Brief, language: str | None) -> str | None:
     from datetime import UTC, datetime
 

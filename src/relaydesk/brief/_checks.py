@@ -47,7 +47,7 @@ MOSTLY_QUESTIONS = 0.5
 
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
-    issues: list[Issue] = [*missing_translations(brief)]
+    issues: list[Issue] = [*missing_translations(brief), *_missing_followup_versions(brief)]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
             continue
@@ -90,6 +90,27 @@ def _check_language_queues(brief: Brief) -> list[Issue]:
                     (loc, f"{code} is already routed to queue {other}; route it to one queue.")
                 )
     return issues
+
+
+def _missing_followup_versions(brief: Brief) -> list[Issue]:
+    """The re-engagement template with no version in one of the brief's other languages:
+    those customers get the default version. A version is a template of the same `name`
+    whose base language is theirs (the rule of `domain.templates.in_language`)."""
+    key = brief.policy.reengagement_template
+    spec = brief.templates.get(key)
+    if spec is None:  # an error of its own (_check_routing)
+        return []
+    have = {base_code(t.language) for t in brief.templates.values() if t.name == spec.name}
+    return [
+        (
+            ("policy", "reengagement_template"),
+            f"{key} has no {language} version (business.languages serves {language}), so "
+            f"customers writing {language} get it in {spec.language}; add a template with "
+            f"name: {spec.name} and language: {language}, as approved in WhatsApp Manager.",
+        )
+        for language in brief.business.languages[1:]
+        if base_code(language) not in have
+    ]
 
 
 def _check_csat(brief: Brief) -> list[Issue]:

@@ -17,7 +17,7 @@ from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief
 from relaydesk.domain.conversation import window_open
 from relaydesk.domain.outbound import Button, Buttons, OutboundContent, Template
-from relaydesk.domain.routing import base_language
+from relaydesk.domain.templates import in_language
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.inbound import outbox_row
 
@@ -77,9 +77,10 @@ def csat_content(
     language: str | None = None,
 ) -> OutboundContent | None:
     """The CSAT question for a resolved conversation: reply buttons while the 24-hour
-    window is open, else the brief's CSAT template with one quick-reply payload per
-    button. None when CSAT is off, or the window has closed and there is no template.
-    Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
+    window is open, else the brief's CSAT template (its version in the customer's
+    language where the brief has one: `domain.templates.in_language`) with one
+    quick-reply payload per button. None when CSAT is off, or the window has closed and
+    there is no template. Each button's id (payload) is `csat:<conversation_id>:<rating>`."""
     brief = brief.localized(language)  # the customer's language, where the brief has it
     asked = brief.csat
     if not asked.enabled:
@@ -93,17 +94,7 @@ def csat_content(
         )
     if asked.template is None:
         return None
-    spec = brief.templates[asked.template]
-    spec = next(
-        (
-            t
-            for t in brief.templates.values()
-            if language
-            and t.name == spec.name
-            and base_language(t.language) == base_language(language)
-        ),
-        spec,
-    )
+    spec = in_language(brief, asked.template, language)
     return Template(
         name=spec.name,
         language=spec.language,

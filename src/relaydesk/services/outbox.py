@@ -74,6 +74,7 @@ class Job:
     attempts: int  #: including this one
     last_inbound_at: datetime | None
     customer_name: str | None = None
+    customer_language: str | None = None  #: the language they write in (customers.language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ class OutboxWorker:
         client: GraphClient,
         metrics: Metrics,
         *,
-        reengagement: Callable[[str | None], Template] | None,
+        reengagement: Callable[[str | None, str | None], Template] | None,
         pacer: SendPacer,
         batch_size: int = 100,
         max_attempts: int = 8,
@@ -250,7 +251,7 @@ class OutboxWorker:
         if isinstance(verdict, Send):
             return job, job.content
         if isinstance(verdict, SendTemplate) and self._reengagement is not None:
-            return job, self._reengagement(job.customer_name)
+            return job, self._reengagement(job.customer_name, job.customer_language)
         if isinstance(verdict, SendTemplate):
             raise ValueError(f"outbox {job.id}: a template swap with no re-engagement template")
         return Outcome(job, early=verdict)
@@ -356,7 +357,7 @@ class OutboxWorker:
         if isinstance(verdict, Retry):
             store.retry(conn, job.id, verdict.at, failure.code, failure.detail)
         elif isinstance(verdict, Reengage) and self._reengagement is not None:
-            template = content_to_dict(self._reengagement(job.customer_name))
+            template = content_to_dict(self._reengagement(job.customer_name, job.customer_language))
             store.replace_content(conn, job.id, template, resend_at=now)
         elif isinstance(verdict, PauseNumber):
             self._paused_until[job.phone_number_id] = verdict.until
@@ -406,6 +407,7 @@ def _job(row: store.DueRow) -> Job:
         attempts=row.attempts + 1,
         last_inbound_at=row.last_inbound_at,
         customer_name=row.customer_name,
+        customer_language=row.customer_language,
     )
 
 

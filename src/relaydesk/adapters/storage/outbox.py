@@ -41,6 +41,7 @@ class DueRow:
     attempts: int  #: made so far
     last_inbound_at: datetime | None
     customer_name: str | None
+    customer_language: str | None  #: the language they write in, for the template's version
     last_attempt: LastAttempt | None = None  #: read only for rows tried before
     reconciled_wamid: str | None = None  #: a status webhook echoed this row's tag
 
@@ -84,7 +85,12 @@ def lock_due(
     if not ids:
         return []
     rows = conn.execute(
-        select(outbox, conversations.c.last_inbound_at, customers.c.profile_name)
+        select(
+            outbox,
+            conversations.c.last_inbound_at,
+            customers.c.profile_name,
+            customers.c.language.label("customer_language"),
+        )
         .join(conversations, conversations.c.id == outbox.c.conversation_id)
         .join(customers, customers.c.id == conversations.c.customer_id)
         .where(outbox.c.id.in_(ids))
@@ -102,6 +108,7 @@ def lock_due(
             attempts=row.attempts,
             last_inbound_at=row.last_inbound_at,
             customer_name=row.profile_name,
+            customer_language=row.customer_language,
             last_attempt=_last_attempt(conn, row.id) if row.attempts else None,
             reconciled_wamid=(
                 repo.status_by_callback(conn, callback_tag(row.id)) if row.attempts else None
