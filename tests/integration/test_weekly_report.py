@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,21 +95,45 @@ def test_the_weeks_change_log_is_in_its_review(env: dict[str, str], tmp_path: Pa
     assert "launch of the pilot" in html
 
 
-@pytest.mark.parametrize(
-    ("week_arg", "message"),
-    [
-        ("2026-48", "week '2026-48': write it as YYYY-Www, e.g. 2026-W48"),
-        ("2026-W54", "week '2026-W54': 2026 has no ISO week 54"),
-        ("2099-W01", "--week 2099-W01 has not started yet"),
-    ],
-)
+BAD_WEEKS = [
+    ("2026-48", "week '2026-48': write it as YYYY-Www, e.g. 2026-W48"),
+    ("2026-W54", "week '2026-W54': 2026 has no ISO week 54"),
+    ("2099-W01", "--week 2099-W01 has not started yet"),
+    ("9999-W52", "week '9999-W52': the year 9999 is out of range (1970 to 9000)"),
+    ("0001-W01", "week '0001-W01': the year 1 is out of range (1970 to 9000)"),
+    ("", "--week '' is empty: give an ISO week such as 2026-W48, or leave --week out"),
+]
+
+
+def events(stderr: str) -> list[str]:
+    return [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(("week_arg", "message"), BAD_WEEKS)
 def test_a_bad_week_is_refused_with_exit_2(
     env: dict[str, str], tmp_path: Path, week_arg: str, message: str
 ) -> None:
     out = tmp_path / "reports"
-    code, output = run(["report", "weekly", "--week", week_arg, "--out", str(out)], env)
-    assert code == 2
-    assert message in output
+    result = CliRunner().invoke(
+        cli, ["report", "weekly", "--week", week_arg, "--out", str(out)], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "weekly_report_refused" in events(result.stderr)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("week_arg", "message"), BAD_WEEKS)
+def test_a_bad_week_of_the_gaps_is_refused_with_exit_2(
+    env: dict[str, str], tmp_path: Path, week_arg: str, message: str
+) -> None:
+    out = tmp_path / "gaps.yaml"
+    result = CliRunner().invoke(
+        cli, ["report", "gaps", "--week", week_arg, "-o", str(out)], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "gaps_report_refused" in events(result.stderr)
     assert not out.exists()
 
 
