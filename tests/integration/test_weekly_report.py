@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations
+from relaydesk.adapters.storage.tables import conversations, customers, users
 from relaydesk.brief.loader import load_brief
 from relaydesk.cli import cli
 from relaydesk.config import EXAMPLE_BRIEF
@@ -153,3 +153,30 @@ def test_content_gaps_are_exported_as_candidate_intents(
     assert "do you sell gift cards" in examples
     assert all(c["messages"] >= 3 for c in candidates.values())
     assert f"wrote {out}" in output
+
+
+def test_a_second_seed_adds_conversations_with_the_same_agents(
+    env: dict[str, str], database_url: str
+) -> None:
+    code, output = run(["demo", "seed", "--conversations", "30", "--weeks", "1"], env)
+    assert code == 0, output
+    code, output = run(
+        ["demo", "seed", "--conversations", "20", "--weeks", "1", "--seed", "2"], env
+    )
+
+    assert code == 0, output
+    assert output.startswith("added 20 conversations")
+    db = Database(database_url)
+    with db.read() as conn:
+        made = conn.execute(select(func.count()).select_from(conversations)).scalar_one()
+        agents = set(
+            conn.execute(select(users.c.id).where(users.c.email.like("%@seed.example"))).scalars()
+        )
+        assignees = set(conn.execute(select(conversations.c.assignee_id).distinct()).scalars())
+        wa_ids = conn.execute(select(func.count(func.distinct(customers.c.wa_id)))).scalar_one()
+        people = conn.execute(select(func.count()).select_from(customers)).scalar_one()
+    db.dispose()
+    assert made == 50
+    assert len(agents) == 8  # the first seed's agents, not eight more
+    assert assignees - {None} <= agents
+    assert wa_ids == people
