@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import structlog
@@ -56,13 +56,68 @@ class _Commands(click.Group):
             return test
         return super().get_command(ctx, cmd_name)
 
+    # Click's own refusals (a bad option value, a missing argument, an unknown command or
+    # option) exit 2 with click's message; these log them too, as `bad_input` does ours.
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _log_usage_error(exc)
+            raise
 
-@click.group(cls=_Commands)
-@click.version_option(__version__, prog_name="relaydesk")
-def cli() -> None:
-    """Relaydesk: customer support on WhatsApp with an explainable escalation model.
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            _log_usage_error(exc)
+            raise
 
-    Settings come from RELAYDESK_* environment variables (see the README)."""
+
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    getattr(click.exceptions, name)
+    for name in ("NoArgsIsHelpError",)
+    if hasattr(click.exceptions, name)
+)
+
+
+def _log_usage_error(exc: click.UsageError) -> None:
+    """Log `cli_usage_error` with the command and the parameter refused, never the value
+    given nor click's message quoting it (either may be a secret or a customer's data).
+    A group run without a command (click >= 8.2 prints its help and exits 2) is no error."""
+    if isinstance(exc, _NO_ARGS_IS_HELP):
+        return
+    root = exc.ctx.find_root() if exc.ctx else None
+    if root is None or root.invoked_subcommand is None:
+        _configure_logging()  # refused before `cli` ran: logging is not configured yet
+    names = []
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    log.warning(
+        "cli_usage_error",
+        command=" ".join(["relaydesk", *reversed(names)]),
+        parameter=_parameter_name(getattr(exc, "param", None)),
+        error=type(exc).__name__,
+    )
+
+
+def _parameter_name(param: click.Parameter | None) -> str | None:
+    """The name a user types: an option's long form (`--limit`), an argument's metavar."""
+    if param is None:
+        return None
+    if isinstance(param, click.Option):
+        return next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    return param.human_readable_name
+
+
+def _configure_logging() -> None:
     # Every command logs the same way: redacted lines on stderr, so that what a command
     # prints on stdout (an export, a report) stays machine-readable. Settings that do not
     # parse are reported by the command that needs them; logging falls back to the defaults.
@@ -72,6 +127,15 @@ def cli() -> None:
         configure_logging()
     else:
         configure_logging(settings.log_level, settings.log_format)
+
+
+@click.group(cls=_Commands)
+@click.version_option(__version__, prog_name="relaydesk")
+def cli() -> None:
+    """Relaydesk: customer support on WhatsApp with an explainable escalation model.
+
+    Settings come from RELAYDESK_* environment variables (see the README)."""
+    _configure_logging()
 
 
 @cli.command()

@@ -47,10 +47,6 @@ def weekly(week_label: str | None, out: Path) -> None:
     settings = settings_for_cli()
     now = datetime.now(UTC)
     brief, wk = _brief_and_week(settings, week_label, now, "weekly_report_refused")
-    if wk.start > now:
-        bad_input(
-            f"--week {wk.label} has not started yet; pick a past week", "weekly_report_refused"
-        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -109,10 +105,17 @@ def _brief_and_week(
     settings: Settings, week_label: str | None, now: datetime, event: str
 ) -> tuple[Brief, Week]:
     """The brief and the week a report is about (`--week`, else the last complete week);
-    bad input exits 2 with `event` logged."""
+    bad input (an empty, malformed, out of range or future week) exits 2 with `event`
+    logged, before anything is written."""
     from relaydesk.brief.loader import BriefError, load_brief
     from relaydesk.services.weekly import BadWeekError, last_complete_week, week
 
+    if week_label is not None and not week_label.strip():
+        bad_input(
+            f"--week {week_label!r} is empty: give an ISO week such as 2026-W48, or leave "
+            "--week out for the last complete week",
+            event,
+        )
     try:
         brief = load_brief(settings.brief)
     except BriefError as exc:
@@ -120,11 +123,13 @@ def _brief_and_week(
     try:
         wk = (
             week(week_label, brief.timezone)
-            if week_label
+            if week_label is not None
             else last_complete_week(now, brief.timezone)
         )
     except BadWeekError as exc:
         bad_input(f"--week: {exc}", event)
+    if wk.start > now:
+        bad_input(f"--week {wk.label} has not started yet; pick a past week", event)
     return brief, wk
 
 

@@ -106,6 +106,36 @@ def test_brief_record_stores_with_the_flags_and_diff_refuses_unknown_versions(
     assert "Marta" in output and "slower first response target" in output
 
 
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [
+        ("a" * 50_000, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... (50000 characters)"),
+        ("f" * 13, "'fffffffffffff'"),
+        ("zz%_", "'zz%_'"),
+        ("", "''"),
+    ],
+)
+def test_diff_refuses_a_version_that_is_not_a_hash_prefix_before_any_query(
+    database_url: str, version: str, shown: str
+) -> None:
+    """A hash is 12 hex characters: anything longer or not hex is refused by name and
+    never reaches the LIKE (SQLite: "LIKE or GLOB pattern too complex")."""
+    env = {"RELAYDESK_DATABASE_URL": database_url, "RELAYDESK_LOG_FORMAT": "json"}
+    assert run(["db", "upgrade"], env)[0] == 0
+    assert run(["brief", "record"], env)[0] == 0
+    stored = run(["brief", "log"], env)[1].splitlines()[1].split()[0]
+
+    result = CliRunner().invoke(cli, ["brief", "diff", stored, version], env=env)
+
+    assert result.exit_code == 2, result.output
+    assert (
+        f"brief version {shown} is not a version hash: give 4 to 12 of its hex characters "
+        "(0-9, a-f) as `relaydesk brief log` shows them"
+    ) in result.stderr
+    assert "brief_diff_refused" in result.stderr
+    assert len(result.output) < 2000  # the value is named, not echoed whole
+
+
 def test_other_changes_join_the_same_log(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     version = start(settings)

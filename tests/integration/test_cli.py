@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,42 @@ def test_worker_metrics_port_taken_fails_at_once_naming_it() -> None:
     assert result.exit_code == 1, result.output
     assert f"127.0.0.1:{port}" in result.output
     assert "choose another --metrics-port" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "parameter", "message"),
+    [
+        (["brief", "log", "--limit", "-987654"], "relaydesk brief log", "--limit",
+         "Invalid value for '--limit': -987654 is not in the range 1<=x<=1000."),
+        (["demo", "seed", "--conversations", "0"], "relaydesk demo seed", "--conversations",
+         "Invalid value for '--conversations': 0 is not in the range 1<=x<=10000000."),
+        (["brief", "diff", "abcd"], "relaydesk brief diff", "B", "Missing argument 'B'."),
+        (["brief", "lgo"], "relaydesk brief", None, "No such command 'lgo'."),
+        (["lgo"], "relaydesk", None, "No such command 'lgo'."),
+        (["--no-such-flag"], "relaydesk", None, "No such option '--no-such-flag'."),
+    ],
+)  # fmt: skip
+def test_clicks_usage_errors_exit_2_and_are_logged_without_the_value(
+    args: list[str], command: str, parameter: str | None, message: str
+) -> None:
+    result = CliRunner().invoke(cli, args, env={"RELAYDESK_LOG_FORMAT": "json"})
+
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
+    (line,) = [x for x in result.stderr.splitlines() if "cli_usage_error" in x]
+    logged = json.loads(line)
+    assert (logged["event"], logged["command"], logged["parameter"]) == (
+        "cli_usage_error",
+        command,
+        parameter,
+    )
+    assert logged["level"] == "warning"
+    assert "-987654" not in line and "lgo" not in line and "no-such-flag" not in line
+
+
+@pytest.mark.parametrize("args", [[], ["brief"]])
+def test_a_group_without_a_command_shows_its_help_and_logs_no_error(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args, env={"RELAYDESK_LOG_FORMAT": "json"})
+    assert "Commands:" in result.output
+    assert "cli_usage_error" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.tables import conversations
+from relaydesk.adapters.storage.tables import conversations, customers, users
 from relaydesk.brief.loader import load_brief
 from relaydesk.cli import cli
 from relaydesk.config import EXAMPLE_BRIEF
@@ -94,21 +95,45 @@ def test_the_weeks_change_log_is_in_its_review(env: dict[str, str], tmp_path: Pa
     assert "launch of the pilot" in html
 
 
-@pytest.mark.parametrize(
-    ("week_arg", "message"),
-    [
-        ("2026-48", "week '2026-48': write it as YYYY-Www, e.g. 2026-W48"),
-        ("2026-W54", "week '2026-W54': 2026 has no ISO week 54"),
-        ("2099-W01", "--week 2099-W01 has not started yet"),
-    ],
-)
+BAD_WEEKS = [
+    ("2026-48", "week '2026-48': write it as YYYY-Www, e.g. 2026-W48"),
+    ("2026-W54", "week '2026-W54': 2026 has no ISO week 54"),
+    ("2099-W01", "--week 2099-W01 has not started yet"),
+    ("9999-W52", "week '9999-W52': the year 9999 is out of range (1970 to 9000)"),
+    ("0001-W01", "week '0001-W01': the year 1 is out of range (1970 to 9000)"),
+    ("", "--week '' is empty: give an ISO week such as 2026-W48, or leave --week out"),
+]
+
+
+def events(stderr: str) -> list[str]:
+    return [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(("week_arg", "message"), BAD_WEEKS)
 def test_a_bad_week_is_refused_with_exit_2(
     env: dict[str, str], tmp_path: Path, week_arg: str, message: str
 ) -> None:
     out = tmp_path / "reports"
-    code, output = run(["report", "weekly", "--week", week_arg, "--out", str(out)], env)
-    assert code == 2
-    assert message in output
+    result = CliRunner().invoke(
+        cli, ["report", "weekly", "--week", week_arg, "--out", str(out)], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "weekly_report_refused" in events(result.stderr)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("week_arg", "message"), BAD_WEEKS)
+def test_a_bad_week_of_the_gaps_is_refused_with_exit_2(
+    env: dict[str, str], tmp_path: Path, week_arg: str, message: str
+) -> None:
+    out = tmp_path / "gaps.yaml"
+    result = CliRunner().invoke(
+        cli, ["report", "gaps", "--week", week_arg, "-o", str(out)], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "gaps_report_refused" in events(result.stderr)
     assert not out.exists()
 
 
@@ -128,3 +153,30 @@ def test_content_gaps_are_exported_as_candidate_intents(
     assert "do you sell gift cards" in examples
     assert all(c["messages"] >= 3 for c in candidates.values())
     assert f"wrote {out}" in output
+
+
+def test_a_second_seed_adds_conversations_with_the_same_agents(
+    env: dict[str, str], database_url: str
+) -> None:
+    code, output = run(["demo", "seed", "--conversations", "30", "--weeks", "1"], env)
+    assert code == 0, output
+    code, output = run(
+        ["demo", "seed", "--conversations", "20", "--weeks", "1", "--seed", "2"], env
+    )
+
+    assert code == 0, output
+    assert output.startswith("added 20 conversations")
+    db = Database(database_url)
+    with db.read() as conn:
+        made = conn.execute(select(func.count()).select_from(conversations)).scalar_one()
+        agents = set(
+            conn.execute(select(users.c.id).where(users.c.email.like("%@seed.example"))).scalars()
+        )
+        assignees = set(conn.execute(select(conversations.c.assignee_id).distinct()).scalars())
+        wa_ids = conn.execute(select(func.count(func.distinct(customers.c.wa_id)))).scalar_one()
+        people = conn.execute(select(func.count()).select_from(customers)).scalar_one()
+    db.dispose()
+    assert made == 50
+    assert len(agents) == 8  # the first seed's agents, not eight more
+    assert assignees - {None} <= agents
+    assert wa_ids == people

@@ -1014,8 +1014,12 @@ def _in_language(value: Any, code: str) -> Any:
     return value
 
 
+#: The hex characters of a brief version: the start of its content's SHA-256.
+VERSION_CHARS = 12
+
+
 def content_version(source: bytes) -> str:
-    return hashlib.sha256(source).hexdigest()[:12]
+    return hashlib.sha256(source).hexdigest()[:VERSION_CHARS]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -1038,6 +1042,7 @@ __all__ = [
     "PRIORITIES",
     "TEMPLATE_NAME_PATTERN",
     "URL_PATTERN",
+    "VERSION_CHARS",
     "WEEKDAYS",
     "AnswerLength",
     "Answers",

@@ -6,6 +6,7 @@ rollbacks) are appended to with `append`."""
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import Connection
 from relaydesk.adapters.storage import brief_versions as store
 from relaydesk.adapters.storage.brief_versions import BriefVersion, ChangeEntry
 from relaydesk.adapters.storage.db import Database
-from relaydesk.brief.schema import content_version
+from relaydesk.brief.schema import VERSION_CHARS, content_version
 from relaydesk.services import audit
 
 __all__ = ["BriefVersion", "ChangeEntry", "Recorded", "UnknownVersionError", "append", "diff",
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 #: The longest author and kind the log keeps (the columns' sizes).
 MAX_AUTHOR = 200
 MAX_KIND = 32
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 class UnknownVersionError(LookupError):
@@ -158,8 +160,14 @@ def append(
 
 
 def resolve(conn: Connection, prefix: str) -> BriefVersion:
-    """The stored version named by `prefix` (its hash or the start of it)."""
+    """The stored version named by `prefix` (its hash or the start of it); one that cannot
+    be the start of a hash (not hex, longer than a hash) is refused before any query."""
     wanted = prefix.strip().lower()
+    if len(wanted) > VERSION_CHARS or not _HEX.fullmatch(wanted):
+        raise UnknownVersionError(
+            f"brief version {_shown(prefix)} is not a version hash: give 4 to {VERSION_CHARS} "
+            "of its hex characters (0-9, a-f) as `relaydesk brief log` shows them"
+        )
     found = store.matching(conn, wanted) if len(wanted) >= 4 else []
     if len(found) == 1:
         return found[0]
@@ -177,6 +185,11 @@ def diff(conn: Connection, a: str, b: str) -> str:
     """The unified diff from stored version `a` to stored version `b`."""
     first, second = resolve(conn, a), resolve(conn, b)
     return unified(first.source, second.source, f"brief {first.version}", f"brief {second.version}")
+
+
+def _shown(value: str) -> str:
+    """`value` quoted for a message, its start only when it is long."""
+    return repr(value) if len(value) <= 40 else f"{value[:40]!r}... ({len(value)} characters)"
 
 
 def _clean(value: str | None, limit: int | None) -> str | None:

@@ -27,6 +27,11 @@ from relaydesk.services import summaries
 STATUSES = ("bot", "queued", "assigned", "resolved")
 #: The longest period one request may cover.
 MAX_PERIOD = timedelta(days=366)
+#: The years a period (and the weekly review's week) may be in: far from the ends of
+#: `datetime` (years 1 to 9999), so that the period before it and a time zone's offset
+#: stay representable.
+FIRST_YEAR = 1970
+LAST_YEAR = 9000
 TABLES = ("scorecard", "cohorts", "sla", "failures", "conversations")
 SLA_KEYS: dict[str, Callable[[m.SlaOutcome], str | int | None]] = {
     "priority": lambda o: o.priority,
@@ -63,8 +68,10 @@ class Filters:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise BadQueryError("start and end need a time zone (e.g. 2026-11-23T00:00:00Z)")
         for name, value in (("start", self.start), ("end", self.end)):
-            if not 1970 <= value.year <= 9000:
-                raise BadQueryError(f"{name} {value.isoformat()} is out of range (1970 to 9000)")
+            if not FIRST_YEAR <= value.year <= LAST_YEAR:
+                raise BadQueryError(
+                    f"{name} {value.isoformat()} is out of range ({FIRST_YEAR} to {LAST_YEAR})"
+                )
         if self.status is not None and self.status not in STATUSES:
             raise BadQueryError(f"status {self.status!r}; expected one of: {', '.join(STATUSES)}")
         if self.end <= self.start:

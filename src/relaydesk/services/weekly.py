@@ -19,6 +19,7 @@ from relaydesk.domain import scorecard as s
 from relaydesk.domain.content_gaps import Gap
 from relaydesk.domain.metric_facts import ConversationFacts
 from relaydesk.services import content_gaps
+from relaydesk.services.insights import FIRST_YEAR, LAST_YEAR
 from relaydesk.services.launch_check import Encode
 
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
@@ -45,16 +46,24 @@ class Week:
 
 
 def week(label: str, zone: ZoneInfo) -> Week:
-    """The ISO week `label` ("2026-W48") in `zone`."""
+    """The ISO week `label` ("2026-W48") in `zone`, of a year from FIRST_YEAR to LAST_YEAR
+    (as the Insights' periods)."""
     match = _WEEK.fullmatch(label.strip())
     if match is None:
         raise BadWeekError(f"week {label!r}: write it as YYYY-Www, e.g. 2026-W48 (ISO weeks)")
     year, number = int(match[1]), int(match[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadWeekError(
+            f"week {label!r}: the year {year} is out of range ({FIRST_YEAR} to {LAST_YEAR})"
+        )
     try:
-        monday = date.fromisocalendar(year, number, 1)
+        return _week_of(date.fromisocalendar(year, number, 1), zone)
     except ValueError:
         raise BadWeekError(f"week {label!r}: {year} has no ISO week {number}") from None
-    return _week_of(monday, zone)
+    except OverflowError:  # not expected inside the years above; refused all the same
+        raise BadWeekError(
+            f"week {label!r} is out of range: give a week of {FIRST_YEAR} to {LAST_YEAR}"
+        ) from None
 
 
 def last_complete_week(now: datetime, zone: ZoneInfo) -> Week:
