@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from relaydesk.adapters.storage import metrics as store
@@ -20,6 +20,7 @@ from relaydesk.adapters.storage.db import Database
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import metrics as m
 from relaydesk.domain import scorecard as s
+from relaydesk.domain import sources
 from relaydesk.domain.metric_facts import ConversationFacts, Figured
 from relaydesk.domain.metric_summary import ConversationSummary
 from relaydesk.services import summaries
@@ -32,7 +33,26 @@ MAX_PERIOD = timedelta(days=366)
 #: stay representable.
 FIRST_YEAR = 1970
 LAST_YEAR = 9000
+#: The API's period without a start: this long before its end.
+DEFAULT_PERIOD = timedelta(days=7)
+#: The years a start or end the user gives may have, as written (in its own offset). A
+#: bound worked out from them (a default start, the period before for the scorecard's
+#: comparison, the console's exclusive end) is not refused: it is kept from 1970-01-01
+#: (`earliest`) instead, and may end on 9001-01-01 (the day after 9000-12-31).
+YEARS = (FIRST_YEAR, LAST_YEAR)
 TABLES = ("scorecard", "cohorts", "sla", "failures", "conversations")
+#: The parameters every table takes (and the console's Insights page).
+FILTER_PARAMETERS = ("start", "end", "queue", "intent", "source", "number", "status")
+#: The parameters some tables take besides: `by` and `figure` are refused elsewhere.
+TAKES: dict[str, tuple[str, ...]] = {
+    "scorecard": (),
+    "cohorts": ("by",),
+    "sla": ("by",),
+    "failures": (),
+    "conversations": ("figure",),
+}
+#: The intent filter's value for the conversations without a recognised intent.
+NO_INTENT = "(none)"
 SLA_KEYS: dict[str, Callable[[m.SlaOutcome], str | int | None]] = {
     "priority": lambda o: o.priority,
     "queue": lambda o: o.queue,
@@ -54,8 +74,68 @@ class BadQueryError(ValueError):
     """A filter or table the Insights cannot use; the message names it and the fix."""
 
 
+def in_range(name: str, value: date) -> None:
+    """Refuse a start or end the user gave (a date or a datetime) outside `YEARS`, in the
+    terms it was given."""
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise BadQueryError(
+            f"{name} {value.isoformat()} is out of range ({YEARS[0]} to {YEARS[1]}); "
+            f"give a {name} from {YEARS[0]}-01-01 to {YEARS[1]}-12-31"
+        )
+
+
+def earliest(zone: tzinfo | None) -> datetime:
+    """1970-01-01T00:00 in `zone`: the earliest a bound worked out from the user's is kept
+    from."""
+    return datetime(YEARS[0], 1, 1, tzinfo=zone)
+
+
+def period(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The API's `[start, end)` from the `start` and `end` given (None: not given): `end`
+    defaults to `now`, `start` to `DEFAULT_PERIOD` before the end but not before
+    1970-01-01T00:00 in the end's offset. Each error names the values given (and a
+    default, said to be one)."""
+    for name, value in (("start", start), ("end", end)):
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            raise BadQueryError(
+                f"{name} {value.isoformat()} has no time zone; start and end need a time zone "
+                "(e.g. 2026-11-23T00:00:00Z)"
+            )
+        in_range(name, value)
+    until = now if end is None else end
+    shown_end = f"end {until.isoformat()}" if end is not None else f"now ({until.isoformat()})"
+    if start is None:
+        first = earliest(until.tzinfo)
+        since = max(until - DEFAULT_PERIOD, first)
+        if until <= since:
+            raise BadQueryError(
+                f"{shown_end} leaves no time after {first.isoformat()}, the earliest start; "
+                "give a later end"
+            )
+        return since, until
+    if until <= start:
+        raise BadQueryError(
+            f"{shown_end} is not after start {start.isoformat()}; give "
+            + ("an end after the start" if end is not None else "an end, or an earlier start")
+        )
+    if until - start > MAX_PERIOD:
+        raise BadQueryError(
+            f"start {start.isoformat()} to {shown_end}: the period is longer than "
+            f"{MAX_PERIOD.days} days; shorten it"
+        )
+    return start, until
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
+    """The conversations that started in `[start, end)` and have these values. The start
+    and end are checked as given by `period` (the API) and the console's days; here only
+    what any caller must keep to."""
+
     start: datetime
     end: datetime
     queue: str | None = None
@@ -67,13 +147,12 @@ class Filters:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise BadQueryError("start and end need a time zone (e.g. 2026-11-23T00:00:00Z)")
-        for name, value in (("start", self.start), ("end", self.end)):
-            if not FIRST_YEAR <= value.year <= LAST_YEAR:
-                raise BadQueryError(
-                    f"{name} {value.isoformat()} is out of range ({FIRST_YEAR} to {LAST_YEAR})"
-                )
         if self.status is not None and self.status not in STATUSES:
             raise BadQueryError(f"status {self.status!r}; expected one of: {', '.join(STATUSES)}")
+        if self.source is not None and self.source not in sources.SOURCES:
+            raise BadQueryError(
+                f"source {self.source!r}; expected one of: {', '.join(sources.SOURCES)}"
+            )
         if self.end <= self.start:
             raise BadQueryError(
                 f"end {self.end.isoformat()} is not after start {self.start.isoformat()}"
@@ -84,24 +163,44 @@ class Filters:
     def keeps(self, c: Figured) -> bool:
         return (
             (self.queue is None or c.queue == self.queue)
-            and (self.intent is None or (c.intent or "(none)") == self.intent)
+            and (self.intent is None or (c.intent or NO_INTENT) == self.intent)
             and (self.source is None or c.source == self.source)
             and (self.number is None or c.number == self.number)
             and (self.status is None or c.status == self.status)
         )
 
-    def before(self) -> Filters:
-        """The same filters over the period of the same length just before."""
-        span = self.end - self.start
-        return Filters(
-            self.start - span,
-            self.start,
-            self.queue,
-            self.intent,
-            self.source,
-            self.number,
-            self.status,
-        )
+    def before(self) -> Filters | None:
+        """The same filters over the period of the same length just before, kept from
+        1970-01-01T00:00 (in the start's offset): shorter when it would start earlier, None
+        when the period starts then already (nothing before it to compare with)."""
+        first = earliest(self.start.tzinfo)
+        if self.start <= first:
+            return None
+        return replace(self, start=max(self.start - (self.end - self.start), first), end=self.start)
+
+    def check(self, db: Database, brief: Brief) -> None:
+        """Refuse a queue or intent no conversation can have: neither the brief's (or
+        `NO_INTENT`) nor one a stored conversation has (under an older brief: the console
+        links to those from its tables). Reads; writes nothing. The business number is not
+        checked: no list of them is authoritative (any number of the WhatsApp Business
+        Account can write in)."""
+        queue, intent = self.queue, self.intent
+        unknown_queue = queue is not None and queue not in brief.queues
+        unknown_intent = intent is not None and intent != NO_INTENT and intent not in brief.intents
+        if not (unknown_queue or unknown_intent):
+            return
+        with db.read() as conn:
+            if unknown_queue and queue is not None and not store.queue_known(conn, queue):
+                raise BadQueryError(
+                    f"queue {queue!r} is neither a queue of the brief nor one a stored "
+                    f"conversation is in; expected one of: {', '.join(sorted(brief.queues))}"
+                )
+            if unknown_intent and intent is not None and not store.intent_known(conn, intent):
+                raise BadQueryError(
+                    f"intent {intent!r} is neither an intent of the brief nor one a stored "
+                    "conversation has; expected one of: "
+                    f"{', '.join([*sorted(brief.intents), NO_INTENT])}"
+                )
 
 
 def facts(db: Database, filters: Filters) -> list[ConversationFacts]:
@@ -142,6 +241,7 @@ class Tables:
         self._convs: list[ConversationSummary] | None = None
         self._previous: list[ConversationSummary] | None = None
         self._outcomes: list[m.SlaOutcome] | None = None
+        self._checked = False
 
     @property
     def convs(self) -> list[ConversationSummary]:
@@ -155,33 +255,50 @@ class Tables:
             self._outcomes = m.sla_outcomes(self.convs, self._brief, self._now)
         return self._outcomes
 
+    def check(self, name: str, *, by: str | None = None, figure: str | None = None) -> None:
+        """Refuse a bad table, a `by` or `figure` the table does not take or does not know,
+        or a filter value no conversation can have, before anything is read or written."""
+        if name not in TABLES:
+            raise BadQueryError(f"table {name!r}; expected one of: {', '.join(TABLES)}")
+        for parameter, value in (("by", by), ("figure", figure)):
+            if value is not None and parameter not in TAKES[name]:
+                raise BadQueryError(
+                    f"{parameter}={value!r} does not apply to the {name} table; "
+                    f"{name} takes {_takes(name)}"
+                )
+        if name == "cohorts" and by is not None and by not in s.DIMENSIONS:
+            raise BadQueryError(
+                f"by={by!r} for cohorts; expected one of: {', '.join(s.DIMENSIONS)}"
+            )
+        if name == "sla" and by is not None and by not in SLA_KEYS:
+            raise BadQueryError(f"by={by!r} for sla; expected one of: {', '.join(SLA_KEYS)}")
+        if figure is not None:
+            figures = [line.key for line in s.scorecard([], self._brief, self._now)]
+            if figure not in figures:
+                raise BadQueryError(f"figure {figure!r}; expected one of: {', '.join(figures)}")
+        if not self._checked:
+            self._filters.check(self._db, self._brief)
+            self._checked = True
+
     def rows(
         self, name: str, *, by: str | None = None, figure: str | None = None
     ) -> list[dict[str, Any]]:
-        if name not in TABLES:
-            raise BadQueryError(f"table {name!r}; expected one of: {', '.join(TABLES)}")
+        by, figure = by or None, figure or None  # empty: not given
+        self.check(name, by=by, figure=figure)
         brief, now = self._brief, self._now
         if name == "cohorts":
             dimension = by or "source"
-            if dimension not in s.DIMENSIONS:
-                raise BadQueryError(
-                    f"by={dimension!r} for cohorts; expected one of: {', '.join(s.DIMENSIONS)}"
-                )
             return [row.as_dict() for row in s.cohorts(self.convs, dimension, now)]
         if name == "sla":
-            grouping = by or "priority"
-            if grouping not in SLA_KEYS:
-                raise BadQueryError(
-                    f"by={grouping!r} for sla; expected one of: {', '.join(SLA_KEYS)}"
-                )
-            rates = m.sla_attainment(self.outcomes, SLA_KEYS[grouping])
+            rates = m.sla_attainment(self.outcomes, SLA_KEYS[by or "priority"])
             return [
                 {"key": k, "met": r.numerator, "judged": r.denominator, "attainment": r.value}
                 for k, r in rates.items()
             ]
         if name == "scorecard":
             if self._previous is None:
-                self._previous = summarised(self._db, brief, self._filters.before(), now)
+                before = self._filters.before()
+                self._previous = [] if before is None else summarised(self._db, brief, before, now)
             lines = s.compare(
                 s.scorecard(self.convs, brief, now, self.outcomes),
                 s.scorecard(self._previous, brief, now),
@@ -200,6 +317,12 @@ class Tables:
                 for f in m.top_failure_intents(self.convs, now, limit=50)
             ]
         return [_conversation(c) for c in behind(self.convs, brief, now, figure)]
+
+
+def _takes(name: str) -> str:
+    """The parameters a table takes, for an error."""
+    taken = [*TAKES[name], *FILTER_PARAMETERS]
+    return ", ".join(taken[:-1]) + " and " + taken[-1]
 
 
 def behind(

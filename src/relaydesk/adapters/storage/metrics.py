@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
-from relaydesk.adapters.storage.tables import conversations, decisions, events, messages
+from relaydesk.adapters.storage.tables import (
+    conversation_summaries,
+    conversations,
+    decisions,
+    events,
+    messages,
+)
 from relaydesk.domain import sources
 from relaydesk.domain.metric_facts import ConversationFacts, DecisionFact, MessageFact
 
@@ -124,6 +130,25 @@ def _queries(where: Any) -> tuple[Any, Any, Any, Any]:
 
 _CONVERSATIONS, _MESSAGES, _DECISIONS, _CLICKED = _queries(IN_PERIOD)
 _BY_ID_QUERIES = _queries(_BY_ID)
+
+
+def queue_known(conn: Connection, queue: str) -> bool:
+    """Whether a stored conversation is in `queue` (a queue of an older brief, say)."""
+    found = select(conversations.c.id).where(conversations.c.queue == queue).limit(1)
+    return conn.execute(found).first() is not None
+
+
+def intent_known(conn: Connection, intent: str) -> bool:
+    """Whether a stored conversation's summary or a decision has `intent` (an intent of an
+    older brief, say). Only asked of a value that is not the brief's: a scan of the
+    summaries, then of the decisions, when nothing has it."""
+    for column, key in (
+        (conversation_summaries.c.intent, conversation_summaries.c.conversation_id),
+        (decisions.c.intent, decisions.c.id),
+    ):
+        if conn.execute(select(key).where(column == intent).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def load(conn: Connection, start: datetime, end: datetime) -> list[ConversationFacts]:

@@ -42,26 +42,53 @@ def _day(request: Request, name: str) -> date | None:
 
 
 def _filters(request: Request, now: datetime) -> tuple[insights.Filters, dict[str, str]]:
-    """The query's filters; dates are whole days in the brief's time zone, both included."""
+    """The query's filters; dates are whole days in the brief's time zone, both included.
+    The days given are checked as given; the default start (6 days before the end) is kept
+    from 1970-01-01, and the day after the end may be 9001-01-01."""
     zone = container_of(request).brief.timezone
-    today = now.astimezone(zone).date()
-    last = _day(request, "end") or today
-    try:
-        first = _day(request, "start") or last - timedelta(days=DEFAULT_DAYS - 1)
-    except OverflowError:
-        raise insights.BadQueryError(f"end {last} is out of range") from None
+    given = {name: _day(request, name) for name in ("start", "end")}
+    for name, day in given.items():
+        if day is not None:
+            insights.in_range(name, day)
+    last = given["end"] or now.astimezone(zone).date()
+    shown_last = f"end {last}" if given["end"] else f"end {last} (today, the default)"
+    first = given["start"]
+    if first is None:
+        first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(insights.YEARS[0], 1, 1))
+    elif first > last:
+        raise insights.BadQueryError(
+            f"start {first} is after {shown_last}; give a start on or before the end"
+        )
+    elif (days := (last - first).days + 1) > insights.MAX_PERIOD.days:
+        raise insights.BadQueryError(
+            f"start {first} to {shown_last}: the period is {days} days, longer than "
+            f"{insights.MAX_PERIOD.days} days; shorten it"
+        )
     chosen = {k: v.strip() for k in FILTERS if (v := request.query_params.get(k, "")).strip()}
     for name, value in chosen.items():
         if len(value) > 160:
             raise insights.BadQueryError(f"{name} is {len(value)} characters; at most 160")
-    try:
-        start = datetime.combine(first, time(), zone)
-        end = datetime.combine(last + timedelta(days=1), time(), zone)
-    except OverflowError:
-        raise insights.BadQueryError(f"the days {first} to {last} are out of range") from None
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
     filters = insights.Filters(start, end, **chosen)
     form = {"start": first.isoformat(), "end": last.isoformat(), **chosen}
     return filters, form
+
+
+def _not_taken(request: Request) -> None:
+    """Refuse `by` and `figure` on the Insights page: its tables choose their own."""
+    for parameter in ("by", "figure"):
+        if value := request.query_params.get(parameter, ""):
+            takes = insights.FILTER_PARAMETERS
+            raise insights.BadQueryError(
+                f"{parameter}={value[:40]!r} does not apply to the Insights page; it takes "
+                f"{', '.join(takes[:-1])} and {takes[-1]} ({parameter} is for "
+                + (
+                    "/console/insights/conversations)"
+                    if parameter == "figure"
+                    else "/console/insights/cohorts.csv and sla.csv)"
+                )
+            )
 
 
 def _shown(unit: str, value: float | None) -> str:
@@ -87,10 +114,12 @@ async def insights_page(
         "status": list(insights.STATUSES),
     }
     try:
+        _not_taken(request)
         filters, form = _filters(request, now)
 
         def load() -> dict[str, Any]:
             period = insights.Tables(container.db, brief, filters, now)
+            period.check("scorecard")  # the filters' values, before anything is read
             with container.db.read() as conn:
                 people = {a["id"]: a["name"] for a in conversations.agents_overview(conn)}
             return {
@@ -115,6 +144,9 @@ async def insights_page(
             {"error": str(exc), "form": form, "choices": choices, "tables": None},
             status=422,
         )
+    for name in ("queue", "intent"):  # a value of an older brief (linked from the tables)
+        if form.get(name) and form[name] not in choices[name]:
+            choices[name].append(form[name])
     query = urlencode(form)
     for line in tables["scorecard"]:
         line["shown"] = _shown(line["unit"], line["value"])
@@ -140,12 +172,13 @@ async def insights_conversations(
 ) -> HTMLResponse:
     """The conversations behind one figure (or all of the period), linked to each."""
     container, now = container_of(request), now_of(request)
+    by = request.query_params.get("by") or None
     figure = request.query_params.get("figure") or None
     try:
         filters, form = _filters(request, now)
         rows = await in_thread(
             lambda: insights.table(
-                container.db, container.brief, "conversations", filters, now, figure=figure
+                container.db, container.brief, "conversations", filters, now, by=by, figure=figure
             )
         )
     except insights.BadQueryError as exc:
@@ -153,14 +186,21 @@ async def insights_conversations(
         return render(
             request,
             "insights_conversations.html",
-            {"error": str(exc), "rows": [], "figure": None, "query": ""},
+            {"error": str(exc), "rows": [], "figure": None, "query": "", "back": ""},
             status=422,
         )
     query = urlencode(form | ({"figure": figure} if figure else {}))
     return render(
         request,
         "insights_conversations.html",
-        {"error": None, "rows": rows, "figure": figure, "query": query, "form": form},
+        {
+            "error": None,
+            "rows": rows,
+            "figure": figure,
+            "query": query,
+            "back": urlencode(form),  # the Insights page takes no figure
+            "form": form,
+        },
     )
 
 

@@ -4,7 +4,7 @@ supervisors and admins. The console's Insights page shows the same rows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -19,7 +19,6 @@ from relaydesk.services import insights
 from relaydesk.services.accounts import User
 
 log = structlog.get_logger(__name__)
-DEFAULT_PERIOD = timedelta(days=7)
 
 router = APIRouter(
     prefix="/api/v1/metrics",
@@ -55,10 +54,17 @@ async def metrics_table(
     ] = None,
     by: Annotated[
         str | None,
-        Query(description="cohorts: source|intent|number; sla: priority|queue|agent."),
+        Query(
+            description="cohorts: source|intent|number; sla: priority|queue|agent; "
+            "refused for the other tables."
+        ),
     ] = None,
     figure: Annotated[
-        str | None, Query(description="conversations: the scorecard figure they are behind.")
+        str | None,
+        Query(
+            description="conversations: the scorecard figure they are behind; refused for "
+            "the other tables."
+        ),
     ] = None,
 ) -> dict[str, Any] | PlainTextResponse:
     """One table: `scorecard`, `cohorts`, `sla`, `failures` or `conversations`, over the
@@ -67,11 +73,7 @@ async def metrics_table(
     name, csv = (table[:-4], True) if table.endswith(".csv") else (table, False)
     now = clock()
     try:
-        until = end or now
-        try:
-            since = start or until - DEFAULT_PERIOD
-        except OverflowError:
-            raise insights.BadQueryError(f"end {until.isoformat()} is out of range") from None
+        since, until = insights.period(start, end, now)
         filters = insights.Filters(since, until, queue, intent, source, number, conversation_status)
 
         def load() -> list[dict[str, Any]]:
