@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+import structlog
+
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
@@ -15,7 +17,7 @@ from relaydesk.adapters.storage.migrate import pending, upgrade
 from relaydesk.adapters.storage.pending import Pending
 from relaydesk.adapters.whatsapp.client import GraphClient
 from relaydesk.adapters.whatsapp.pacing import SendPacer
-from relaydesk.brief.loader import load_brief_and_source
+from relaydesk.brief.loader import ignored_settings, load_brief_and_source
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
@@ -47,6 +49,7 @@ from relaydesk.services.timers import Timers
 if TYPE_CHECKING:
     from relaydesk.services.launch_check import Encode
 
+log = structlog.get_logger(__name__)
 
 #: How often the worker judges the rollout's gates (rollbacks act at once).
 ROLLOUT_CHECK = timedelta(minutes=1)
@@ -159,6 +162,8 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
             f"the brief {settings.brief} is invalid:\n{exc}\n"
             f"Run `relaydesk brief check {settings.brief}` for details."
         ) from None
+    for setting, problem in ignored_settings(brief):
+        log.warning("brief_setting_ignored", setting=setting, problem=problem)
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         prepare_database(settings, db, migrate=migrate)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from relaydesk.cli import cli
-from relaydesk.config import EXAMPLE_BRIEF
+from relaydesk.config import EXAMPLE_BRIEF, Settings
 
 SPLIT = """    policy:
       question: answer     # "how long is the return window?", "can I return a sale item?"
@@ -49,3 +50,40 @@ def test_brief_check_warns_about_an_escalate_only_intent_of_questions(tmp_path: 
     [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert f"{path}:" in warning and "intents.returns_refund.policy: is escalate" in warning
     assert result.output.strip().endswith(": ok (1 warning(s))")
+
+
+def test_brief_check_warns_that_reopen_within_has_no_effect(tmp_path: Path) -> None:
+    """An older brief with policy.reopen_within still passes, with a warning at its line."""
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    anchor = "  reengagement_template: support_followup\n"
+    assert anchor in source
+    path = tmp_path / "brief.yaml"
+    path.write_text(source.replace(anchor, anchor + "  reopen_within: 24h\n", 1), "utf-8")
+    shutil.copytree(EXAMPLE_BRIEF.parent / "kb", tmp_path / "kb")
+    result = CliRunner().invoke(cli, ["brief", "check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert "policy.reopen_within: has no effect" in warning
+    assert "Remove it from the brief." in warning
+
+
+def test_a_start_logs_that_reopen_within_has_no_effect(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    from structlog.testing import capture_logs
+
+    from relaydesk.bootstrap import build
+
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    anchor = "  reengagement_template: support_followup\n"
+    path = tmp_path / "brief.yaml"
+    path.write_text(source.replace(anchor, anchor + "  reopen_within: 24h\n", 1), "utf-8")
+    shutil.copytree(EXAMPLE_BRIEF.parent / "kb", tmp_path / "kb")
+    with capture_logs() as logs:
+        container = build(
+            make_settings(brief=str(path)), base_url="http://127.0.0.1:1", migrate=True
+        )
+    container.db.dispose()
+    [ignored] = [e for e in logs if e["event"] == "brief_setting_ignored"]
+    assert ignored["setting"] == "policy.reopen_within"
+    assert ignored["log_level"] == "warning"

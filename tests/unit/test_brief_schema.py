@@ -553,8 +553,16 @@ class TestToneInEveryLanguage:
         Brief.model_validate(example_data)
 
 
-def test_reopen_within_is_refused_naming_the_fix(example_data: dict[str, Any]) -> None:
-    """A setting the code never had must not be accepted and ignored."""
+def test_reopen_within_is_accepted_and_named_as_having_no_effect(
+    example_data: dict[str, Any],
+) -> None:
+    """An older brief still loads; `brief check` and every start say to remove it."""
+    from relaydesk.brief.loader import ignored_settings
+
+    example = Brief.model_validate(example_data)
+    assert ignored_settings(example) == []
     example_data["policy"]["reopen_within"] = "24h"
-    with pytest.raises(ValidationError, match=r"Remove policy\.reopen_within from the brief"):
-        Brief.model_validate(example_data)
+    brief = Brief.model_validate(example_data)
+    [(setting, problem)] = ignored_settings(brief)
+    assert setting == "policy.reopen_within"
+    assert problem.startswith("has no effect") and problem.endswith("Remove it from the brief.")

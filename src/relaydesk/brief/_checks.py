@@ -45,9 +45,28 @@ def cross_check(brief: Brief) -> list[Issue]:
 MOSTLY_QUESTIONS = 0.5
 
 
+def ignored(brief: Brief) -> list[Issue]:
+    """Settings the brief sets that have no effect (kept so that older briefs still load):
+    `brief check` warns of them, and every start logs them."""
+    if brief.policy.reopen_within is None:
+        return []
+    return [
+        (
+            ("policy", "reopen_within"),
+            "has no effect: a customer's message after a resolution always starts a new "
+            "conversation (the reopen rate, docs/insights.md, counts those within 7 days). "
+            "Remove it from the brief.",
+        )
+    ]
+
+
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
-    issues: list[Issue] = [*missing_translations(brief), *_missing_followup_versions(brief)]
+    issues: list[Issue] = [
+        *ignored(brief),
+        *missing_translations(brief),
+        *_missing_followup_versions(brief),
+    ]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
             continue

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from relaydesk.brief._checks import advise
+from relaydesk.brief._checks import advise, ignored
 from relaydesk.brief._types import Variant
 from relaydesk.brief.schema import PATTERN_HINTS, Brief, did_you_mean
 
@@ -114,6 +114,11 @@ def knowledge_base_problems(brief: Brief, file: str = "") -> list[BriefProblem]:
         if article not in topics
     ]
     return problems
+
+
+def ignored_settings(brief: Brief) -> list[tuple[str, str]]:
+    """(field path, what to do) of each setting `brief` sets that has no effect."""
+    return [(_field_path(loc), message) for loc, message in ignored(brief)]
 
 
 def brief_warnings(path: Path | str) -> list[BriefProblem]:

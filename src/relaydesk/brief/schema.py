@@ -231,23 +231,14 @@ class PolicyDefaults(_Model):
     reengagement_template: Name = Field(
         description="the template (a key under templates) sent outside the 24-hour window"
     )
+    #: deprecated, no effect: a message after a resolution always starts a new conversation
+    #: (`brief check` and every start warn while it is set; `IGNORED_SETTINGS`)
+    reopen_within: Duration | None = None
     #: a queue is flagged as a backlog on the supervisors' dashboard and in /api/v1/queues
     #: when more than this many wait (`domain.desk.backlog`)
     backlog_alert_depth: Annotated[int, Field(ge=1)] = 25
     #: ... or when its oldest conversation has waited longer than this
     backlog_alert_wait: Duration = timedelta(minutes=30)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_reopen_window(cls, value: object) -> object:
-        if isinstance(value, dict) and "reopen_within" in value:
-            raise brief_error(
-                "reopen_within",
-                "reopen_within is not a setting: a customer's message after a resolution "
-                "always starts a new conversation, and the reopen rate (docs/insights.md) "
-                "counts those within 7 days. Remove policy.reopen_within from the brief.",
-            )
-        return value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> PolicyDefaults:
