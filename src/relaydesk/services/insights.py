@@ -28,18 +28,16 @@ from relaydesk.services import summaries
 STATUSES = ("bot", "queued", "assigned", "resolved")
 #: The longest period one request may cover.
 MAX_PERIOD = timedelta(days=366)
-#: The years a period (and the weekly review's week) may be in: far from the ends of
-#: `datetime` (years 1 to 9999), so that the period before it and a time zone's offset
-#: stay representable.
+#: The years a start or end the user gives (and the weekly review's week) may have, as
+#: written (in its own offset): far from the ends of `datetime` (years 1 to 9999), so that
+#: a time zone's offset stays representable. A bound worked out from them (a default
+#: start, the period before for the scorecard's comparison, the console's exclusive end)
+#: is not refused: it is kept from 1970-01-01 (`earliest`) instead, and may end on
+#: 9001-01-01 (the day after 9000-12-31).
 FIRST_YEAR = 1970
 LAST_YEAR = 9000
 #: The API's period without a start: this long before its end.
 DEFAULT_PERIOD = timedelta(days=7)
-#: The years a start or end the user gives may have, as written (in its own offset). A
-#: bound worked out from them (a default start, the period before for the scorecard's
-#: comparison, the console's exclusive end) is not refused: it is kept from 1970-01-01
-#: (`earliest`) instead, and may end on 9001-01-01 (the day after 9000-12-31).
-YEARS = (FIRST_YEAR, LAST_YEAR)
 TABLES = ("scorecard", "cohorts", "sla", "failures", "conversations")
 #: The parameters every table takes (and the console's Insights page).
 FILTER_PARAMETERS = ("start", "end", "queue", "intent", "source", "number", "status")
@@ -75,19 +73,19 @@ class BadQueryError(ValueError):
 
 
 def in_range(name: str, value: date) -> None:
-    """Refuse a start or end the user gave (a date or a datetime) outside `YEARS`, in the
-    terms it was given."""
-    if not YEARS[0] <= value.year <= YEARS[1]:
+    """Refuse a start or end the user gave (a date or a datetime) outside `FIRST_YEAR` to
+    `LAST_YEAR`, in the terms it was given."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise BadQueryError(
-            f"{name} {value.isoformat()} is out of range ({YEARS[0]} to {YEARS[1]}); "
-            f"give a {name} from {YEARS[0]}-01-01 to {YEARS[1]}-12-31"
+            f"{name} {value.isoformat()} is out of range ({FIRST_YEAR} to {LAST_YEAR}); "
+            f"give a {name} from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
         )
 
 
 def earliest(zone: tzinfo | None) -> datetime:
     """1970-01-01T00:00 in `zone`: the earliest a bound worked out from the user's is kept
     from."""
-    return datetime(YEARS[0], 1, 1, tzinfo=zone)
+    return datetime(FIRST_YEAR, 1, 1, tzinfo=zone)
 
 
 def period(
@@ -184,18 +182,17 @@ class Filters:
         links to those from its tables). Reads; writes nothing. The business number is not
         checked: no list of them is authoritative (any number of the WhatsApp Business
         Account can write in)."""
-        queue, intent = self.queue, self.intent
-        unknown_queue = queue is not None and queue not in brief.queues
-        unknown_intent = intent is not None and intent != NO_INTENT and intent not in brief.intents
-        if not (unknown_queue or unknown_intent):
+        queue = self.queue if self.queue not in (None, *brief.queues) else None
+        intent = self.intent if self.intent not in (None, NO_INTENT, *brief.intents) else None
+        if queue is None and intent is None:
             return
         with db.read() as conn:
-            if unknown_queue and queue is not None and not store.queue_known(conn, queue):
+            if queue is not None and not store.queue_known(conn, queue):
                 raise BadQueryError(
                     f"queue {queue!r} is neither a queue of the brief nor one a stored "
                     f"conversation is in; expected one of: {', '.join(sorted(brief.queues))}"
                 )
-            if unknown_intent and intent is not None and not store.intent_known(conn, intent):
+            if intent is not None and not store.intent_known(conn, intent):
                 raise BadQueryError(
                     f"intent {intent!r} is neither an intent of the brief nor one a stored "
                     "conversation has; expected one of: "

@@ -54,7 +54,7 @@ def _filters(request: Request, now: datetime) -> tuple[insights.Filters, dict[st
     shown_last = f"end {last}" if given["end"] else f"end {last} (today, the default)"
     first = given["start"]
     if first is None:
-        first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(insights.YEARS[0], 1, 1))
+        first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(insights.FIRST_YEAR, 1, 1))
     elif first > last:
         raise insights.BadQueryError(
             f"start {first} is after {shown_last}; give a start on or before the end"
