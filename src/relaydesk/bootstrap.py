@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -44,6 +44,7 @@ from relaydesk.services.replay_jobs import ReplayJobs
 from relaydesk.services.rollout import Rollout
 from relaydesk.services.runner import RawWebhookPurge, Runner, Scheduler
 from relaydesk.services.summaries import Refresh as SummaryRefresh
+from relaydesk.services.summaries import SummaryCache
 from relaydesk.services.timers import Timers
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class Container:
     drafts: DraftDesk  #: the bot's drafts waiting for approval (draft mode per intent)
     integrations: IntegrationWorker  #: write-back to CRMs and webhooks; docs/integrations.md
     lookup: CrmLookup  #: the CRMs' customer attributes, before each round of decisions
+    #: the Insights' summaries this process has read (the console's and the API's tables)
+    insights_cache: SummaryCache = field(default_factory=SummaryCache)
     _decisions: DecisionStage | None = None
 
     @property

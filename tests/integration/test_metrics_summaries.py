@@ -72,9 +72,15 @@ def from_facts(db: Database, brief: Brief, filters: insights.Filters, now: datet
     }
 
 
-def from_summaries(db: Database, brief: Brief, filters: insights.Filters, now: datetime) -> Any:
-    convs = insights.summarised(db, brief, filters, now)
-    before = insights.summarised(db, brief, previous(filters), now)
+def from_summaries(
+    db: Database,
+    brief: Brief,
+    filters: insights.Filters,
+    now: datetime,
+    cache: summaries.SummaryCache | None = None,
+) -> Any:
+    convs = insights.summarised(db, brief, filters, now, cache)
+    before = insights.summarised(db, brief, previous(filters), now, cache)
     outcomes = m.sla_outcomes(convs, brief, now)
     lines = s.compare(s.scorecard(convs, brief, now, outcomes), s.scorecard(before, brief, now))
     return {
@@ -110,8 +116,77 @@ def test_the_tables_from_summaries_are_the_tables_from_facts(db: Database) -> No
                                               brief, now)} >= {True, False}  # fmt: skip
     assert first == from_facts(db, brief, filters, NOW)
     tables = insights.Tables(db, brief, filters, NOW)
+    cached = insights.Tables(db, brief, filters, NOW, summaries.SummaryCache())
     for name, by in PAGE:
-        assert tables.rows(name, by=by) == insights.table(db, brief, name, filters, NOW, by=by)
+        expected = insights.table(db, brief, name, filters, NOW, by=by)
+        assert tables.rows(name, by=by) == expected
+        assert cached.rows(name, by=by) == expected
+
+
+def test_a_cache_gives_the_tables_from_facts_at_every_now(db: Database) -> None:
+    """One cache across several `now`s: what depends on the time is worked out again."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=400, now=NOW, weeks=3)
+    filters = insights.Filters(NOW - timedelta(days=7), NOW)
+    cache = summaries.SummaryCache()
+    for now in (NOW, NOW + timedelta(hours=5), NOW + timedelta(days=3), NOW + timedelta(days=30),
+                NOW):  # fmt: skip
+        assert from_summaries(db, brief, filters, now, cache) == from_facts(
+            db, brief, filters, now
+        ), now
+    assert len(cache) > 200
+
+
+def test_a_warm_cache_reads_in_full_only_what_changed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=300, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=7), NOW)
+    summaries.Refresh(db, brief, limit=10_000)(NOW)
+    cache = summaries.SummaryCache()
+    read_in_full: list[int] = []
+    by_ids, by_period = summaries.store.read_ids, summaries.store.read
+
+    def counted_ids(conn: Any, ids: Any) -> Any:
+        read_in_full.extend(ids)
+        return by_ids(conn, ids)
+
+    def counted_period(conn: Any, start: datetime, end: datetime) -> Any:
+        found = by_period(conn, start, end)
+        read_in_full.extend([c.id for c in found.summarised] + list(found.stale))
+        return found
+
+    monkeypatch.setattr(summaries.store, "read_ids", counted_ids)
+    monkeypatch.setattr(summaries.store, "read", counted_period)
+    first = insights.summarised(db, brief, filters, NOW, cache)
+    assert len(read_in_full) == len(first) > 50  # cold: the whole period
+    read_in_full.clear()
+    assert insights.summarised(db, brief, filters, NOW, cache) == first
+    assert read_in_full == []  # warm, nothing changed: nothing read in full
+    fact, live = first[0], first[1]
+    with db.write() as conn:
+        conn.execute(insert(messages).values(_message(fact.id, NOW - timedelta(seconds=1))))
+        conn.execute(
+            update(conversations).where(conversations.c.id == live.id).values(feedback="needed")
+        )
+    again = insights.summarised(db, brief, filters, NOW, cache)
+    assert read_in_full == [fact.id]  # the live column came with the narrow read
+    assert next(c for c in again if c.id == live.id).feedback == "needed"
+    assert next(c for c in again if c.id == fact.id).messages == fact.messages + 1
+
+
+def test_a_small_cache_drops_the_longest_held_and_stays_right(db: Database) -> None:
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    cache = summaries.SummaryCache(capacity=10)
+    expected = from_facts(db, brief, filters, NOW)
+    assert from_summaries(db, brief, filters, NOW, cache) == expected
+    assert len(cache) == 10
+    assert from_summaries(db, brief, filters, NOW, cache) == expected
+    with pytest.raises(ValueError, match="capacity 0; give at least 1"):
+        summaries.SummaryCache(capacity=0)
 
 
 def test_the_worker_job_stores_the_summaries_a_page_then_reads(db: Database) -> None:
@@ -189,8 +264,21 @@ def _changes(db: Database, brief: Brief, filters: insights.Filters) -> list[Any]
     kept = _pick(db, brief, filters, lambda c: not c.escalated and c.resolved_at is None)
     booked = _pick(db, brief, filters, lambda c: not c.booking_offered)
     rated = _pick(db, brief, filters, lambda c: c.resolved_at and c.csat_state != "answered")
-    convs = conversations.c
     agent = _agent(db)
+    settled = [o for o in m.sla_outcomes(insights.summarised(db, brief, filters, NOW), brief, NOW)
+               if o.met is not None]  # fmt: skip
+    moved = next(o for o in settled if o.conversation_id not in _PICKED)
+    _PICKED.add(moved.conversation_id)
+    other_queue = next(q for q in sorted(brief.queues) if q != moved.queue)
+    handed = next(o for o in settled if o.conversation_id not in _PICKED and o.assignee_id != agent)
+    _PICKED.add(handed.conversation_id)
+    returning = _pick(  # like `quiet`: the customer's next conversation reopens it
+        db, brief, filters, lambda c: not c.escalated and c.bot_replied and not c.contact[1]
+        and c.contact[0] and NOW - timedelta(days=6) < c.contact[0] < NOW - timedelta(days=2)
+        and not c.next_conversation_at
+    )  # fmt: skip
+    erased = _pick(db, brief, filters, lambda c: c.escalated)
+    convs = conversations.c
     return [
         ("an agent's reply", insert(messages).values(_message(waiting.id, at, agent=agent))),
         ("a customer message", insert(messages).values(_message(quiet.id, at))),
@@ -218,20 +306,32 @@ def _changes(db: Database, brief: Brief, filters: insights.Filters) -> list[Any]
             status="assigned", resolved_at=None)),
         ("escalated", update(conversations).where(convs.id == kept.id).values(
             status="queued", escalated_at=at, priority="P2")),
+        ("moved to another queue", update(conversations).where(
+            convs.id == moved.conversation_id).values(queue=other_queue)),
+        ("handed to another agent", update(conversations).where(
+            convs.id == handed.conversation_id).values(assignee_id=agent)),
+        ("the customer's next conversation", insert(conversations).values(
+            customer_id=returning.customer_id, phone_number_id=returning.number,
+            status="resolved", resolved_at=at, created_at=at, updated_at=at)),
+        ("a conversation erased", delete(conversations).where(convs.id == erased.id)),
     ]  # fmt: skip
 
 
 def test_each_kind_of_change_shows_in_the_next_read(db: Database) -> None:
+    """Read from the stored summaries, and through a cache that read them before."""
     brief = load_brief(EXAMPLE_BRIEF)
     seed(db, brief, conversations_wanted=300, now=NOW, weeks=2)
     filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    cache = summaries.SummaryCache()
     for what, change in _changes(db, brief, filters):
         summaries.Refresh(db, brief, limit=10_000)(NOW)
         before = from_facts(db, brief, filters, NOW)
+        assert from_summaries(db, brief, filters, NOW, cache) == before, what
         with db.write() as conn:
             conn.execute(change)
         after = from_facts(db, brief, filters, NOW)
         assert after != before, what  # the change moves some figure
+        assert from_summaries(db, brief, filters, NOW, cache) == after, what
         assert from_summaries(db, brief, filters, NOW) == after, what
 
 
@@ -246,7 +346,12 @@ def test_a_brief_with_other_slas_does_not_reuse_stored_outcomes(db: Database) ->
     assert m.sla_basis(other) != m.sla_basis(brief)
     expected = from_facts(db, brief, filters, NOW)
     assert from_facts(db, other, filters, NOW)["sla"] != expected["sla"]
+    cache = summaries.SummaryCache()
+    assert from_summaries(db, brief, filters, NOW, cache) == expected
     assert from_summaries(db, other, filters, NOW) == from_facts(db, other, filters, NOW)
+    assert from_summaries(db, other, filters, NOW, cache) == from_facts(db, other, filters, NOW)
     assert summaries.Refresh(db, other, limit=10_000)(NOW) > 0  # judged again, stored
     assert from_summaries(db, other, filters, NOW) == from_facts(db, other, filters, NOW)
+    assert from_summaries(db, other, filters, NOW, cache) == from_facts(db, other, filters, NOW)
     assert from_summaries(db, brief, filters, NOW) == expected
+    assert from_summaries(db, brief, filters, NOW, cache) == expected

@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Protocol
 
 from relaydesk.domain.desk import edit_distance
+from relaydesk.domain.sla import Outlook
 
 #: Actions the bot takes itself (a reply went out).
 BOT_ACTIONS = frozenset({"answer", "clarify"})
@@ -168,6 +169,11 @@ class ConversationFacts:
     def sla_messages(self) -> tuple[MessageFact, ...] | None:
         return self.messages
 
+    @property
+    def sla_outlook(self) -> tuple[str, Outlook] | None:
+        """Read from facts, the clocks are worked out from the messages."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Drafts:
@@ -249,6 +255,10 @@ class Figured(Protocol):
     @property
     def sla_messages(self) -> tuple[MessageFact, ...] | None:
         """The customer's and agents' messages, when read (None: not read)."""
+
+    @property
+    def sla_outlook(self) -> tuple[str, Outlook] | None:
+        """(SLA basis, `sla.Outlook`) of an open conversation, when worked out."""
 
 
 @dataclass(frozen=True, slots=True)

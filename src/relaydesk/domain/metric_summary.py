@@ -21,6 +21,7 @@ from datetime import datetime
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import metrics as m
 from relaydesk.domain.metric_facts import ConversationFacts, Drafts, MessageFact
+from relaydesk.domain.sla import Outlook
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ class ConversationSummary:
     messages: int  #: the customer's and agents' messages
     sla_final: tuple[str, bool] | None  #: (SLA basis, met) once resolved
     sla_messages: tuple[MessageFact, ...] | None = None  #: read when `metrics.settled` is not
+    #: (SLA basis, what the open conversation's outcome will be), worked out from
+    #: `sla_messages` by `metrics.outlook` for a summary kept between reads
+    sla_outlook: tuple[str, Outlook] | None = None
 
     @property
     def summary(self) -> Summarised:
@@ -96,8 +100,10 @@ class ConversationSummary:
             self.came_back, ended, returned, self.drafts, self.messages, self.sla_final,
         )  # fmt: skip
 
-    def with_messages(self, messages: tuple[MessageFact, ...]) -> ConversationSummary:
-        return replace(self, sla_messages=messages)
+    def with_messages(
+        self, messages: tuple[MessageFact, ...], outlook: tuple[str, Outlook] | None = None
+    ) -> ConversationSummary:
+        return replace(self, sla_messages=messages, sla_outlook=outlook)
 
 
 def summarise(c: ConversationFacts, brief: Brief) -> Summarised:

@@ -29,7 +29,14 @@ from relaydesk.domain.desk import RewriteStats, rewrite_stats
 from relaydesk.domain.metric_facts import CONTACT_GAP as CONTACT_GAP
 from relaydesk.domain.metric_facts import RETURN_QUIET as RETURN_QUIET
 from relaydesk.domain.metric_facts import RETURN_WITHIN as RETURN_WITHIN
-from relaydesk.domain.metric_facts import Average, ConversationFacts, Figured, Rate, Times
+from relaydesk.domain.metric_facts import (
+    Average,
+    ConversationFacts,
+    Figured,
+    MessageFact,
+    Rate,
+    Times,
+)
 
 _C = TypeVar("_C", bound=Figured)
 #: A return within this long after a contact ended (or after resolution) is a reopen.
@@ -100,6 +107,9 @@ def _times(pairs: list[tuple[float, int]]) -> Times:
     return Times(tuple(s for s, _ in pairs), tuple(i for _, i in pairs))
 
 
+_PARTIES = {"customer": sla.Party.CUSTOMER, "agent": sla.Party.AGENT}
+
+
 @dataclass(frozen=True, slots=True)
 class SlaOutcome:
     conversation_id: int
@@ -140,31 +150,63 @@ def sla_outcomes(convs: Iterable[Figured], brief: Brief, now: datetime) -> list[
     have been read (`sla_messages`)."""
     outcomes = []
     calendars = {True: BusinessCalendar.from_brief(brief), False: BusinessCalendar.always_open()}
-    parties = {"customer": sla.Party.CUSTOMER, "agent": sla.Party.AGENT}
+    parties = _PARTIES
     basis = sla_basis(brief)
     for c in convs:
         if c.escalated_at is None or c.priority not in brief.slas:
             continue
         met = settled(c, basis, now)
         if met is None:
+            ahead = c.sla_outlook
+            if ahead is not None and ahead[0] == basis and c.resolved_at is None:
+                if now >= ahead[1].since:
+                    outcomes.append(
+                        SlaOutcome(
+                            c.id, str(c.priority), c.queue, c.assignee_id, ahead[1].outcome(now)
+                        )
+                    )
+                    continue
             target = brief.slas[c.priority]
             met = sla.outcome(_timeline(c, parties), target, calendars[target.business_hours], now)
         outcomes.append(SlaOutcome(c.id, str(c.priority), c.queue, c.assignee_id, met))
     return outcomes
 
 
+def outlook(
+    c: Figured, messages: tuple[MessageFact, ...], brief: Brief, basis: str
+) -> tuple[str, sla.Outlook] | None:
+    """(`basis`, `sla.outlook`) of an open escalated conversation from its customer's and
+    agents' `messages`: its SLA outcome at any later time, for `sla_outcomes` to use while
+    nothing changes (a summary kept between reads). None when resolved or not judged."""
+    if c.resolved_at is not None or c.escalated_at is None or c.priority not in brief.slas:
+        return None
+    target = brief.slas[c.priority]
+    calendar = (
+        BusinessCalendar.from_brief(brief) if target.business_hours
+        else BusinessCalendar.always_open()
+    )  # fmt: skip
+    ahead = sla.outlook(_timeline_of(c.escalated_at, messages, c.resolved_at), target, calendar)
+    return None if ahead is None else (basis, ahead)
+
+
 def _timeline(c: Figured, parties: dict[str, sla.Party]) -> sla.SlaTimeline:
     messages, opened = c.sla_messages, c.escalated_at
     if messages is None or opened is None:
         raise ValueError(f"conversation {c.id}: its SLA clocks need its messages; read them")
+    return _timeline_of(opened, messages, c.resolved_at)
+
+
+def _timeline_of(
+    opened: datetime, messages: Sequence[MessageFact], resolved: datetime | None
+) -> sla.SlaTimeline:
     return sla.SlaTimeline(
         opened_at=opened,
         messages=tuple(
-            sla.TimelineMessage(m.at, parties[m.party])
+            sla.TimelineMessage(m.at, _PARTIES[m.party])
             for m in messages
-            if m.party in parties and m.at >= opened
+            if m.party in _PARTIES and m.at >= opened
         ),
-        resolved_at=c.resolved_at,
+        resolved_at=resolved,
     )
 
 
@@ -291,9 +333,11 @@ def return_after(c: Figured) -> tuple[datetime | None, datetime | None]:
 def reopened(c: Figured, now: datetime) -> bool | None:
     """Did the customer come back within `REOPEN_WINDOW` after the contact ended? None
     while that cannot be known yet (the window has not passed and they have not)."""
-    ended, back = return_after(c)
+    ended, back = c.contact  # `return_after`, inline: a page asks this of every conversation
     if ended is None:
         return None
+    if back is None:
+        back = c.next_conversation_at
     if back is not None and back - ended <= REOPEN_WINDOW:
         return True
     if now - ended < REOPEN_WINDOW:

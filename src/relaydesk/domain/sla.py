@@ -208,6 +208,49 @@ def outcome(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """`outcome` of an open conversation at any time from `since` on, for as long as
+    nothing happens (no message, no resolution): missed from `missed_at` on (None: never:
+    a clock is paused, waiting on the customer), not known yet before it."""
+
+    since: datetime  #: the last message the clocks count (or the escalation)
+    missed_at: datetime | None
+
+    def outcome(self, now: datetime) -> bool | None:
+        """`outcome` at `now` (at or after `since`)."""
+        if now < self.since:
+            raise ValueError(f"now {now.isoformat()} is before {self.since.isoformat()}")
+        return False if self.missed_at is not None and now >= self.missed_at else None
+
+
+def outlook(timeline: SlaTimeline, sla: Sla, calendar: BusinessCalendar) -> Outlook | None:
+    """The `Outlook` of an open (not resolved) conversation's clocks; None once resolved.
+    After its last message nothing moves the clocks but time: a clock that breached stays
+    breached, a paused one stays paused, and a running one breaches when its counted time
+    reaches the target (`_reached`). A resolution clock is never met while open, so the
+    outcome is missed or not known yet."""
+    if timeline.resolved_at is not None:
+        return None
+    since = max(
+        [aware_utc("opened_at", timeline.opened_at)]
+        + [aware_utc("message at", m.at) for m in timeline.messages]
+    )
+    first, following, resolution = _spans(timeline, since)
+    clocks = [(first, sla.first_response), (resolution, sla.resolution)]
+    if following is not None:
+        clocks.append((following, sla.next_response))
+    dues: list[datetime] = []
+    for span, target in clocks:
+        if _state(span, target, sla.warn_at, calendar, since)[0] is SlaState.BREACHED:
+            return Outlook(since, since)
+        if span.running_since is not None and any(calendar.weekly):  # never open: never due
+            due = _reached(target, span, calendar)
+            if due is not None:
+                dues.append(due)
+    return Outlook(since, min(dues, default=None))
+
+
 def _spans(timeline: SlaTimeline, now: datetime) -> tuple[_Span, _Span | None, _Span]:
     """The first-response, next-response (None before a customer follows an agent reply)
     and resolution spans of a timeline at `now` (UTC)."""

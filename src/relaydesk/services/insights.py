@@ -206,10 +206,14 @@ def facts(db: Database, filters: Filters) -> list[ConversationFacts]:
 
 
 def summarised(
-    db: Database, brief: Brief, filters: Filters, now: datetime
+    db: Database,
+    brief: Brief,
+    filters: Filters,
+    now: datetime,
+    cache: summaries.SummaryCache | None = None,
 ) -> list[ConversationSummary]:
     """The period's conversations from their summaries (`services.summaries.read`)."""
-    convs = summaries.read(db, brief, filters.start, filters.end, now)
+    convs = summaries.read(db, brief, filters.start, filters.end, now, cache)
     return [c for c in convs if filters.keeps(c)]
 
 
@@ -222,19 +226,29 @@ def table(
     *,
     by: str | None = None,
     figure: str | None = None,
+    cache: summaries.SummaryCache | None = None,
 ) -> list[dict[str, Any]]:
     """One Insights table's rows: `by` is the cohort dimension (source, intent, number)
     or the SLA grouping (priority, queue, agent); `figure` the scorecard line whose
     conversations the `conversations` table lists (all of the period without it)."""
-    return Tables(db, brief, filters, now).rows(name, by=by, figure=figure)
+    return Tables(db, brief, filters, now, cache).rows(name, by=by, figure=figure)
 
 
 class Tables:
     """The tables of one period, its conversations' summaries read once (and the period
-    before once, for the scorecard) however many tables are asked for."""
+    before once, for the scorecard) however many tables are asked for; with `cache`
+    (the process's `summaries.SummaryCache`), only what changed since an earlier read."""
 
-    def __init__(self, db: Database, brief: Brief, filters: Filters, now: datetime) -> None:
+    def __init__(
+        self,
+        db: Database,
+        brief: Brief,
+        filters: Filters,
+        now: datetime,
+        cache: summaries.SummaryCache | None = None,
+    ) -> None:
         self._db, self._brief, self._filters, self._now = db, brief, filters, now
+        self._cache = cache
         self._convs: list[ConversationSummary] | None = None
         self._previous: list[ConversationSummary] | None = None
         self._outcomes: list[m.SlaOutcome] | None = None
@@ -243,7 +257,7 @@ class Tables:
     @property
     def convs(self) -> list[ConversationSummary]:
         if self._convs is None:
-            self._convs = summarised(self._db, self._brief, self._filters, self._now)
+            self._convs = summarised(self._db, self._brief, self._filters, self._now, self._cache)
         return self._convs
 
     @property
@@ -295,7 +309,9 @@ class Tables:
         if name == "scorecard":
             if self._previous is None:
                 before = self._filters.before()
-                self._previous = [] if before is None else summarised(self._db, brief, before, now)
+                self._previous = (
+                    [] if before is None else summarised(self._db, brief, before, now, self._cache)
+                )
             lines = s.compare(
                 s.scorecard(self.convs, brief, now, self.outcomes),
                 s.scorecard(self._previous, brief, now),

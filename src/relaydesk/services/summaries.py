@@ -6,43 +6,171 @@ and reads the messages of the few whose SLA outcome depends on `now`. The worker
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
+from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import metrics as facts_store
 from relaydesk.adapters.storage import summaries as store
 from relaydesk.adapters.storage.db import Database
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import metrics as m
+from relaydesk.domain.metric_facts import MessageFact
 from relaydesk.domain.metric_summary import ConversationSummary, Summarised, summary_of
 
 log = structlog.get_logger(__name__)
 
 #: Summaries stored in one write transaction.
 BATCH = 500
+#: The conversations a `SummaryCache` holds by default: about 6 weeks of 100,000
+#: conversations a quarter, some 30 MB.
+CAPACITY = 50_000
+#: The periods a `SummaryCache` remembers reading (a new one is read whole at once).
+PERIODS = 16
 
 
 def read(
-    db: Database, brief: Brief, start: datetime, end: datetime, now: datetime
+    db: Database,
+    brief: Brief,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    cache: SummaryCache | None = None,
 ) -> list[ConversationSummary]:
     """Every conversation that started in `[start, end)`, oldest id first, as the figures
-    read it at `now`: never from a stale summary."""
+    read it at `now`: never from a stale summary. With `cache`, what it holds and is still
+    current is not read in full again."""
     basis = m.sla_basis(brief)
     with db.read() as conn:
-        found = store.read(conn, start, end)
+        found = store.read(conn, start, end) if cache is None else cache.read(conn, start, end)
         made = [summary_of(c, brief) for c in facts_store.load_ids(conn, list(found.stale))]
         unsettled = [
             c.id
             for c in found.summarised
-            if m.judged(c, brief) and m.settled(c, basis, now) is None
+            if c.sla_messages is None and m.judged(c, brief) and m.settled(c, basis, now) is None
         ]
         messages = facts_store.messages_of(conn, unsettled)
-    convs = [c.with_messages(messages[c.id]) if c.id in messages else c for c in found.summarised]
+    convs = [
+        _with_messages(c, messages[c.id], brief, basis) if c.id in messages else c
+        for c in found.summarised
+    ]
     convs = sorted([*convs, *made], key=lambda c: c.id)
     save(db, [(c.id, found.stale[c.id], c.summary) for c in made])
+    if cache is not None and (made or messages):
+        cache.keep([*made, *(c for c in convs if c.id in messages)], found.live)
     return convs
+
+
+def _with_messages(
+    c: ConversationSummary, messages: tuple[MessageFact, ...], brief: Brief, basis: str
+) -> ConversationSummary:
+    """`c` with the messages its SLA clocks need, and their `metrics.outlook`."""
+    return c.with_messages(messages, m.outlook(c, messages, brief, basis))
+
+
+class SummaryCache:
+    """The conversations' summaries a process has read, kept for the next page: every
+    Insights page reads a week or two of conversations, and most of them have not
+    changed since the page before.
+
+    A period new to the cache is read whole, as without one. A page of a period read
+    before still asks the database about every conversation in it, but only for
+    what may have changed (`adapters.storage.summaries.live`: `facts_rev`, which the
+    database's triggers bump whenever a summary's facts change, and the columns read
+    live, about a quarter of the values of a full read). It reads in full only the
+    conversations whose `facts_rev` moved or that are not held; a conversation whose live
+    columns changed gets them from that row. So every figure comes from the database's
+    current rows; what is saved is reading and building them again. A summary is held with
+    the messages read for its SLA clocks when those depend on `now` (they only change with
+    `facts_rev`).
+
+    At most `capacity` conversations are held (about 0.6 kB each), the longest held
+    dropped first. Safe to share between threads."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity {capacity}; give at least 1")
+        self._capacity = capacity
+        self._held: dict[int, tuple[store.Live, ConversationSummary]] = {}
+        self._periods: list[tuple[datetime, datetime]] = []  #: read before, the latest last
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def read(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
+        """The conversations that started in `[start, end)`, oldest id first, with their
+        `live` rows: from what is held where it is current, the rest read (by id, or the
+        whole period when it is new to the cache or most of it is wanted)."""
+        with self._lock:
+            known = any(s < end and start < e for s, e in self._periods)
+            if not known:
+                self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+        if not known:  # nothing to check against: read it all at once
+            return self._held_from(store.read(conn, start, end))
+        rows = store.live(conn, start, end)
+        found: list[ConversationSummary] = []
+        wanted: dict[int, store.Live] = {}
+        with self._lock:
+            held = self._held
+            for row in rows:
+                entry = held.get(row[0])
+                if entry is None or entry[0][1] != row[1]:  # not held, or facts_rev moved
+                    wanted[row[0]] = row
+                elif entry[0] == row:
+                    found.append(entry[1])
+                else:  # only live columns changed
+                    summary = store.with_live(entry[1], row)
+                    held[row[0]] = (row, summary)
+                    found.append(summary)
+        if not wanted:
+            return store.Read(found, {}, rows)
+        if len(wanted) > len(rows) // 2:  # cheaper read in one range than by ids
+            every = store.read(conn, start, end)
+            fresh = store.Read(
+                [c for c in every.summarised if c.id in wanted],
+                {cid: rev for cid, rev in every.stale.items() if cid in wanted},
+                [row for row in every.live if row[0] in wanted],
+            )
+        else:
+            fresh = store.read_ids(conn, list(wanted))
+        self._held_from(fresh)
+        return store.Read(sorted([*found, *fresh.summarised], key=_by_id), fresh.stale, rows)
+
+    def _held_from(self, read: store.Read) -> store.Read:
+        """Hold what `read` read in full (with its `live` rows)."""
+        by_id = {row[0]: row for row in read.live}
+        with self._lock:
+            for summary in read.summarised:
+                self._hold(by_id[summary.id], summary)
+            self._trim()
+        return read
+
+    def keep(self, summaries: Sequence[ConversationSummary], rows: Sequence[store.Live]) -> None:
+        """Hold `summaries`, worked out from their facts or given the messages their SLA
+        clocks need (which only change with `facts_rev`), with their rows of `rows`."""
+        by_id = {row[0]: row for row in rows}
+        with self._lock:
+            for summary in summaries:
+                row = by_id.get(summary.id)
+                if row is not None:
+                    self._hold(row, summary)
+            self._trim()
+
+    def _hold(self, row: store.Live, summary: ConversationSummary) -> None:
+        self._held.pop(summary.id, None)  # to the end: dropped last
+        self._held[summary.id] = (row, summary)
+
+    def _trim(self) -> None:
+        while len(self._held) > self._capacity:
+            del self._held[next(iter(self._held))]
+
+
+def _by_id(c: ConversationSummary) -> int:
+    return c.id
 
 
 def save(db: Database, summaries: Sequence[tuple[int, int, Summarised]]) -> int:

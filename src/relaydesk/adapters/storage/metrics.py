@@ -59,6 +59,8 @@ _HINTED = or_(*(func.lower(messages.c.text).like(f"%{hint}%") for hint in source
 
 
 #: What the figures read of a conversation's own row (the facts and the summaries alike).
+#: The customer's next conversation's start (for the reopen figures), read live.
+NEXT_AT = _NEXT.label("next_at")
 CONVERSATION_COLUMNS = (
     conversations.c.id,
     conversations.c.customer_id,
@@ -75,7 +77,7 @@ CONVERSATION_COLUMNS = (
     conversations.c.feedback,
     # as text, like the decisions' triggers: a handful of distinct lists (`Decoded`)
     cast(conversations.c.failure_tags, Text).label("failure_tags"),
-    _NEXT.label("next_at"),
+    NEXT_AT,
 )
 
 

@@ -118,7 +118,7 @@ async def insights_page(
         filters, form = _filters(request, now)
 
         def load() -> dict[str, Any]:
-            period = insights.Tables(container.db, brief, filters, now)
+            period = insights.Tables(container.db, brief, filters, now, container.insights_cache)
             period.check("scorecard")  # the filters' values, before anything is read
             with container.db.read() as conn:
                 people = {a["id"]: a["name"] for a in conversations.agents_overview(conn)}
@@ -178,7 +178,14 @@ async def insights_conversations(
         filters, form = _filters(request, now)
         rows = await in_thread(
             lambda: insights.table(
-                container.db, container.brief, "conversations", filters, now, by=by, figure=figure
+                container.db,
+                container.brief,
+                "conversations",
+                filters,
+                now,
+                by=by,
+                figure=figure,
+                cache=container.insights_cache,
             )
         )
     except insights.BadQueryError as exc:
@@ -237,7 +244,14 @@ async def insights_csv(
         filters, _ = _filters(request, now)
         rows = await in_thread(
             lambda: insights.table(
-                container.db, container.brief, table, filters, now, by=by, figure=figure
+                container.db,
+                container.brief,
+                table,
+                filters,
+                now,
+                by=by,
+                figure=figure,
+                cache=container.insights_cache,
             )
         )
     except insights.BadQueryError as exc:

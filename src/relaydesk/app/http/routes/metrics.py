@@ -78,7 +78,14 @@ async def metrics_table(
 
         def load() -> list[dict[str, Any]]:
             return insights.table(
-                container.db, container.brief, name, filters, now, by=by, figure=figure
+                container.db,
+                container.brief,
+                name,
+                filters,
+                now,
+                by=by,
+                figure=figure,
+                cache=container.insights_cache,
             )
 
         rows = await anyio.to_thread.run_sync(load)
