@@ -105,6 +105,23 @@ def test_a_write_commits_while_a_read_transaction_is_open(db: Database) -> None:
         assert again == 1
 
 
+def test_a_snapshot_read_sees_one_commit_throughout_on_both_databases(db: Database) -> None:
+    """`read(snapshot=True)`: the statements of one read agree (REPEATABLE READ on
+    PostgreSQL); the connection goes back to the pool as it was (READ COMMITTED there)."""
+    with db.read(snapshot=True) as conn:
+        before = conn.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one()
+        with db.write() as w:
+            w.execute(text("UPDATE counter SET value = 3 WHERE id = 1"))
+        again = conn.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one()
+    assert (before, again, value(db)) == (1, 1, 3)
+    if not db.is_sqlite:
+        for _ in range(3):  # whichever pooled connection it gets: READ COMMITTED again
+            with db.read() as conn:
+                conn.execute(text("SELECT 1"))
+                level = conn.execute(text("SHOW transaction_isolation")).scalar_one()
+            assert level == "read committed"
+
+
 def test_writes_through_read_fail_on_sqlite_and_leave_writes_working(tmp_path: Path) -> None:
     with counter_db(f"sqlite:///{tmp_path / 'relaydesk.sqlite'}") as db:
         with pytest.raises(OperationalError, match="readonly"), db.read() as conn:

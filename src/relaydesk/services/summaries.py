@@ -44,7 +44,7 @@ def read(
     read it at `now`: never from a stale summary. With `cache`, what it holds and is still
     current is not read in full again."""
     basis = m.sla_basis(brief)
-    with db.read() as conn:
+    with db.read(snapshot=True) as conn:  # the summaries, facts and messages of one moment
         found = store.read(conn, start, end) if cache is None else cache.read(conn, start, end)
         made = [summary_of(c, brief) for c in facts_store.load_ids(conn, list(found.stale))]
         unsettled = [

@@ -135,15 +135,19 @@ class Database:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
         """A transaction for reading, rolled back at the end. On SQLite it is a deferred
         `BEGIN` with `PRAGMA query_only`: it takes no write lock, so it neither waits for a
         writer nor holds one up (WAL gives it a snapshot of the last commit), and a write
         through it fails ("attempt to write a readonly database") instead of being lost.
-        On PostgreSQL, an ordinary transaction (MVCC readers never wait for writers)."""
+        On PostgreSQL, an ordinary transaction (MVCC readers never wait for writers), READ
+        COMMITTED; with `snapshot`, REPEATABLE READ: every statement sees the same commit,
+        as on SQLite (for reads whose statements must agree with each other)."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.execution_options(**{_READ_ONLY: True})
+            elif snapshot:
+                conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
     def ping(self) -> None:
