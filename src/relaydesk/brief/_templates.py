@@ -1,0 +1,55 @@
+"""Checks of the WhatsApp templates the brief sends: their parameters and their versions
+in the brief's languages. A version is a template with the same `name` in another
+language (the rule of `domain.templates.in_language`)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from relaydesk.brief._types import Issue, base_code
+
+if TYPE_CHECKING:
+    from relaydesk.brief.schema import Brief
+
+_TEMPLATE_PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+def check_templates(brief: Brief) -> list[Issue]:
+    """Each template's `body_params`: one per placeholder of its body, in order."""
+    issues: list[Issue] = []
+    for key, template in brief.templates.items():
+        if not template.body:
+            continue
+        used = sorted({int(n) for n in _TEMPLATE_PARAM.findall(template.body)})
+        if used != list(range(1, len(template.body_params) + 1)):
+            shown = ", ".join("{{" + str(n) + "}}" for n in used) or "no placeholders"
+            issues.append(
+                (
+                    ("templates", key, "body_params"),
+                    f"lists {len(template.body_params)} parameter(s) but the body uses "
+                    f"{shown}; name one parameter per placeholder, in order.",
+                )
+            )
+    return issues
+
+
+def missing_followup_versions(brief: Brief) -> list[Issue]:
+    """The re-engagement template with no version in one of the brief's other languages:
+    those customers get the default version. A version is a template of the same `name`
+    whose base language is theirs (the rule of `domain.templates.in_language`)."""
+    key = brief.policy.reengagement_template
+    spec = brief.templates.get(key)
+    if spec is None:  # an error of its own (`_checks._check_routing`)
+        return []
+    have = {base_code(t.language) for t in brief.templates.values() if t.name == spec.name}
+    return [
+        (
+            ("policy", "reengagement_template"),
+            f"{key} has no {language} version (business.languages serves {language}), so "
+            f"customers writing {language} get it in {spec.language}; add a template with "
+            f"name: {spec.name} and language: {language}, as approved in WhatsApp Manager.",
+        )
+        for language in brief.business.languages[1:]
+        if base_code(language) not in have
+    ]
