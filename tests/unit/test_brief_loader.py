@@ -442,3 +442,26 @@ def test_a_split_policy_with_question_examples_does_not_warn(tmp_path: Path) -> 
 
 def test_the_example_brief_has_no_warnings() -> None:
     assert brief_warnings(EXAMPLE_BRIEF) == []
+
+
+CSAT_VERSIONS = (
+    "  followup: {name: support_followup, language: en_US}\n",
+    "  followup: {name: support_followup, language: en_US}\n"
+    "  csat: {name: csat_request, language: en_US, quick_replies: [Great, OK, Poor]}\n"
+    "  csat_es: {name: csat_request, language: es, quick_replies: [Genial, Mal]}\n",
+)
+
+
+def test_brief_check_reports_a_csat_version_without_a_quick_reply_per_button(
+    tmp_path: Path,
+) -> None:
+    """An error at its line that fails `brief check`, though the brief still loads."""
+    text = MINIMAL.replace(*CSAT_VERSIONS, 1) + "csat: {template: csat}\n"
+    path = write(tmp_path, text)
+    [problem] = check_brief(path)
+    assert (problem.line, problem.field_path) == (
+        line_of(text, "csat_es:"),
+        "templates.csat_es.quick_replies",
+    )
+    assert problem.message.startswith("lists 2 quick reply button(s) but csat has 3;")
+    assert load_brief(path).templates["csat_es"].language == "es"

@@ -1,6 +1,6 @@
-"""Checks of the WhatsApp templates the brief sends: their parameters and their versions
-in the brief's languages. A version is a template with the same `name` in another
-language (the rule of `domain.templates.in_language`)."""
+"""Checks of the WhatsApp templates the brief sends: their parameters, their versions in
+the brief's languages and the CSAT template's quick replies. A version is a template with
+the same `name` in another language (the rule of `domain.templates.in_language`)."""
 
 from __future__ import annotations
 
@@ -52,4 +52,27 @@ def missing_followup_versions(brief: Brief) -> list[Issue]:
         )
         for language in brief.business.languages[1:]
         if base_code(language) not in have
+    ]
+
+
+def versions(brief: Brief, key: str) -> list[str]:
+    """The keys of every language version of the template `key` (those with its `name`),
+    `key` first."""
+    name = brief.templates[key].name
+    return [key, *(k for k, t in brief.templates.items() if t.name == name and k != key)]
+
+
+def csat_quick_replies(brief: Brief, key: str) -> list[Issue]:
+    """The CSAT template `key` (or a version of it) with other than one quick reply per
+    csat button."""
+    replies, buttons = len(brief.templates[key].quick_replies), len(brief.csat.buttons)
+    if replies == buttons:
+        return []
+    return [
+        (
+            ("templates", key, "quick_replies"),
+            f"lists {replies} quick reply button(s) but csat has {buttons}; the CSAT "
+            "template needs one quick reply per csat button, in the same order (a tap "
+            "answers with that button's rating).",
+        )
     ]
