@@ -465,3 +465,39 @@ def test_brief_check_reports_a_csat_version_without_a_quick_reply_per_button(
     )
     assert problem.message.startswith("lists 2 quick reply button(s) but csat has 3;")
     assert load_brief(path).templates["csat_es"].language == "es"
+
+
+AUTHENTICATION_FOLLOWUP = (
+    "  followup: {name: support_followup, language: en_US}\n",
+    "  followup: {name: support_followup, language: en_US, category: authentication}\n",
+)
+
+
+def test_brief_check_fails_on_an_authentication_followup_that_still_loads(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace(*AUTHENTICATION_FOLLOWUP, 1)
+    path = write(tmp_path, text)
+    [problem] = check_brief(path)
+    assert (problem.line, problem.field_path) == (
+        line_of(text, "followup:"),
+        "templates.followup.category",
+    )
+    assert problem.message.startswith(
+        "is authentication, but followup is the re-engagement follow-up template;"
+    )
+    assert load_brief(path).reengagement.category == "authentication"
+    assert brief_warnings(path) == []
+
+
+def test_brief_check_warns_of_a_marketing_followup(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        AUTHENTICATION_FOLLOWUP[0],
+        AUTHENTICATION_FOLLOWUP[1].replace("authentication", "marketing"),
+        1,
+    )
+    path = write(tmp_path, text)
+    assert check_brief(path) == []
+    [warning] = brief_warnings(path)
+    assert warning.field_path == "templates.followup.category"
+    assert warning.message.startswith("is marketing, but followup is the re-engagement")

@@ -16,6 +16,7 @@ from relaydesk.brief._templates import (
     check_templates,
     csat_quick_replies,
     missing_followup_versions,
+    support_categories,
     versions,
 )
 from relaydesk.brief._types import (
@@ -70,7 +71,7 @@ def check_errors(brief: Brief) -> list[Issue]:
     """Errors `brief check` reports (it exits 1) that do not stop the brief from loading or
     a process from starting: briefs with them loaded before these checks were written, and
     still do."""
-    issues: list[Issue] = []
+    issues = support_categories(brief, "authentication")
     csat = brief.csat.template
     if csat is not None and csat in brief.templates:  # else an error (_check_csat)
         for key in versions(brief, csat)[1:]:  # the version csat names: _check_csat
@@ -84,6 +85,7 @@ def advise(brief: Brief) -> list[Issue]:
         *ignored(brief),
         *missing_translations(brief),
         *missing_followup_versions(brief),
+        *support_categories(brief, "marketing"),
     ]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":

@@ -1,11 +1,12 @@
 """Checks of the WhatsApp templates the brief sends: their parameters, their versions in
-the brief's languages and the CSAT template's quick replies. A version is a template with
-the same `name` in another language (the rule of `domain.templates.in_language`)."""
+the brief's languages, the CSAT template's quick replies and the categories of the
+templates sent as support messages. A version is a template with the same `name` in
+another language (the rule of `domain.templates.in_language`)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from relaydesk.brief._types import Issue, base_code
 
@@ -75,4 +76,39 @@ def csat_quick_replies(brief: Brief, key: str) -> list[Issue]:
             "template needs one quick reply per csat button, in the same order (a tap "
             "answers with that button's rating).",
         )
+    ]
+
+
+#: Why a support message's template must not be of the category.
+_CATEGORY_EFFECTS = {
+    "authentication": "WhatsApp sends authentication templates only as one-time passcodes, "
+    "so it will not send this one",
+    "marketing": "WhatsApp sends marketing templates only to customers who opted in to "
+    "marketing, limits them per customer (error 131049) and prices them as marketing, "
+    "while support messages are utility",
+}
+
+
+def support_categories(
+    brief: Brief, category: Literal["authentication", "marketing"]
+) -> list[Issue]:
+    """The templates of `category` the brief sends as support messages: every version of
+    `policy.reengagement_template` and of `csat.template`."""
+    uses: dict[str, list[str]] = {}
+    for key, use in (
+        (brief.policy.reengagement_template, "re-engagement follow-up"),
+        (brief.csat.template, "CSAT survey"),
+    ):
+        if key is not None and key in brief.templates:  # else an error of its own
+            for version in versions(brief, key):
+                uses.setdefault(version, []).append(use)
+    return [
+        (
+            ("templates", key, "category"),
+            f"is {category}, but {key} is the {' and '.join(used)} template; "
+            f"{_CATEGORY_EFFECTS[category]}. Submit it as a utility template in WhatsApp "
+            "Manager and set category: utility.",
+        )
+        for key, used in uses.items()
+        if brief.templates[key].category == category
     ]
