@@ -40,7 +40,8 @@ def report() -> None:
 def weekly(week_label: str | None, out: Path) -> None:
     """Write weekly-YYYY-Www.md and .html: the scorecard against last week and the
     brief's kpi_targets, cohorts by source, intent and business number, the top failure
-    intents, conversations to calibrate and the week's change log."""
+    intents, conversations to calibrate and the week's change log, each section with the
+    brief's owner who acts on it."""
     from relaydesk.reports.weekly import render_html, render_markdown
     from relaydesk.services.weekly import review
 

@@ -1,4 +1,5 @@
-"""`relaydesk brief check` warnings: printed, counted, never a failure."""
+"""`relaydesk brief check` warnings: printed, counted, never a failure; and the errors only
+`brief check` reports, which fail it but stop neither the brief nor a start."""
 
 from __future__ import annotations
 
@@ -87,3 +88,28 @@ def test_a_start_logs_that_reopen_within_has_no_effect(
     [ignored] = [e for e in logs if e["event"] == "brief_setting_ignored"]
     assert ignored["setting"] == "policy.reopen_within"
     assert ignored["log_level"] == "warning"
+
+
+CSAT_CATEGORY = "  csat_request:\n    name: csat_request\n    language: en_US\n    category: "
+
+
+def test_an_authentication_csat_template_fails_brief_check_but_not_a_start(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    from relaydesk.bootstrap import build
+
+    source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
+    assert CSAT_CATEGORY + "utility\n" in source
+    path = tmp_path / "brief.yaml"
+    path.write_text(
+        source.replace(CSAT_CATEGORY + "utility\n", CSAT_CATEGORY + "authentication\n", 1),
+        "utf-8",
+    )
+    shutil.copytree(EXAMPLE_BRIEF.parent / "kb", tmp_path / "kb")
+    result = CliRunner().invoke(cli, ["brief", "check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "templates.csat_request.category: is authentication" in result.output
+    assert result.output.strip().endswith(f"1 problem(s) in {path}")
+
+    container = build(make_settings(brief=str(path)), base_url="http://127.0.0.1:1", migrate=True)
+    container.db.dispose()

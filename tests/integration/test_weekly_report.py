@@ -18,6 +18,11 @@ from relaydesk.config import EXAMPLE_BRIEF
 from relaydesk.services.weekly import last_complete_week
 
 ZONE = load_brief(EXAMPLE_BRIEF).timezone
+MARTA, TOM, AISHA = (  # the example brief's owners
+    "Marta Ruiz <marta@northwindgoods.example>",
+    "Tom Becker <tom@northwindgoods.example>",
+    "Aisha Khan <aisha@northwindgoods.example>",
+)
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
@@ -67,6 +72,20 @@ def test_the_weekly_review_of_a_seeded_history(
         "## Change log",
     ):
         assert heading in markdown  # fmt: skip
+    top = markdown[: markdown.index("## Scorecard")]
+    assert (
+        f"Owners: {MARTA} (brief, answers); {TOM} (routing, escalation); {AISHA} (reporting)."
+        in top
+    )
+    for heading, owner in (
+        ("## Scorecard", f"Owner: {AISHA} (reporting); SLA attainment: {TOM} (routing);"),
+        ("## Cohorts", f"Owner: {AISHA} (reporting)."),
+        ("## Top failure intents", f"Owner: {TOM} (escalation)."),
+        ("## Content gaps", f"Owner: {MARTA} (answers)."),
+        ("## Conversations to calibrate", f"Owner: {TOM} (escalation)."),
+        ("## Change log", f"Owner: {MARTA} (brief)."),
+    ):
+        assert f"{heading}\n\n{owner}" in markdown
     assert "| First response p90 |" in markdown
     assert "| 2m | " in markdown  # the brief's kpi_targets.first_response_p90
     assert markdown.count("\n- #") == 10  # five and five conversations to calibrate
@@ -77,6 +96,8 @@ def test_the_weekly_review_of_a_seeded_history(
     html = (tmp_path / f"weekly-{wk.label}.html").read_text(encoding="utf-8")
     assert 'id="daily-chart"' in html and "<rect" in html
     assert 'id="scorecard"' in html and 'id="gaps"' in html
+    assert '<p id="owners">Owners: Marta Ruiz &lt;marta@northwindgoods.example&gt;' in html
+    assert html.count('<p class="owner">Owner: ') == 6
     assert "http" not in html  # nothing to fetch
 
 
@@ -91,6 +112,7 @@ def test_the_weeks_change_log_is_in_its_review(env: dict[str, str], tmp_path: Pa
     assert code == 0, output
     markdown = (tmp_path / f"weekly-{label}.md").read_text(encoding="utf-8")
     assert "brief (Marta): launch of the pilot [brief " in markdown
+    assert f"## Change log\n\nOwner: {MARTA} (brief).\n" in markdown
     html = (tmp_path / f"weekly-{label}.html").read_text(encoding="utf-8")
     assert "launch of the pilot" in html
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from relaydesk.brief import EXAMPLE_BRIEF, Brief
-from relaydesk.brief._checks import advise
+from relaydesk.brief._checks import advise, check_errors
 
 
 @pytest.fixture
@@ -79,6 +79,29 @@ def test_a_followup_with_no_version_in_a_served_language_is_a_warning(
         "support_followup has no es_ES",
         "support_followup has no fr",
     ]
+
+
+def test_each_version_of_the_csat_template_needs_a_quick_reply_per_button(
+    data: dict[str, Any],
+) -> None:
+    """A version of the CSAT template (same name, another language) is checked like the
+    one csat names, as an error of `brief check` only: the brief still loads."""
+    named = data["templates"]["csat_request"]
+    data["templates"]["csat_request_es"] = {
+        **named,
+        "language": "es",
+        "quick_replies": ["Genial", "Mal"],
+    }
+    assert check_errors(Brief.model_validate(data)) == [
+        (
+            ("templates", "csat_request_es", "quick_replies"),
+            "lists 2 quick reply button(s) but csat has 3; the CSAT template needs one "
+            "quick reply per csat button, in the same order (a tap answers with that "
+            "button's rating).",
+        )
+    ]
+    data["templates"]["csat_request_es"]["quick_replies"] = ["Genial", "Normal", "Mal"]
+    assert check_errors(Brief.model_validate(data)) == []
 
 
 def _escalation_queue(brief: Brief, language: str | None) -> str | None:

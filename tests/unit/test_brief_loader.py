@@ -442,3 +442,62 @@ def test_a_split_policy_with_question_examples_does_not_warn(tmp_path: Path) -> 
 
 def test_the_example_brief_has_no_warnings() -> None:
     assert brief_warnings(EXAMPLE_BRIEF) == []
+
+
+CSAT_VERSIONS = (
+    "  followup: {name: support_followup, language: en_US}\n",
+    "  followup: {name: support_followup, language: en_US}\n"
+    "  csat: {name: csat_request, language: en_US, quick_replies: [Great, OK, Poor]}\n"
+    "  csat_es: {name: csat_request, language: es, quick_replies: [Genial, Mal]}\n",
+)
+
+
+def test_brief_check_reports_a_csat_version_without_a_quick_reply_per_button(
+    tmp_path: Path,
+) -> None:
+    """An error at its line that fails `brief check`, though the brief still loads."""
+    text = MINIMAL.replace(*CSAT_VERSIONS, 1) + "csat: {template: csat}\n"
+    path = write(tmp_path, text)
+    [problem] = check_brief(path)
+    assert (problem.line, problem.field_path) == (
+        line_of(text, "csat_es:"),
+        "templates.csat_es.quick_replies",
+    )
+    assert problem.message.startswith("lists 2 quick reply button(s) but csat has 3;")
+    assert load_brief(path).templates["csat_es"].language == "es"
+
+
+AUTHENTICATION_FOLLOWUP = (
+    "  followup: {name: support_followup, language: en_US}\n",
+    "  followup: {name: support_followup, language: en_US, category: authentication}\n",
+)
+
+
+def test_brief_check_fails_on_an_authentication_followup_that_still_loads(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace(*AUTHENTICATION_FOLLOWUP, 1)
+    path = write(tmp_path, text)
+    [problem] = check_brief(path)
+    assert (problem.line, problem.field_path) == (
+        line_of(text, "followup:"),
+        "templates.followup.category",
+    )
+    assert problem.message.startswith(
+        "is authentication, but followup is the re-engagement follow-up template;"
+    )
+    assert load_brief(path).reengagement.category == "authentication"
+    assert brief_warnings(path) == []
+
+
+def test_brief_check_warns_of_a_marketing_followup(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        AUTHENTICATION_FOLLOWUP[0],
+        AUTHENTICATION_FOLLOWUP[1].replace("authentication", "marketing"),
+        1,
+    )
+    path = write(tmp_path, text)
+    assert check_brief(path) == []
+    [warning] = brief_warnings(path)
+    assert warning.field_path == "templates.followup.category"
+    assert warning.message.startswith("is marketing, but followup is the re-engagement")

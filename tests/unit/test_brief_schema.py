@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from relaydesk.brief import EXAMPLE_BRIEF, Brief, load_brief
+from relaydesk.brief._checks import advise, check_errors
 from relaydesk.brief.loader import BriefError
 from relaydesk.brief.schema import (
     Answers,
@@ -375,6 +376,81 @@ class TestSlaBreachActionsAndCsat:
         with pytest.raises(BriefError) as caught:
             load_brief(bad)
         assert f"shop.yaml:{line}: csat.template: template 'csat_reqest'" in str(caught.value)
+
+
+class TestTemplateCategories:
+    """The re-engagement and CSAT templates (each language version) are support messages:
+    `brief check` fails on an authentication one and warns of a marketing one, and the
+    brief still loads with either."""
+
+    AUTHENTICATION = (
+        "WhatsApp sends authentication templates only as one-time passcodes, so it will "
+        "not send this one. Submit it as a utility template in WhatsApp Manager and set "
+        "category: utility."
+    )
+
+    @pytest.mark.parametrize(
+        ("key", "use"),
+        [
+            ("csat_request", "CSAT survey"),  # the one csat.template names
+            ("support_followup", "re-engagement follow-up"),  # policy.reengagement_template
+            ("support_followup_es", "re-engagement follow-up"),  # a version of it
+        ],
+    )
+    def test_an_authentication_one_is_an_error_of_brief_check(
+        self, example_data: dict[str, Any], key: str, use: str
+    ) -> None:
+        example_data["templates"][key]["category"] = "authentication"
+        brief = Brief.model_validate(example_data)
+        assert check_errors(brief) == [
+            (
+                ("templates", key, "category"),
+                f"is authentication, but {key} is the {use} template; {self.AUTHENTICATION}",
+            )
+        ]
+        assert not [loc for loc, _ in advise(brief) if loc[0] == "templates"]
+
+    def test_a_marketing_one_is_a_warning(self, example_data: dict[str, Any]) -> None:
+        example_data["templates"]["csat_request"]["category"] = "marketing"
+        brief = Brief.model_validate(example_data)
+        assert check_errors(brief) == []
+        assert [(loc, m) for loc, m in advise(brief) if loc[0] == "templates"] == [
+            (
+                ("templates", "csat_request", "category"),
+                "is marketing, but csat_request is the CSAT survey template; WhatsApp sends "
+                "marketing templates only to customers who opted in to marketing, limits "
+                "them per customer (error 131049) and prices them as marketing, while "
+                "support messages are utility. Submit it as a utility template in WhatsApp "
+                "Manager and set category: utility.",
+            )
+        ]
+
+    def test_a_template_used_for_both_is_named_once_with_both_uses(
+        self, example_data: dict[str, Any]
+    ) -> None:
+        example_data["policy"]["reengagement_template"] = "csat_request"
+        example_data["templates"]["csat_request"]["category"] = "authentication"
+        [(loc, message)] = check_errors(Brief.model_validate(example_data))
+        assert loc == ("templates", "csat_request", "category")
+        assert message.startswith(
+            "is authentication, but csat_request is the re-engagement follow-up and CSAT "
+            "survey template;"
+        )
+
+    def test_other_templates_may_be_of_any_category(self, example_data: dict[str, Any]) -> None:
+        example_data["templates"]["login_code"] = {
+            "name": "login_code",
+            "language": "en_US",
+            "category": "authentication",
+        }
+        example_data["templates"]["spring_sale"] = {
+            "name": "spring_sale",
+            "language": "en_US",
+            "category": "marketing",
+        }
+        brief = Brief.model_validate(example_data)
+        assert check_errors(brief) == []
+        assert not [loc for loc, _ in advise(brief) if loc[0] == "templates"]
 
 
 class TestCannedResponses:

@@ -1,5 +1,5 @@
 """Checks that need the whole brief: references between sections, the ladder's order, the
-tone guide applied to every piece of copy (in `_copy`), template parameters.
+tone guide applied to every piece of copy (in `_copy`), the templates (in `_templates`).
 
 Each check returns `Issue`s, (location, message) pairs, so `Brief` can report every problem
 at the exact field it concerns.
@@ -12,6 +12,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from relaydesk.brief._copy import check_tone, missing_translations, variants
+from relaydesk.brief._templates import (
+    check_templates,
+    csat_quick_replies,
+    missing_followup_versions,
+    support_categories,
+    versions,
+)
 from relaydesk.brief._types import (
     MAX_BUTTON_BODY,
     PRIORITIES,
@@ -34,7 +41,7 @@ def cross_check(brief: Brief) -> list[Issue]:
         *_check_routing(brief),
         *_check_ladder(brief),
         *check_tone(brief),
-        *_check_templates(brief),
+        *check_templates(brief),
         *_check_playbooks(brief),
         *_check_csat(brief),
         *_check_nlu(brief),
@@ -60,12 +67,25 @@ def ignored(brief: Brief) -> list[Issue]:
     ]
 
 
+def check_errors(brief: Brief) -> list[Issue]:
+    """Errors `brief check` reports (it exits 1) that do not stop the brief from loading or
+    a process from starting: briefs with them loaded before these checks were written, and
+    still do."""
+    issues = support_categories(brief, "authentication")
+    csat = brief.csat.template
+    if csat is not None and csat in brief.templates:  # else an error (_check_csat)
+        for key in versions(brief, csat)[1:]:  # the version csat names: _check_csat
+            issues += csat_quick_replies(brief, key)
+    return issues
+
+
 def advise(brief: Brief) -> list[Issue]:
     """Warnings: things that work but probably not as meant. They never stop a brief."""
     issues: list[Issue] = [
         *ignored(brief),
         *missing_translations(brief),
-        *_missing_followup_versions(brief),
+        *missing_followup_versions(brief),
+        *support_categories(brief, "marketing"),
     ]
     for name, intent in brief.intents.items():
         if intent.policy != "escalate":
@@ -111,27 +131,6 @@ def _check_language_queues(brief: Brief) -> list[Issue]:
     return issues
 
 
-def _missing_followup_versions(brief: Brief) -> list[Issue]:
-    """The re-engagement template with no version in one of the brief's other languages:
-    those customers get the default version. A version is a template of the same `name`
-    whose base language is theirs (the rule of `domain.templates.in_language`)."""
-    key = brief.policy.reengagement_template
-    spec = brief.templates.get(key)
-    if spec is None:  # an error of its own (_check_routing)
-        return []
-    have = {base_code(t.language) for t in brief.templates.values() if t.name == spec.name}
-    return [
-        (
-            ("policy", "reengagement_template"),
-            f"{key} has no {language} version (business.languages serves {language}), so "
-            f"customers writing {language} get it in {spec.language}; add a template with "
-            f"name: {spec.name} and language: {language}, as approved in WhatsApp Manager.",
-        )
-        for language in brief.business.languages[1:]
-        if base_code(language) not in have
-    ]
-
-
 def _check_csat(brief: Brief) -> list[Issue]:
     issues: list[Issue] = []
     csat = brief.csat
@@ -163,15 +162,8 @@ def _check_csat(brief: Brief) -> list[Issue]:
                 _unknown("template", csat.template, brief.templates, "templates"),
             )
         )
-    elif len(template.quick_replies) != len(csat.buttons):
-        issues.append(
-            (
-                ("templates", csat.template, "quick_replies"),
-                f"lists {len(template.quick_replies)} quick reply button(s) but csat has "
-                f"{len(csat.buttons)}; the CSAT template needs one quick reply per csat "
-                "button, in the same order (a tap answers with that button's rating).",
-            )
-        )
+    else:
+        issues += csat_quick_replies(brief, csat.template)
     return issues
 
 
@@ -409,27 +401,6 @@ def _check_ladder(brief: Brief) -> list[Issue]:
                     ("ladder", i, "timeout"),
                     "is missing; every step but the last needs a timeout (like 5m) after "
                     "which the conversation moves to the next step.",
-                )
-            )
-    return issues
-
-
-_TEMPLATE_PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-
-
-def _check_templates(brief: Brief) -> list[Issue]:
-    issues: list[Issue] = []
-    for key, template in brief.templates.items():
-        if not template.body:
-            continue
-        used = sorted({int(n) for n in _TEMPLATE_PARAM.findall(template.body)})
-        if used != list(range(1, len(template.body_params) + 1)):
-            shown = ", ".join("{{" + str(n) + "}}" for n in used) or "no placeholders"
-            issues.append(
-                (
-                    ("templates", key, "body_params"),
-                    f"lists {len(template.body_params)} parameter(s) but the body uses "
-                    f"{shown}; name one parameter per placeholder, in order.",
                 )
             )
     return issues

@@ -18,8 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from relaydesk.brief._checks import advise, ignored
-from relaydesk.brief._types import Variant
+from relaydesk.brief._checks import advise, check_errors, ignored
+from relaydesk.brief._types import Issue, Variant
 from relaydesk.brief.schema import PATTERN_HINTS, Brief, did_you_mean
 
 Loc = tuple[str | int, ...]
@@ -69,12 +69,14 @@ def load_brief_and_source(path: Path | str) -> tuple[Brief, bytes]:
 
 
 def check_brief(path: Path | str) -> list[BriefProblem]:
-    """Every problem in the brief at `path`; an empty list means it is ready to use."""
+    """Every problem in the brief at `path`; an empty list means it is ready to use. The
+    problems that stop it from loading; when there are none, those only this check reports
+    (`_checks.check_errors`, the knowledge base's)."""
     try:
         brief = load_brief(path)
     except BriefError as exc:
         return list(exc.problems)
-    return knowledge_base_problems(brief, str(path))
+    return [*_located(path, check_errors(brief)), *knowledge_base_problems(brief, str(path))]
 
 
 def knowledge_base_problems(brief: Brief, file: str = "") -> list[BriefProblem]:
@@ -124,12 +126,17 @@ def ignored_settings(brief: Brief) -> list[tuple[str, str]]:
 def brief_warnings(path: Path | str) -> list[BriefProblem]:
     """Things in the valid brief at `path` that work, but probably not as meant (see
     `_checks.advise`); raises `BriefError` when the brief is not valid."""
-    path = Path(path)
-    _, tree = _read(path)
-    brief = load_brief(path)
+    return _located(path, advise(load_brief(path)))
+
+
+def _located(path: Path | str, issues: list[Issue]) -> list[BriefProblem]:
+    """The `issues` of the brief at `path`, each at its YAML line."""
+    if not issues:
+        return []
+    _, tree = _read(Path(path))
     return [
         BriefProblem(str(path), _line(tree, loc), _field_path(loc), message)
-        for loc, message in advise(brief)
+        for loc, message in issues
     ]
 
 

@@ -527,7 +527,14 @@ class TemplateSpec(_Model):
 
     name: Annotated[str, StringConstraints(pattern=TEMPLATE_NAME_PATTERN, max_length=512)]
     language: Language
-    category: Literal["utility", "marketing", "authentication"] = "utility"
+    category: Literal["utility", "marketing", "authentication"] = Field(
+        default="utility",
+        description="the category it was approved in. The re-engagement and CSAT templates "
+        "(each language version) are support messages, utility: `brief check` fails on "
+        "authentication (WhatsApp sends those only as one-time passcodes) and warns of "
+        "marketing (sent only to customers who opted in, limited per customer); the brief "
+        "still loads with either",
+    )
     body: str = Field(default="", description="the approved text, with {{1}}, {{2}}, ...")
     body_params: list[Name] = Field(
         default_factory=list, description="what fills {{1}}, {{2}}, ... in order"

@@ -20,6 +20,43 @@ CALIBRATION_RULE = (
 )
 
 
+#: Who acts on each section of the review: (what, a key of the brief's `owners`); no
+#: "what" is the whole section.
+SECTION_OWNERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "scorecard": (
+        ("", "reporting"),
+        ("SLA attainment", "routing"),
+        ("escalation precision and recall", "escalation"),
+    ),
+    "cohorts": (("", "reporting"),),
+    "failures": (("", "escalation"),),
+    "gaps": (("", "answers"),),
+    "calibration": (("", "escalation"),),
+    "changes": (("", "brief"),),
+}
+
+
+def owners(data: WeeklyReview) -> str:
+    """Who owns what, one entry per person: "Owners: Ann (brief, answers); Bo (routing)."
+    ("" when the brief names nobody)."""
+    roles: dict[str, list[str]] = {}
+    for role, who in data.owners.items():
+        roles.setdefault(who, []).append(role)
+    shown = "; ".join(f"{who} ({', '.join(owned)})" for who, owned in roles.items())
+    return f"Owners: {shown}." if shown else ""
+
+
+def owner(data: WeeklyReview, section: str) -> str:
+    """Who acts on `section`: "Owner: Ann (reporting); SLA attainment: Bo (routing)."
+    ("" when the brief names nobody for it)."""
+    shown = "; ".join(
+        f"{what or 'Owner'}: {who} ({role})"
+        for what, role in SECTION_OWNERS[section]
+        if (who := data.owners.get(role))
+    )
+    return f"{shown}." if shown else ""
+
+
 def value(line: Line | None) -> str:
     """A figure as people read it: durations in s/m/h/d, ratios in %, ratings as x.x/5."""
     if line is None or line.value is None:
@@ -76,7 +113,15 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(value=value, target=target, change=change, verdict=verdict, percent=percent)
+    env.filters.update(
+        value=value,
+        target=target,
+        change=change,
+        verdict=verdict,
+        percent=percent,
+        owners=owners,
+        owner=owner,
+    )
     return env
 
 
@@ -102,8 +147,10 @@ def render_markdown(data: WeeklyReview) -> str:
         f"{wk.start.date():%d %b %Y} to {wk.last_day:%d %b %Y} ({wk.start.tzname()}); "
         f"{data.conversations} conversations started (last week {data.previous_conversations}); "
         f"figures as of {data.now:%Y-%m-%d %H:%M} UTC; brief version {data.brief_version}.",
+        *_owned(owners(data)),
         "",
         "## Scorecard",
+        *_owned(owner(data, "scorecard")),
         "",
         "| figure | this week | last week | change | target | | counted |",
         "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
@@ -114,7 +161,7 @@ def render_markdown(data: WeeklyReview) -> str:
             f"| {line.label} | {value(line)} | {value(item.previous)} | {change(item)} "
             f"| {target(line)} | {verdict(line)} | {line.count} |"
         )
-    out += ["", "## Cohorts"]
+    out += ["", "## Cohorts", *_owned(owner(data, "cohorts"))]
     for dimension, rows in data.cohorts.items():
         out += [
             "",
@@ -131,7 +178,7 @@ def render_markdown(data: WeeklyReview) -> str:
                 f"| {percent(row.automated_resolution.value)} "
                 f"| {'-' if row.csat.value is None else row.csat.value} |"
             )
-    out += ["", "## Top failure intents", ""]
+    out += ["", "## Top failure intents", *_owned(owner(data, "failures")), ""]
     if data.failures:
         out += ["| intent | failed | conversations | examples |", "| --- | ---: | ---: | --- |"]
         for f in data.failures:
@@ -139,12 +186,13 @@ def render_markdown(data: WeeklyReview) -> str:
             out.append(f"| {_cell(f.intent)} | {f.failed} | {f.conversations} | {ids} |")
     else:
         out.append("No conversation failed this week.")
-    out += ["", "## Content gaps", ""]
+    out += ["", "## Content gaps", *_owned(owner(data, "gaps")), ""]
     out += _gaps(data)
-    out += ["", "## Conversations to calibrate", "", CALIBRATION_RULE, ""]
+    out += ["", "## Conversations to calibrate", *_owned(owner(data, "calibration"))]
+    out += ["", CALIBRATION_RULE, ""]
     out += _calibration("Escalated", data.escalated)
     out += _calibration("Handled by the bot alone", data.bot_only)
-    out += ["## Change log", ""]
+    out += ["## Change log", *_owned(owner(data, "changes")), ""]
     if data.changes:
         for entry in data.changes:
             who = f" ({entry.author})" if entry.author else ""
@@ -156,6 +204,11 @@ def render_markdown(data: WeeklyReview) -> str:
     else:
         out.append("Nothing changed this week.")
     return "\n".join(out) + "\n"
+
+
+def _owned(line: str) -> list[str]:
+    """The paragraph naming owners, after a blank line; nothing without one."""
+    return ["", line] if line else []
 
 
 def _gaps(data: WeeklyReview) -> list[str]:

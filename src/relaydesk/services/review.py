@@ -19,6 +19,7 @@ from relaydesk.brief.schema import Brief
 from relaydesk.domain.desk import FAILURE_TAGS
 from relaydesk.services import audit
 from relaydesk.services.accounts import User
+from relaydesk.services.insights import FIRST_YEAR, LAST_YEAR
 from relaydesk.services.moves import ActionError
 
 log = structlog.get_logger(__name__)
@@ -53,8 +54,10 @@ def checked(filters: Filters, brief: Brief) -> Filters:
     for name, value in (("start", f.start), ("end", f.end)):
         if value is not None and value.tzinfo is None:
             raise BadFilterError(f"{name} {value.isoformat()} needs a time zone (e.g. ...Z)")
-        if value is not None and not 1970 <= value.year <= 9000:
-            raise BadFilterError(f"{name} {value.isoformat()} is out of range (1970 to 9000)")
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise BadFilterError(
+                f"{name} {value.isoformat()} is out of range ({FIRST_YEAR} to {LAST_YEAR})"
+            )
     if f.start is not None and f.end is not None:
         if f.end <= f.start:
             raise BadFilterError(

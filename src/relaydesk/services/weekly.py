@@ -1,6 +1,6 @@
 """The weekly review's content: the scorecard of a week (Monday to Monday in the brief's
 time zone) against the week before and the brief's `kpi_targets`, cohorts, the top failure
-intents, the conversations to calibrate and the week's change log."""
+intents, the conversations to calibrate, the week's change log and the brief's `owners`."""
 
 from __future__ import annotations
 
@@ -84,6 +84,7 @@ class Calibrate:
 @dataclass(frozen=True, slots=True)
 class WeeklyReview:
     business: str
+    owners: dict[str, str]  #: the brief's `owners` (brief, answers, ...) who are named
     week: Week
     now: datetime
     brief_version: str
@@ -126,6 +127,7 @@ def review(
     found, unanswered = content_gaps.find(db, wk.start, wk.end, encoder[0]) if encoder else ([], 0)
     return WeeklyReview(
         business=brief.business.name,
+        owners=named_owners(brief),
         week=wk,
         now=now,
         brief_version=brief.version,
@@ -142,6 +144,13 @@ def review(
         unanswered=unanswered,
         gap_method=encoder[1] if encoder else None,
     )
+
+
+def named_owners(brief: Brief) -> dict[str, str]:
+    """The brief's `owners` by role, in the brief's order, leaving out the empty ones."""
+    owners = brief.owners
+    named = ((role, getattr(owners, role).strip()) for role in type(owners).model_fields)
+    return {role: who for role, who in named if who}
 
 
 def _why(c: ConversationFacts, now: datetime) -> str:
