@@ -4,12 +4,12 @@ the console's Insights page.
     python -m bench.insights [--conversations 100000] [--weeks 13] [--postgres-url URL]
                              [--requests 20] [--changed 25]
 
-A fresh SQLite file (or, with `--postgres-url`, a fresh PostgreSQL schema) is migrated
-and filled by `relaydesk demo seed`'s generator: `--conversations` over the last `--weeks`
-(13 by default: a quarter's history), about 10 messages and 5 decisions each. Then
-every conversation is summarised for the Insights as the worker's job does it
-(`services.summaries.Refresh`, 2,000 at a time; skipped by code without summaries), and,
-each timed on its own:
+A fresh SQLite file (or, with `--postgres-url`, a fresh PostgreSQL schema, vacuumed and
+analysed after filling) is migrated and filled by `relaydesk demo seed`'s generator:
+`--conversations` over the last `--weeks` (13 by default: a quarter's history), about 10
+messages and 5 decisions each. Then every conversation is summarised for the Insights as
+the worker's job does it (`services.summaries.Refresh`, 2,000 at a time; skipped by code
+without summaries), and, each timed on its own:
 
 - scorecard: the last complete week's scorecard alone, then with the week before it
   (what `/api/v1/metrics/scorecard` computes), three runs each, median and worst;
@@ -96,6 +96,8 @@ def _traffic(db: Database, now: datetime, changed: int, round_: int) -> None:
                 .limit(2 * changed)
             ).scalars()
         )
+        if not ids:  # the week's conversations used up
+            return
         at = now - timedelta(seconds=1)
         conn.execute(
             insert(messages),
@@ -190,8 +192,10 @@ def main() -> None:
             f"{time.perf_counter() - began:.0f} s"
         )
         if db.engine.dialect.name == "postgresql":
-            with db.write() as conn:
-                conn.execute(text("ANALYZE"))
+            # What autovacuum leaves after a bulk load: every stored message and decision
+            # bumped its conversation's facts_rev, so the rows' old versions are vacuumed.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
         with db.read() as conn:
             assert conn.execute(select(func.count()).select_from(messages)).scalar_one()
         if Refresh is not None:
