@@ -7,6 +7,7 @@ outcomes judged under the old one."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -116,11 +117,14 @@ def test_the_tables_from_summaries_are_the_tables_from_facts(db: Database) -> No
                                               brief, now)} >= {True, False}  # fmt: skip
     assert first == from_facts(db, brief, filters, NOW)
     tables = insights.Tables(db, brief, filters, NOW)
-    cached = insights.Tables(db, brief, filters, NOW, summaries.SummaryCache())
+    cache = summaries.SummaryCache()
+    cold = insights.Tables(db, brief, filters, NOW, cache)  # the periods read whole
     for name, by in PAGE:
         expected = insights.table(db, brief, name, filters, NOW, by=by)
         assert tables.rows(name, by=by) == expected
-        assert cached.rows(name, by=by) == expected
+        assert cold.rows(name, by=by) == expected
+        warm = insights.Tables(db, brief, filters, NOW, cache)  # checked, then from memory
+        assert warm.rows(name, by=by) == expected
 
 
 def test_a_cache_gives_the_tables_from_facts_at_every_now(db: Database) -> None:
@@ -179,14 +183,101 @@ def test_a_warm_cache_reads_in_full_only_what_changed(
 def test_a_small_cache_drops_the_longest_held_and_stays_right(db: Database) -> None:
     brief = load_brief(EXAMPLE_BRIEF)
     seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
-    filters = insights.Filters(NOW - timedelta(days=14), NOW)
-    cache = summaries.SummaryCache(capacity=10)
+    filters = insights.Filters(NOW - timedelta(days=7), NOW)
     expected = from_facts(db, brief, filters, NOW)
-    assert from_summaries(db, brief, filters, NOW, cache) == expected
-    assert len(cache) == 10
-    assert from_summaries(db, brief, filters, NOW, cache) == expected
+    week = len(insights.facts(db, filters))
+    before = len(insights.facts(db, previous(filters)))
+    tiny = summaries.SummaryCache(capacity=min(week, before) - 1)  # holds neither week
+    for _ in range(2):
+        assert from_summaries(db, brief, filters, NOW, tiny) == expected
+        assert len(tiny) == 0  # a period it cannot hold is read whole, nothing kept
+    small = summaries.SummaryCache(capacity=max(week, before) + 5)  # one week and a bit
+    for _ in range(3):
+        assert from_summaries(db, brief, filters, NOW, small) == expected
+        assert len(small) == max(week, before) + 5  # the longest held dropped
     with pytest.raises(ValueError, match="capacity 0; give at least 1"):
         summaries.SummaryCache(capacity=0)
+
+
+def test_a_new_conversation_with_an_erased_ones_id_is_not_read_from_the_cache(
+    db: Database,
+) -> None:
+    """SQLite gives the id of a deleted newest conversation to the next one: even with the
+    same `facts_rev` and live columns, it is not the conversation the cache holds."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
+    filters = insights.Filters(NOW - timedelta(days=14), NOW)
+    cache = summaries.SummaryCache()
+    assert from_summaries(db, brief, filters, NOW, cache) == from_facts(db, brief, filters, NOW)
+    with db.write() as conn:
+        newest = (
+            conn.execute(select(conversations).order_by(conversations.c.id.desc()).limit(1))
+            .one()
+            ._asdict()
+        )
+        assert newest["facts_rev"] > 0
+        conn.execute(delete(conversations).where(conversations.c.id == newest["id"]))
+        again = newest | {"created_at": NOW - timedelta(seconds=1)}
+        if db.is_sqlite:
+            del again["id"]  # SQLite picks the freed id itself
+        else:
+            again["id"] = newest["id"]  # as a restore would
+        conn.execute(insert(conversations).values(**again))
+        reused = conn.execute(select(func.max(conversations.c.id))).scalar_one()
+    assert reused == newest["id"]
+    expected = from_facts(db, brief, filters, NOW)
+    assert from_summaries(db, brief, filters, NOW, cache) == expected
+
+
+def test_two_transactions_summarising_one_conversation_both_succeed(db: Database) -> None:
+    """A page and the worker's job (or two pages) store the same conversation's summary at
+    once; the later `facts_rev` wins whichever commits last."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=50, now=NOW, weeks=1)
+    convs = insights.summarised(db, brief, insights.Filters(NOW - timedelta(days=7), NOW), NOW)
+    target = convs[0]
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with db.write() as conn:
+                summaries.store.write(conn, [(target.id, 7, target.summary)])
+                holding.set()
+                release.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def second() -> None:
+        try:
+            with db.write() as conn:
+                summaries.store.write(conn, [(target.id, 5, replace(target.summary, messages=99))])
+        except BaseException as exc:
+            errors.append(exc)
+
+    with db.write() as conn:  # nothing stored for it: both transactions insert
+        conn.execute(
+            delete(conversation_summaries).where(
+                conversation_summaries.c.conversation_id == target.id
+            )
+        )
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.5)  # waits for the first (PostgreSQL: the row; SQLite: the write lock)
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+    with db.read() as conn:
+        rev, sent = conn.execute(
+            select(conversation_summaries.c.facts_rev, conversation_summaries.c.messages).where(
+                conversation_summaries.c.conversation_id == target.id
+            )
+        ).one()
+    assert (rev, sent) == (7, target.messages)  # the earlier facts_rev did not replace it
 
 
 def test_the_worker_job_stores_the_summaries_a_page_then_reads(db: Database) -> None:

@@ -347,3 +347,17 @@ def test_the_grafana_dashboard_charts_figures_that_exist() -> None:
     charted = {re.fullmatch(r'relaydesk_scorecard\{figure="(\w+)"\}', e)[1] for e in exprs}  # type: ignore[index]
     assert charted <= {line.key for line in s.scorecard(WEEK, BRIEF, NOW)}
     assert len(charted) == 12
+
+
+def test_the_sla_basis_names_the_time_zone_business_hours_are_kept_in() -> None:
+    """A stored SLA outcome is not reused under other business hours: the zone counts,
+    whether it comes from business_hours.timezone or (unset) business.timezone."""
+    hours = BRIEF.business_hours.model_copy(update={"timezone": None})
+    madrid = BRIEF.model_copy(update={"business_hours": hours})
+    york = madrid.model_copy(
+        update={"business": madrid.business.model_copy(update={"timezone": "America/New_York"})}
+    )
+    assert str(madrid.timezone) != str(york.timezone)
+    assert m.sla_basis(madrid) != m.sla_basis(york)
+    assert m.sla_basis(madrid) == m.sla_basis(madrid.model_copy())
+    assert m.sla_basis(BRIEF) == m.sla_basis(madrid)  # the same zone, however it is set

@@ -101,8 +101,11 @@ class ConversationSummary:
         )  # fmt: skip
 
     def with_messages(
-        self, messages: tuple[MessageFact, ...], outlook: tuple[str, Outlook] | None = None
+        self,
+        messages: tuple[MessageFact, ...] | None,
+        outlook: tuple[str, Outlook] | None = None,
     ) -> ConversationSummary:
+        """With the messages its SLA clocks need (None: not kept) and their outlook."""
         return replace(self, sla_messages=messages, sla_outlook=outlook)
 
 

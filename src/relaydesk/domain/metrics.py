@@ -122,7 +122,11 @@ class SlaOutcome:
 def sla_basis(brief: Brief) -> str:
     """What an SLA outcome is judged under: a digest of the brief's SLA targets, business
     hours and time zone. A stored outcome judged under another basis is not reused."""
-    basis = brief.model_dump(mode="json", include={"slas", "business_hours", "timezone"})
+    basis = {
+        "slas": brief.model_dump(mode="json", include={"slas"})["slas"],
+        "business_hours": brief.business_hours.model_dump(mode="json", exclude={"timezone"}),
+        "timezone": str(brief.timezone),  # business_hours.timezone, else business.timezone
+    }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
 
 

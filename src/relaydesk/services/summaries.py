@@ -7,6 +7,7 @@ and reads the messages of the few whose SLA outcome depends on `now`. The worker
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -25,9 +26,9 @@ log = structlog.get_logger(__name__)
 
 #: Summaries stored in one write transaction.
 BATCH = 500
-#: The conversations a `SummaryCache` holds by default: about 6 weeks of 100,000
-#: conversations a quarter, some 30 MB.
-CAPACITY = 50_000
+#: The conversations a `SummaryCache` holds by default: four weeks of 100,000
+#: conversations a quarter, some 45 MB (docs/insights.md, "Between pages").
+CAPACITY = 30_000
 #: The periods a `SummaryCache` remembers reading (a new one is read whole at once).
 PERIODS = 16
 
@@ -60,7 +61,8 @@ def read(
     convs = sorted([*convs, *made], key=lambda c: c.id)
     save(db, [(c.id, found.stale[c.id], c.summary) for c in made])
     if cache is not None and (made or messages):
-        cache.keep([*made, *(c for c in convs if c.id in messages)], found.live)
+        kept = [_for_cache(c, brief, basis, now) for c in made]
+        cache.keep([*kept, *(c for c in convs if c.id in messages)], found.live)
     return convs
 
 
@@ -69,6 +71,16 @@ def _with_messages(
 ) -> ConversationSummary:
     """`c` with the messages its SLA clocks need, and their `metrics.outlook`."""
     return c.with_messages(messages, m.outlook(c, messages, brief, basis))
+
+
+def _for_cache(
+    c: ConversationSummary, brief: Brief, basis: str, now: datetime
+) -> ConversationSummary:
+    """A summary worked out from its facts as it is held: with its messages and outlook
+    while its SLA outcome depends on `now`, without its messages otherwise."""
+    if c.sla_messages is not None and m.judged(c, brief) and m.settled(c, basis, now) is None:
+        return _with_messages(c, c.sla_messages, brief, basis)
+    return c.with_messages(None)
 
 
 class SummaryCache:
@@ -87,14 +99,15 @@ class SummaryCache:
     the messages read for its SLA clocks when those depend on `now` (they only change with
     `facts_rev`).
 
-    At most `capacity` conversations are held (about 0.6 kB each), the longest held
-    dropped first. Safe to share between threads."""
+    At most `capacity` conversations are held (about 1.5 kB each), the longest held
+    dropped first; a period with more conversations than that is read whole, as without
+    a cache, and nothing of it is held. Safe to share between threads."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         if capacity < 1:
             raise ValueError(f"capacity {capacity}; give at least 1")
         self._capacity = capacity
-        self._held: dict[int, tuple[store.Live, ConversationSummary]] = {}
+        self._held: OrderedDict[int, tuple[store.Live, ConversationSummary]] = OrderedDict()
         self._periods: list[tuple[datetime, datetime]] = []  #: read before, the latest last
         self._lock = threading.Lock()
 
@@ -107,19 +120,24 @@ class SummaryCache:
         whole period when it is new to the cache or most of it is wanted)."""
         with self._lock:
             known = any(s < end and start < e for s, e in self._periods)
-            if not known:
-                self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
         if not known:  # nothing to check against: read it all at once
-            return self._held_from(store.read(conn, start, end))
+            whole = store.read(conn, start, end)
+            if len(whole.live) <= self._capacity:  # else the cache cannot help it
+                with self._lock:
+                    self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+                self._held_from(whole)
+            return whole
         rows = store.live(conn, start, end)
+        if len(rows) > self._capacity:  # grown past what the cache can hold
+            return store.read(conn, start, end)
         found: list[ConversationSummary] = []
         wanted: dict[int, store.Live] = {}
         with self._lock:
             held = self._held
             for row in rows:
                 entry = held.get(row[0])
-                if entry is None or entry[0][1] != row[1]:  # not held, or facts_rev moved
-                    wanted[row[0]] = row
+                if entry is None or not store.same_conversation(entry[0], row):
+                    wanted[row[0]] = row  # not held, or its facts_rev moved
                 elif entry[0] == row:
                     found.append(entry[1])
                 else:  # only live columns changed
@@ -151,7 +169,10 @@ class SummaryCache:
 
     def keep(self, summaries: Sequence[ConversationSummary], rows: Sequence[store.Live]) -> None:
         """Hold `summaries`, worked out from their facts or given the messages their SLA
-        clocks need (which only change with `facts_rev`), with their rows of `rows`."""
+        clocks need (which only change with `facts_rev`), with their rows of `rows` (the
+        period's: nothing is held of a period larger than the cache)."""
+        if len(rows) > self._capacity:
+            return
         by_id = {row[0]: row for row in rows}
         with self._lock:
             for summary in summaries:
@@ -161,12 +182,12 @@ class SummaryCache:
             self._trim()
 
     def _hold(self, row: store.Live, summary: ConversationSummary) -> None:
-        self._held.pop(summary.id, None)  # to the end: dropped last
         self._held[summary.id] = (row, summary)
+        self._held.move_to_end(summary.id)  # dropped last
 
     def _trim(self) -> None:
         while len(self._held) > self._capacity:
-            del self._held[next(iter(self._held))]
+            self._held.popitem(last=False)
 
 
 def _by_id(c: ConversationSummary) -> int:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, cast, delete, insert, select
+from sqlalchemy import Connection, Text, and_, bindparam, cast, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from relaydesk.adapters.storage.metrics import (
     CONVERSATION_COLUMNS,
@@ -74,6 +76,8 @@ _LIVE = (
     select(
         conversations.c.id,
         conversations.c.facts_rev,
+        conversations.c.created_at,
+        conversations.c.customer_id,
         conversations.c.status,
         conversations.c.queue,
         conversations.c.assignee_id,
@@ -105,8 +109,8 @@ _OUTDATED_SLA = (  # current summaries whose stored SLA outcome was judged under
 _NO_DRAFTS = Drafts(0, 0, False)  #: shared by the many conversations without a draft
 
 
-#: A row of `live`: (id, facts_rev, status, queue, assignee_id, csat_state, csat_rating,
-#: feedback, failure_tags as stored, next conversation's start).
+#: A row of `live`: (id, facts_rev, created_at, customer_id, status, queue, assignee_id,
+#: csat_state, csat_rating, feedback, failure_tags as stored, next conversation's start).
 Live = tuple[Any, ...]
 
 
@@ -145,12 +149,20 @@ def live(conn: Connection, start: datetime, end: datetime) -> list[Live]:
     return [tuple(row) for row in conn.execute(_LIVE, {"k_start": start, "k_end": end})]
 
 
+def same_conversation(held: Live, row: Live) -> bool:
+    """`row` is of the conversation `held` was read from, at the same `facts_rev`: SQLite
+    gives a deleted conversation's id to the next one, so the start is compared too."""
+    return bool(held[1] == row[1] and held[2] == row[2])
+
+
 def with_live(summary: ConversationSummary, row: Live) -> ConversationSummary:
-    """`summary` with the live columns of `row` (its `facts_rev` unchanged)."""
-    _, _, status, queue, assignee, csat_state, csat_rating, feedback, tags, next_at = row
+    """`summary` with the live columns of `row` (of the same conversation and
+    `facts_rev`: `same_conversation`)."""
+    (_, _, _, customer, status, queue, assignee, csat_state, csat_rating, feedback, tags,
+     next_at) = row  # fmt: skip
     return replace(
-        summary, status=status, queue=queue, assignee_id=assignee, csat_state=csat_state,
-        csat_rating=csat_rating, feedback=feedback,
+        summary, customer_id=customer, status=status, queue=queue, assignee_id=assignee,
+        csat_state=csat_state, csat_rating=csat_rating, feedback=feedback,
         failure_tags=_strings(json.loads(tags)) if tags is not None else (),
         next_conversation_at=next_at,
     )  # fmt: skip
@@ -168,8 +180,8 @@ def _built(rows: Iterable[Any]) -> Read:
          summarised, source, intent, escalated, bot_replied, offered, clicked, first_at,
          fired, reply_at, lag_at, came_back, ended, returned, drafts, rewritten, kept,
          sent, basis, met) = row  # fmt: skip
-        lives.append((cid, rev, status, queue, assignee, csat_state, csat_rating, feedback,
-                      failure_tags, next_at))  # fmt: skip
+        lives.append((cid, rev, created, customer, status, queue, assignee, csat_state,
+                      csat_rating, feedback, failure_tags, next_at))  # fmt: skip
         if summarised is None:
             stale[cid] = rev
             continue
@@ -205,9 +217,11 @@ def stale(conn: Connection, limit: int, basis: str | None = None) -> dict[int, i
 
 def write(conn: Connection, summaries: Sequence[tuple[int, int, Summarised]]) -> int:
     """Store each (conversation id, the `facts_rev` its facts were read at or after, its
-    summary), replacing what was stored; conversations deleted since are skipped. Returns
-    how many were stored. A summary stored with a `facts_rev` that has moved on since is
-    simply stale: it is computed again at the next read."""
+    summary), replacing what was stored unless that was read at a later `facts_rev`;
+    conversations deleted since are skipped. Returns how many were written. A summary
+    stored with a `facts_rev` that has moved on since is simply stale: it is computed
+    again at the next read. An upsert, so that two transactions summarising the same
+    conversation at once (two pages, a page and the worker's job) both succeed."""
     stored = 0
     for at in range(0, len(summaries), ID_BATCH):
         batch = summaries[at : at + ID_BATCH]
@@ -215,12 +229,20 @@ def write(conn: Connection, summaries: Sequence[tuple[int, int, Summarised]]) ->
         existing = set(
             conn.execute(select(conversations.c.id).where(conversations.c.id.in_(ids))).scalars()
         )
-        conn.execute(delete(sums).where(sums.c.conversation_id.in_(ids)))
         rows = [_row(cid, rev, s) for cid, rev, s in batch if cid in existing]
         if rows:
-            conn.execute(insert(sums), rows)
+            conn.execute(_upsert(conn), rows)
         stored += len(rows)
     return stored
+
+
+def _upsert(conn: Connection) -> Any:
+    made = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(sums)
+    return made.on_conflict_do_update(
+        index_elements=[sums.c.conversation_id],
+        set_={c.name: made.excluded[c.name] for c in sums.c if c.name != "conversation_id"},
+        where=made.excluded.facts_rev >= sums.c.facts_rev,
+    )
 
 
 def _row(cid: int, rev: int, s: Summarised) -> dict[str, Any]:
