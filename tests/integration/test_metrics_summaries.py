@@ -7,7 +7,9 @@ outcomes judged under the old one."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -446,3 +448,65 @@ def test_a_brief_with_other_slas_does_not_reuse_stored_outcomes(db: Database) ->
     assert from_summaries(db, other, filters, NOW, cache) == from_facts(db, other, filters, NOW)
     assert from_summaries(db, brief, filters, NOW) == expected
     assert from_summaries(db, brief, filters, NOW, cache) == expected
+
+
+def test_pages_in_threads_sharing_a_cache_while_the_desk_writes(db: Database) -> None:
+    """Three readers on one cache (several periods and `now`s), one writer changing what
+    the figures read and the worker's job storing summaries: no read fails, and afterwards
+    the cache gives the figures from facts."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    seed(db, brief, conversations_wanted=150, now=NOW, weeks=2)
+    summaries.Refresh(db, brief, limit=10_000)(NOW)
+    periods = [insights.Filters(NOW - timedelta(days=7), NOW),
+               insights.Filters(NOW - timedelta(days=14), NOW)]  # fmt: skip
+    cache = summaries.SummaryCache(capacity=120)  # smaller than the two weeks: it drops some
+    agent = _agent(db)
+    with db.read() as conn:
+        ids = list(conn.execute(select(conversations.c.id)).scalars())
+    stop, errors = threading.Event(), []
+
+    def writer() -> None:
+        rnd, c = random.Random(7), conversations.c
+        while not stop.is_set():
+            cid, at = rnd.choice(ids), NOW - timedelta(minutes=rnd.randint(120, 720))
+            row = update(conversations).where(c.id == cid)
+            change = rnd.choice([
+                insert(messages).values(_message(cid, at)),
+                insert(messages).values(_message(cid, at, agent=agent)),
+                row.values(queue=rnd.choice(sorted(brief.queues))),
+                row.values(priority=rnd.choice(["P1", "P2"])),
+                row.values(csat_state="answered", csat_rating=2),
+                row.values(feedback="too_late"),
+            ])  # fmt: skip
+            try:
+                with db.write() as conn:
+                    conn.execute(change)
+                if rnd.random() < 0.1:
+                    summaries.Refresh(db, brief, limit=10_000)(NOW)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+    def reader(seed_: int) -> None:
+        rnd = random.Random(seed_)
+        while not stop.is_set():
+            try:
+                insights.summarised(
+                    db, brief, rnd.choice(periods), NOW + timedelta(hours=rnd.randint(0, 48)), cache
+                )
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer)]
+    threads += [threading.Thread(target=reader, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    for filters in periods:
+        for now in (NOW, NOW + timedelta(days=2)):
+            assert from_summaries(db, brief, filters, now, cache) == from_facts(
+                db, brief, filters, now
+            ), (filters, now)
