@@ -17,7 +17,7 @@ from relaydesk.adapters.storage.migrate import pending, upgrade
 from relaydesk.adapters.storage.pending import Pending
 from relaydesk.adapters.whatsapp.client import GraphClient
 from relaydesk.adapters.whatsapp.pacing import SendPacer
-from relaydesk.brief.loader import ignored_settings, load_brief_and_source
+from relaydesk.brief.loader import ignored_settings, load_brief_and_source, start_errors
 from relaydesk.brief.schema import Brief
 from relaydesk.config import SANDBOX_PHONE_NUMBER_ID, Settings
 from relaydesk.domain.outbound import Template
@@ -167,6 +167,8 @@ def build(settings: Settings, *, base_url: str, migrate: bool = False) -> Contai
         ) from None
     for setting, problem in ignored_settings(brief):
         log.warning("brief_setting_ignored", setting=setting, problem=problem)
+    for setting, problem in start_errors(brief):
+        log.error("brief_check_error", setting=setting, problem=problem)
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         prepare_database(settings, db, migrate=migrate)

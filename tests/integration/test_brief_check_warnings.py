@@ -96,6 +96,8 @@ CSAT_CATEGORY = "  csat_request:\n    name: csat_request\n    language: en_US\n 
 def test_an_authentication_csat_template_fails_brief_check_but_not_a_start(
     tmp_path: Path, make_settings: Callable[..., Settings]
 ) -> None:
+    from structlog.testing import capture_logs
+
     from relaydesk.bootstrap import build
 
     source = EXAMPLE_BRIEF.read_text(encoding="utf-8")
@@ -111,5 +113,12 @@ def test_an_authentication_csat_template_fails_brief_check_but_not_a_start(
     assert "templates.csat_request.category: is authentication" in result.output
     assert result.output.strip().endswith(f"1 problem(s) in {path}")
 
-    container = build(make_settings(brief=str(path)), base_url="http://127.0.0.1:1", migrate=True)
+    with capture_logs() as logs:
+        container = build(
+            make_settings(brief=str(path)), base_url="http://127.0.0.1:1", migrate=True
+        )
     container.db.dispose()
+    [logged] = [e for e in logs if e["event"] == "brief_check_error"]  # said at every start
+    assert logged["setting"] == "templates.csat_request.category"
+    assert "is authentication" in logged["problem"]
+    assert logged["log_level"] == "error"

@@ -123,6 +123,12 @@ def ignored_settings(brief: Brief) -> list[tuple[str, str]]:
     return [(_field_path(loc), message) for loc, message in ignored(brief)]
 
 
+def start_errors(brief: Brief) -> list[tuple[str, str]]:
+    """(field path, what to do) of each error `relaydesk brief check` reports that does
+    not stop the brief from loading (`_checks.check_errors`): a start logs them."""
+    return [(_field_path(loc), message) for loc, message in check_errors(brief)]
+
+
 def brief_warnings(path: Path | str) -> list[BriefProblem]:
     """Things in the valid brief at `path` that work, but probably not as meant (see
     `_checks.advise`); raises `BriefError` when the brief is not valid."""
