@@ -5,6 +5,7 @@ newest id, and on PostgreSQL the NOTIFY that reaches a listener only on commit."
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -96,6 +97,12 @@ def test_a_rolled_back_transaction_leaves_no_event(db: Database) -> None:
 async def test_a_listener_hears_committed_events_only(db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("NOTIFY is PostgreSQL's; on SQLite the event hub polls the table")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip(
+            "the NOTIFY channel is shared by every worker's schema, so another worker's "
+            "commit can arrive in the quiet half second; and cancelling psycopg's notifies() "
+            "once hung a run for 25 minutes (stop 24's note): run it alone"
+        )
 
     def roll_back() -> None:
         with pytest.raises(RuntimeError), db.write() as conn:
