@@ -46,9 +46,15 @@ def emit(container: Container, kind: EventKind, **detail: Any) -> None:
 
 
 def read_events(
-    url: str, token: str, count: int, *, headers: dict[str, str] | None = None
+    url: str,
+    token: str,
+    count: int,
+    *,
+    headers: dict[str, str] | None = None,
+    on_connected: Callable[[], Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield parsed `data:` payloads of the first `count` events of the stream."""
+    """Yield parsed `data:` payloads of the first `count` events of the stream, calling
+    `on_connected` when the server says the stream is subscribed (`: connected`)."""
     with httpx.stream(
         "GET",
         f"{url}/api/v1/events",
@@ -59,6 +65,8 @@ def read_events(
         assert response.headers["content-type"].startswith("text/event-stream")
         seen = 0
         for line in response.iter_lines():
+            if line == ": connected" and on_connected is not None:
+                on_connected()
             if line.startswith("data: "):
                 yield json.loads(line.removeprefix("data: "))
                 seen += 1
@@ -66,10 +74,12 @@ def read_events(
                     return
 
 
-def in_background(action: Callable[[], None], delay: float = 0.5) -> threading.Timer:
-    timer = threading.Timer(delay, action)
-    timer.start()
-    return timer
+def in_background(action: Callable[[], None]) -> tuple[Callable[[], None], threading.Thread]:
+    """`start` runs `action` in a thread (once the stream says it is connected); an
+    event written before that could be missed, as a client without Last-Event-ID
+    only gets what is committed after it connects."""
+    thread = threading.Thread(target=action)
+    return thread.start, thread
 
 
 def test_the_stream_needs_a_token(served: tuple[Container, str]) -> None:
@@ -84,11 +94,14 @@ def test_events_arrive_live_and_resume_after_the_last_one(
 ) -> None:
     container, url = served
     token = token_for(container, "lead@example.com", "supervisor")
-    timer = in_background(
-        lambda: [emit(container, k, queue="orders") for k in (EventKind.ESCALATED, EventKind.NOTE)]
-    )
-    first = list(read_events(url, token, 2))
-    timer.join()
+
+    def escalate_and_note() -> None:
+        for kind in (EventKind.ESCALATED, EventKind.NOTE):
+            emit(container, kind, queue="orders")
+
+    start, thread = in_background(escalate_and_note)
+    first = list(read_events(url, token, 2, on_connected=start))
+    thread.join()
     assert [e["kind"] for e in first] == ["escalated", "note"]
     assert first[0]["detail"] == {"queue": "orders"}
 
@@ -100,12 +113,12 @@ def test_events_arrive_live_and_resume_after_the_last_one(
 def test_supervisor_alerts_reach_supervisors_only(served: tuple[Container, str]) -> None:
     container, url = served
     agent = token_for(container, "ana@example.com", "agent")
-    timer = in_background(
-        lambda: [
-            emit(container, EventKind.SUPERVISOR_ALERT, reason="first response breached"),
-            emit(container, EventKind.ASSIGNED),
-        ]
-    )
-    events = list(read_events(url, agent, 1))
-    timer.join()
+
+    def alert_then_assign() -> None:
+        emit(container, EventKind.SUPERVISOR_ALERT, reason="first response breached")
+        emit(container, EventKind.ASSIGNED)
+
+    start, thread = in_background(alert_then_assign)
+    events = list(read_events(url, agent, 1, on_connected=start))
+    thread.join()
     assert [e["kind"] for e in events] == ["assigned"]

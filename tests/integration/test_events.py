@@ -6,8 +6,9 @@ reconnecting subscriber resumes after its Last-Event-ID."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
@@ -43,10 +44,10 @@ async def next_events(
 async def test_a_committed_event_reaches_every_subscriber(db: Database) -> None:
     hub = EventHub(db, poll_interval=0.05)
     try:
-        first, second = hub.subscribe(), hub.subscribe()
-        waiting = asyncio.gather(next_events(first, 1), next_events(second, 1))
-        await asyncio.sleep(0.2)  # both subscribed
+        first, second = await hub.subscribe(), await hub.subscribe()
+        # Subscribed when `subscribe` returns: written before anyone reads, still delivered.
         await asyncio.to_thread(write, db, EventKind.ESCALATED, queue="orders")
+        waiting = asyncio.gather(next_events(first, 1), next_events(second, 1))
         (one,), (two,) = await waiting
         assert one == two
         assert one.kind == "escalated"
@@ -58,9 +59,8 @@ async def test_a_committed_event_reaches_every_subscriber(db: Database) -> None:
 async def test_a_rolled_back_change_emits_nothing(db: Database) -> None:
     hub = EventHub(db, poll_interval=0.05)
     try:
-        stream = hub.subscribe()
+        stream = await hub.subscribe()
         pending = asyncio.ensure_future(next_events(stream, 1))
-        await asyncio.sleep(0.2)
 
         def fail() -> None:
             with db.write() as conn:
@@ -81,9 +81,9 @@ async def test_another_process_write_arrives_live(db: Database, database_url: st
     other = Database(database_url)
     hub = EventHub(db, poll_interval=0.05 if db.is_sqlite else 60.0)
     try:
-        stream = hub.subscribe()
+        stream = await hub.subscribe()
         pending = asyncio.ensure_future(next_events(stream, 2, timeout=10.0))
-        await asyncio.sleep(0.5)  # subscribed, and on PostgreSQL listening
+        await asyncio.sleep(0.5)  # on PostgreSQL, listening
         await asyncio.to_thread(write, other, EventKind.ESCALATED, queue="billing")
         await asyncio.to_thread(write, other, EventKind.ASSIGNED)
         events = await pending
@@ -102,7 +102,7 @@ async def test_a_reconnecting_subscriber_resumes_after_its_last_event(db: Databa
     try:
         await hub.start()
         first_id = await asyncio.to_thread(_first_id, db)
-        resumed = hub.subscribe(after=first_id)
+        resumed = await hub.subscribe(after=first_id)
         events = await next_events(resumed, 2)
         assert [e.kind for e in events] == ["assigned", "note"]
     finally:
@@ -121,17 +121,62 @@ def _first_id(db: Database) -> int:
 async def test_a_slow_subscriber_is_dropped_not_the_hub(db: Database) -> None:
     hub = EventHub(db, poll_interval=0.05, max_backlog=3)
     try:
-        slow = hub.subscribe()
-        fast = hub.subscribe()
-        started = asyncio.ensure_future(anext(slow))  # registers, then never reads again
-        await asyncio.sleep(0.2)
+        slow = await hub.subscribe()  # registered, and never read until the end
+        fast = await hub.subscribe()
         for _ in range(5):  # the fast one keeps up, event by event
             await asyncio.to_thread(write, db, EventKind.MESSAGE_IN)
             await next_events(fast, 1)
-        await started
         # The slow stream gets what was queued before it fell behind, then ends instead of
         # holding the hub up; its browser would resume by Last-Event-ID.
         assert [e.kind async for e in slow] == ["message_in"] * 3
         assert hub.subscribers == 1
     finally:
+        await hub.stop()
+
+
+async def test_a_closed_subscription_is_no_longer_offered_events(db: Database) -> None:
+    hub = EventHub(db, poll_interval=0.05)
+    try:
+        kept, closed = await hub.subscribe(), await hub.subscribe()
+        assert hub.subscribers == 2
+        await closed.aclose()
+        assert hub.subscribers == 1
+        await asyncio.to_thread(write, db, EventKind.NOTE)
+        assert [e.kind for e in await next_events(kept, 1)] == ["note"]
+        assert [e async for e in closed] == []
+    finally:
+        await hub.stop()
+
+
+async def test_stopping_the_hub_ends_every_subscription_promptly(db: Database) -> None:
+    """On PostgreSQL the LISTEN loop stops at its next tick instead of being cancelled
+    (cancelling psycopg's wait for NOTIFY once hung a run), well within the 10 s the hub
+    would wait before cancelling it anyway."""
+    hub = EventHub(db, poll_interval=0.05)
+    stream = await hub.subscribe()
+    await asyncio.sleep(0.3)  # on PostgreSQL, listening
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await hub.stop()
+    assert loop.time() - started < 5
+    assert not hub.running
+    assert [e async for e in stream] == []
+
+
+async def test_an_sse_stream_is_subscribed_once_it_says_connected(db: Database) -> None:
+    """A script that writes right after `: connected` must see its event: the stream
+    subscribes before it says so, not at its first read."""
+    from relaydesk.app.http.sse import _stream
+
+    async def everyone() -> Callable[[Event], bool]:
+        return lambda event: True
+
+    hub = EventHub(db, poll_interval=0.05)
+    stream = cast(AsyncGenerator[str], _stream(hub, None, everyone, heartbeat=5.0))
+    try:
+        assert ": connected" in await anext(stream)
+        await asyncio.to_thread(write, db, EventKind.ESCALATED)
+        assert "event: escalated" in await asyncio.wait_for(anext(stream), 5)
+    finally:
+        await stream.aclose()
         await hub.stop()

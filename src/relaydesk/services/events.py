@@ -13,9 +13,9 @@ learns of it at once (`EventHub` listens). On SQLite the hub polls the table.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +28,21 @@ from relaydesk.adapters.storage import integration_outbox
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.events import CHANNEL, Event
 
-__all__ = ["CHANNEL", "Event", "EventHub", "EventKind", "last_id", "read_after", "record"]
+__all__ = [
+    "CHANNEL",
+    "Event",
+    "EventHub",
+    "EventKind",
+    "Subscription",
+    "last_id",
+    "read_after",
+    "record",
+]
 
 log = structlog.get_logger(__name__)
+
+#: How often the LISTEN loop checks whether the hub is stopping (seconds).
+LISTEN_TICK = 1.0
 
 
 class EventKind(enum.StrEnum):
@@ -159,13 +171,12 @@ class EventHub:
         log.info("event_hub_started", cursor=self._cursor, listen=not self._db.is_sqlite)
 
     async def stop(self) -> None:
-        # The pump finishes its read (a thread holding a pooled connection) before it
-        # stops; only the LISTEN task is cancelled.
+        # Both tasks see `_stopping`: the pump finishes its read (a thread holding a
+        # pooled connection), the LISTEN loop its current tick. Neither is cancelled
+        # unless it overstays, since cancelling psycopg's wait for NOTIFY can hang.
         self._stopping = True
         if self._wake is not None:
             self._wake.set()
-        for task in self._tasks[1:]:
-            task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
@@ -182,27 +193,22 @@ class EventHub:
         with contextlib.suppress(RuntimeError):  # the loop has closed
             self._loop.call_soon_threadsafe(wake.set)
 
-    async def subscribe(self, after: int | None = None) -> AsyncIterator[Event]:
-        """Events after `after` (a Last-Event-ID; None: from now on), then live ones."""
+    async def subscribe(self, after: int | None = None) -> Subscription:
+        """Events after `after` (a Last-Event-ID; None: from the moment this returns),
+        then live ones. The subscription is registered when this returns, so an event
+        committed after it is delivered even before the caller first reads."""
         await self.start()
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._subscribers.add(queue)
         try:
             seen = self._cursor if after is None else after
+            backlog: list[Event] = []
             if after is not None and after < self._cursor:
                 backlog = await anyio.to_thread.run_sync(self._read, after, self._cursor)
-                for event in backlog:
-                    seen = event.id
-                    yield event
-            while True:
-                live = await queue.get()
-                if live is None:
-                    return
-                if live.id > seen:
-                    seen = live.id
-                    yield live
-        finally:
+        except BaseException:
             self._subscribers.discard(queue)
+            raise
+        return Subscription(self, queue, seen, backlog)
 
     @property
     def subscribers(self) -> int:
@@ -240,6 +246,9 @@ class EventHub:
                 log.warning("event_hub_read_failed", error=type(exc).__name__)
                 await asyncio.sleep(self._poll_interval)
 
+    def _unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
+        self._subscribers.discard(queue)
+
     def _offer(self, queue: asyncio.Queue[Event | None], event: Event | None) -> None:
         if event is not None and queue.qsize() >= self._max_backlog:
             self._subscribers.discard(queue)
@@ -250,9 +259,11 @@ class EventHub:
 
     async def _listen(self) -> None:
         """LISTEN on PostgreSQL; reconnects after a failure, with the poll as a safety net."""
-        while True:
+        while not self._stopping:
             try:
-                async with store.listening(self._db.engine.url) as notifies:
+                async with store.listening(
+                    self._db.engine.url, until=self._stopped, tick=LISTEN_TICK
+                ) as notifies:
                     log.info("event_hub_listening", channel=CHANNEL)
                     async for _ in notifies:
                         self.notifications += 1
@@ -262,3 +273,48 @@ class EventHub:
             except Exception as exc:
                 log.warning("event_hub_listen_failed", error=type(exc).__name__)
                 await asyncio.sleep(max(self._poll_interval, 1.0))
+
+    def _stopped(self) -> bool:
+        return self._stopping
+
+
+class Subscription:
+    """One subscriber's events: the backlog it resumed from, then live ones in id order.
+    Iterate it; `aclose()` ends it (the SSE stream does when its client goes away). It
+    also ends when the hub stops or drops it for falling behind."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        queue: asyncio.Queue[Event | None],
+        seen: int,
+        backlog: list[Event],
+    ) -> None:
+        self._hub = hub
+        self._queue = queue
+        self._seen = seen
+        self._backlog = collections.deque(backlog)
+        self._closed = False
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._backlog:
+            event = self._backlog.popleft()
+            self._seen = event.id
+            return event
+        while not self._closed:
+            live = await self._queue.get()
+            if live is None:
+                break
+            if live.id > self._seen:
+                self._seen = live.id
+                return live
+        await self.aclose()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._backlog.clear()
+        self._hub._unsubscribe(self._queue)

@@ -1,12 +1,14 @@
 """The event log (`events`): rows written beside the change they describe, read in id
 order, and on PostgreSQL a NOTIFY on `CHANNEL` that is delivered when the writing
-transaction commits (`listening` waits for it). psycopg is imported only by the
-listener, so a process that never listens does not load it."""
+transaction commits (`listening` waits for it). The NOTIFY carries the writer's schema,
+so deployments that share a database in separate schemas do not wake each other.
+psycopg is imported only by the listener, so a process that never listens does not
+load it."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,7 @@ from sqlalchemy import URL, Connection, bindparam, func, select, text
 from relaydesk.adapters.storage.tables import events
 
 CHANNEL = "relaydesk_events"
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', current_schema())")
 _INSERT = events.insert()
 _AFTER = (
     select(events)
@@ -93,14 +95,37 @@ def last_id(conn: Connection) -> int:
     return int(conn.execute(_LAST_ID).scalar_one())
 
 
+def _never() -> bool:
+    return False
+
+
 @contextlib.asynccontextmanager
-async def listening(url: URL) -> AsyncIterator[AsyncIterator[object]]:
+async def listening(
+    url: URL, *, until: Callable[[], bool] = _never, tick: float = 1.0
+) -> AsyncIterator[AsyncIterator[str]]:
     """A PostgreSQL connection of its own to the database at `url` (autocommit) that
-    LISTENs on `CHANNEL`; inside, iterate what it yields for one item per NOTIFY. The
-    iteration ends only when the connection fails."""
+    LISTENs on `CHANNEL`; inside, iterate what it yields: the schema name, once per
+    committed event in this database's schema (other schemas' NOTIFYs are skipped).
+
+    The iteration ends when `until()` is true, checked at least every `tick` seconds, or
+    when the connection fails. Stop it that way rather than by cancelling: cancelling
+    psycopg's `notifies()` while it waits has hung a test run. A NOTIFY that arrives
+    between two ticks is kept by psycopg and yielded by the next."""
     import psycopg  # only a listening process loads the driver's async side
 
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        row = await (await conn.execute("SELECT current_schema()")).fetchone()
+        schema = str(row[0]) if row else ""
         await conn.execute(f"LISTEN {CHANNEL}")
-        yield conn.notifies()
+
+        async def heard() -> AsyncIterator[str]:
+            while not until():
+                # Closed at once if our consumer stops early, so psycopg's lock on the
+                # connection is not held until the generator is collected.
+                async with contextlib.aclosing(conn.notifies(timeout=tick)) as notes:
+                    async for note in notes:
+                        if note.payload == schema:
+                            yield schema
+
+        yield heard()

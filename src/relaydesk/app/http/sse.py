@@ -44,12 +44,13 @@ async def _stream(
     authorise: Authorise,
     heartbeat: float,
 ) -> AsyncIterator[str]:
-    # Tell the browser how long to wait before reconnecting, and open the stream at once
-    # so proxies and EventSource see a live connection.
-    yield "retry: 2000\n: connected\n\n"
-    events = hub.subscribe(after).__aiter__()
+    # Subscribe first: ": connected" then means every event committed from now on
+    # reaches this stream. It also tells the browser how long to wait before
+    # reconnecting, and opens the stream at once so proxies and EventSource see it live.
+    events = await hub.subscribe(after)
     pending: asyncio.Task[Event] | None = None
     try:
+        yield "retry: 2000\n: connected\n\n"
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(events.__anext__())
@@ -76,7 +77,7 @@ async def _stream(
                 pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await pending
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()
 
 
 def event_stream(request: Request, hub: EventHub, authorise: Authorise) -> StreamingResponse:
