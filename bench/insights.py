@@ -16,10 +16,12 @@ without summaries), and, each timed on its own:
 - weekly review: everything `relaydesk report weekly` computes for that week but the
   content gaps (whose cost is MiniLM's), once;
 - Insights page: `GET /console/insights` (the last 7 days: every table of the page) by a
-  signed-in supervisor through the ASGI app: the first page after the start (the
-  process's `SummaryCache` empty), then `--requests` pages in a row with nothing
-  changing, then `--requests` more with `--changed` conversations given a customer's
-  message and as many others a CSAT answer before each (a desk far busier than 100,000
+  signed-in supervisor through the ASGI app started as `relaydesk serve` starts it: the
+  first page after a start, three ways (asked for at once while the start's warming
+  reads the default period; with nothing read, as before the warming; after the warming,
+  which is timed on its own), then `--requests` pages in a row with nothing changing,
+  then `--requests` more with `--changed` conversations given a customer's message and
+  as many others a CSAT answer before each (a desk far busier than 100,000
   conversations a quarter, about one new conversation a minute): p50, p95 and worst.
 """
 
@@ -51,7 +53,7 @@ from relaydesk.services.demo_seed import seed
 from relaydesk.services.weekly import last_complete_week, review
 
 try:
-    from relaydesk.services.summaries import Refresh
+    from relaydesk.services.summaries import Refresh, SummaryCache
 except ImportError:  # code from before the summaries (an A/B run)
     Refresh = None  # type: ignore[assignment,misc]
 
@@ -116,12 +118,21 @@ def _traffic(db: Database, now: datetime, changed: int, round_: int) -> None:
 
 async def _pages(
     container: Any, requests: int, changed: int, now: datetime
-) -> tuple[float, list[float], list[float]]:
-    """The first page after the start (nothing read yet), then `requests` pages with
-    nothing changing between them, then `requests` with `_traffic` before each."""
+) -> tuple[dict[str, float], list[float], list[float]]:
+    """The first pages after a start, then `requests` pages with nothing changing between
+    them, then `requests` with `_traffic` before each. The first pages, each with a new
+    `SummaryCache` (what a new process has):
+
+    - during the warming: the app started as `relaydesk serve` starts it (warming the
+      cache in the background), the page asked for at once;
+    - unwarmed: nothing read yet, as every first page was before the warming;
+    - warmed: after `insights.warm` (timed) has read the default period."""
     from relaydesk.app.http.main import create_app
 
-    app = create_app(container, run_worker=False)
+    warming = hasattr(insights, "warm")  # code from before the warming (an A/B run)
+    options: dict[str, Any] = {"warm_insights": True} if warming else {}
+    app = create_app(container, run_worker=False, **options)
+    first: dict[str, float] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -141,7 +152,18 @@ async def _pages(
                 assert got.status_code == 200, got.text[:300]
                 return time.perf_counter() - began
 
-            first = await page()
+            if warming:
+                first["during the warming"] = await page()
+            container.insights_cache = SummaryCache()
+            first["unwarmed"] = await page()
+            if warming:
+                container.insights_cache = SummaryCache()
+                began = time.perf_counter()
+                held = await asyncio.to_thread(
+                    insights.warm, container.db, container.brief, container.insights_cache, now
+                )
+                first[f"the warming alone ({held} conversations)"] = time.perf_counter() - began
+                first["warmed"] = await page()
             quiet = [await page() for _ in range(requests)]
             busy = []
             for round_ in range(requests):
@@ -227,7 +249,9 @@ def main() -> None:
                 password=PASSWORD, now=now,
             )  # fmt: skip
         first, quiet, busy = asyncio.run(_pages(container, args.requests, args.changed, now))
-        print(f"GET /console/insights (7 days): the first after the start {first * 1000:.0f} ms")
+        for label, seconds in first.items():
+            print(f"GET /console/insights (7 days), the first after a start, {label}: "
+                  f"{seconds * 1000:.0f} ms")  # fmt: skip
         _shown("GET /console/insights, nothing changing", quiet)
         _shown(f"GET /console/insights, {2 * args.changed} conversations changed before each", busy)
         db.dispose()

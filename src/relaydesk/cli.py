@@ -193,7 +193,9 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
         alongside.append(WorkerProcess(worker_argv(os.getpid(), metrics_port), env).run)
         worker_metrics = WorkerMetrics(f"http://127.0.0.1:{metrics_port}/metrics")
     try:
-        app = create_app(container, alongside=alongside, worker_metrics=worker_metrics)
+        app = create_app(
+            container, alongside=alongside, worker_metrics=worker_metrics, warm_insights=True
+        )
     except StartupError as exc:
         fail(str(exc))
     # What start-up built (the brief, the app) lives as long as the process: keep it out of

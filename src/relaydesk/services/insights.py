@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from relaydesk.adapters.storage import metrics as store
@@ -38,6 +38,8 @@ FIRST_YEAR = 1970
 LAST_YEAR = 9000
 #: The API's period without a start: this long before its end.
 DEFAULT_PERIOD = timedelta(days=7)
+#: The console's default period: the last 7 days in the brief's time zone, today included.
+DEFAULT_DAYS = 7
 TABLES = ("scorecard", "cohorts", "sla", "failures", "conversations")
 #: The parameters every table takes (and the console's Insights page).
 FILTER_PARAMETERS = ("start", "end", "queue", "intent", "source", "number", "status")
@@ -86,6 +88,23 @@ def earliest(zone: tzinfo | None) -> datetime:
     """1970-01-01T00:00 in `zone`: the earliest a bound worked out from the user's is kept
     from."""
     return datetime(FIRST_YEAR, 1, 1, tzinfo=zone)
+
+
+def console_default(zone: tzinfo, now: datetime) -> Filters:
+    """What the console's Insights page shows when no dates are given: the last
+    `DEFAULT_DAYS` days in `zone`, today included, kept from 1970-01-01."""
+    last = now.astimezone(zone).date()
+    first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(FIRST_YEAR, 1, 1))
+    start = datetime.combine(first, time(), zone)
+    return Filters(start, datetime.combine(last + timedelta(days=1), time(), zone))
+
+
+def warm(db: Database, brief: Brief, cache: summaries.SummaryCache, now: datetime) -> int:
+    """Read the console's default period, and the period before it that its scorecard
+    compares with, into `cache` (`summaries.warm`); how many conversations were read."""
+    current = console_default(brief.timezone, now)
+    periods = [(p.start, p.end) for p in (current.before(), current) if p is not None]
+    return summaries.warm(db, brief, cache, periods, now)
 
 
 def period(

@@ -66,6 +66,32 @@ def read(
     return convs
 
 
+def warm(
+    db: Database,
+    brief: Brief,
+    cache: SummaryCache,
+    periods: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+) -> int:
+    """Read `periods` (the most wanted last) into `cache` ahead of the first page that
+    shows them, as `read` does (summarising and storing what is stale). `relaydesk serve`
+    does it at start for the console's default Insights period and the one its scorecard
+    compares with, so the first supervisor to open the page after a start does not wait
+    for the whole read; a page that comes meanwhile waits for it (`SummaryCache.read`).
+    Periods that would not fit in the cache beside the later ones are left out (their
+    read would be thrown away). Returns how many conversations were read."""
+    with db.read() as conn:
+        sizes = [store.count(conn, start, end) for start, end in periods]
+    room = cache.capacity
+    chosen: list[tuple[datetime, datetime]] = []
+    for period, size in reversed(list(zip(periods, sizes, strict=True))):
+        if size > room:
+            break
+        room -= size
+        chosen.insert(0, period)
+    return sum(len(read(db, brief, start, end, now, cache)) for start, end in chosen)
+
+
 def _with_messages(
     c: ConversationSummary, messages: tuple[MessageFact, ...], brief: Brief, basis: str
 ) -> ConversationSummary:
@@ -110,23 +136,37 @@ class SummaryCache:
         self._held: OrderedDict[int, tuple[store.Live, ConversationSummary]] = OrderedDict()
         self._periods: list[tuple[datetime, datetime]] = []  #: read before, the latest last
         self._lock = threading.Lock()
+        self._whole = threading.Lock()  #: held while a period new to the cache is read
 
     def __len__(self) -> int:
         return len(self._held)
+
+    @property
+    def capacity(self) -> int:
+        """The most conversations held at once."""
+        return self._capacity
+
+    def _known(self, start: datetime, end: datetime) -> bool:
+        with self._lock:
+            return any(s < end and start < e for s, e in self._periods)
 
     def read(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
         """The conversations that started in `[start, end)`, oldest id first, with their
         `live` rows: from what is held where it is current, the rest read (by id, or the
         whole period when it is new to the cache or most of it is wanted)."""
-        with self._lock:
-            known = any(s < end and start < e for s, e in self._periods)
-        if not known:  # nothing to check against: read it all at once
-            whole = store.read(conn, start, end)
-            if len(whole.live) <= self._capacity:  # else the cache cannot help it
-                with self._lock:
-                    self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
-                self._held_from(whole)
-            return whole
+        if not self._known(start, end):
+            # Nothing to check against: read it all at once. One such read at a time, so
+            # a page that comes while another (or `warm`) reads an overlapping period
+            # waits for it and then checks against what it read, instead of reading the
+            # whole period a second time beside it.
+            with self._whole:
+                if not self._known(start, end):
+                    whole = store.read(conn, start, end)
+                    if len(whole.live) <= self._capacity:  # else the cache cannot help it
+                        with self._lock:
+                            self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+                        self._held_from(whole)
+                    return whole
         rows = store.live(conn, start, end)
         if len(rows) > self._capacity:  # grown past what the cache can hold
             return store.read(conn, start, end)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, cast, select
+from sqlalchemy import Connection, Text, and_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -90,6 +90,7 @@ _LIVE = (
     .where(IN_PERIOD)
     .order_by(conversations.c.id)
 )
+_COUNT = select(func.count()).select_from(conversations).where(IN_PERIOD)
 _STALE = (
     select(conversations.c.id, conversations.c.facts_rev)
     .select_from(conversations.outerjoin(sums, _CURRENT))
@@ -147,6 +148,11 @@ def live(conn: Connection, start: datetime, end: datetime) -> list[Live]:
     """What a summary read earlier is checked against, for each conversation that
     started in `[start, end)`, oldest id first: about a quarter of `read`'s values."""
     return [tuple(row) for row in conn.execute(_LIVE, {"k_start": start, "k_end": end})]
+
+
+def count(conn: Connection, start: datetime, end: datetime) -> int:
+    """How many conversations started in `[start, end)`."""
+    return int(conn.execute(_COUNT, {"k_start": start, "k_end": end}).scalar_one())
 
 
 def same_conversation(held: Live, row: Live) -> bool:

@@ -25,7 +25,6 @@ router = APIRouter(prefix="/console/insights", include_in_schema=False)
 log = structlog.get_logger(__name__)
 FILTERS = ("queue", "intent", "source", "number", "status")
 SOURCES = sources.SOURCES
-DEFAULT_DAYS = 7
 CHANGES_SHOWN = 100
 
 
@@ -53,8 +52,10 @@ def _filters(request: Request, now: datetime) -> tuple[insights.Filters, dict[st
     last = given["end"] or now.astimezone(zone).date()
     shown_last = f"end {last}" if given["end"] else f"end {last} (today, the default)"
     first = given["start"]
-    if first is None:
-        first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(insights.FIRST_YEAR, 1, 1))
+    if first is None:  # as `insights.console_default`, from the end given
+        first = max(
+            last - timedelta(days=insights.DEFAULT_DAYS - 1), date(insights.FIRST_YEAR, 1, 1)
+        )
     elif first > last:
         raise insights.BadQueryError(
             f"start {first} is after {shown_last}; give a start on or before the end"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
+import anyio.to_thread
 import structlog
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -38,6 +40,7 @@ from relaydesk.app.http.uploads import UploadLimit
 from relaydesk.app.worker_metrics import WorkerMetrics
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
+from relaydesk.services import insights
 from relaydesk.services.runner import Loop
 
 log = structlog.get_logger(__name__)
@@ -47,6 +50,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _warm(container: Container, now: datetime) -> None:
+    """`insights.warm` in a thread; a failure (storage down at start) is logged, and the
+    pages then read their periods whole as without it."""
+    began = time.perf_counter()
+    try:
+        held = await anyio.to_thread.run_sync(
+            insights.warm, container.db, container.brief, container.insights_cache, now
+        )
+    except Exception as exc:
+        log.warning("insights_cache_warm_failed", error=type(exc).__name__)
+        return
+    log.info(
+        "insights_cache_warmed",
+        conversations=held,
+        seconds=round(time.perf_counter() - began, 2),
+    )
+
+
 def create_app(
     container: Container,
     *,
@@ -54,12 +75,15 @@ def create_app(
     alongside: Sequence[Loop] = (),
     clock: Callable[[], datetime] = utc_now,
     worker_metrics: WorkerMetrics | None = None,
+    warm_insights: bool = False,
 ) -> FastAPI:
     """Build the app around a container. `run_worker` runs the worker's runner (deciding,
     sending, the periodic jobs) inside this process's event loop, for tests that drive one
     process; `relaydesk serve` never does: it passes its worker child process's supervisor
     in `alongside`, loops that run from start-up until shutdown, and `worker_metrics`, which
-    reads the child's metrics into this process's `/metrics`."""
+    reads the child's metrics into this process's `/metrics`. `warm_insights` (serve's)
+    reads the console's default Insights period into the process's summary cache in the
+    background at start (`insights.warm`)."""
     settings = container.settings
     sandbox = None
     if settings.sandbox:
@@ -84,6 +108,7 @@ def create_app(
         stop = asyncio.Event()
         loops = [*alongside, *([container.runner.run] if run_worker else [])]
         tasks = [asyncio.ensure_future(loop(stop)) for loop in loops]
+        warming = asyncio.ensure_future(_warm(container, clock())) if warm_insights else None
         log.info(
             "relaydesk_started",
             version=__version__,
@@ -99,6 +124,8 @@ def create_app(
             await container.hub.stop()
             for task in tasks:
                 await task
+            if warming is not None:  # a few seconds at most; it holds a connection
+                await warming
             ingestor.stop()
             if sandbox is not None:
                 await sandbox.aclose()
