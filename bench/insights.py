@@ -16,13 +16,15 @@ without summaries), and, each timed on its own:
 - weekly review: everything `relaydesk report weekly` computes for that week but the
   content gaps (whose cost is MiniLM's), once;
 - Insights page: `GET /console/insights` (the last 7 days: every table of the page) by a
-  signed-in supervisor through the ASGI app started as `relaydesk serve` starts it: the
-  first page after a start, three ways (asked for at once while the start's warming
-  reads the default period; with nothing read, as before the warming; after the warming,
-  which is timed on its own), then `--requests` pages in a row with nothing changing,
-  then `--requests` more with `--changed` conversations given a customer's message and
-  as many others a CSAT answer before each (a desk far busier than 100,000
-  conversations a quarter, about one new conversation a minute): p50, p95 and worst.
+  signed-in supervisor through the ASGI app started as `relaydesk serve` starts it
+  (warming the cache and freezing what start-up built out of the garbage collector's
+  way, where the code does): the first page after a start, three ways (asked for at
+  once while the start's warming reads the default period; with nothing read, as before
+  the warming; after the warming, which is timed on its own), then `--requests` pages in
+  a row with nothing changing, then `--requests` more with `--changed` conversations
+  given a customer's message and as many others a CSAT answer before each (a desk far
+  busier than 100,000 conversations a quarter, about one new conversation a minute):
+  p50, p95 and worst.
 """
 
 from __future__ import annotations
@@ -127,10 +129,14 @@ async def _pages(
       cache in the background), the page asked for at once;
     - unwarmed: nothing read yet, as every first page was before the warming;
     - warmed: after `insights.warm` (timed) has read the default period."""
+    from relaydesk.app.http import main as app_main
     from relaydesk.app.http.main import create_app
 
     warming = hasattr(insights, "warm")  # code from before the warming (an A/B run)
+    settle_gc = getattr(app_main, "settle_gc", lambda: None)
     options: dict[str, Any] = {"warm_insights": True} if warming else {}
+    if hasattr(app_main, "settle_gc"):
+        options["freeze_gc"] = True
     app = create_app(container, run_worker=False, **options)
     first: dict[str, float] = {}
     async with app.router.lifespan_context(app):
@@ -163,6 +169,7 @@ async def _pages(
                     insights.warm, container.db, container.brief, container.insights_cache, now
                 )
                 first[f"the warming alone ({held} conversations)"] = time.perf_counter() - began
+                settle_gc()  # as serve does after its warming
                 first["warmed"] = await page()
             quiet = [await page() for _ in range(requests)]
             busy = []

@@ -194,7 +194,11 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
         worker_metrics = WorkerMetrics(f"http://127.0.0.1:{metrics_port}/metrics")
     try:
         app = create_app(
-            container, alongside=alongside, worker_metrics=worker_metrics, warm_insights=True
+            container,
+            alongside=alongside,
+            worker_metrics=worker_metrics,
+            warm_insights=True,
+            freeze_gc=True,
         )
     except StartupError as exc:
         fail(str(exc))

@@ -8,6 +8,7 @@ period a second time; a failure is logged and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -197,3 +198,28 @@ async def test_serve_warms_the_cache_at_start_and_a_failure_changes_nothing(
 
 async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+async def test_serve_freezes_what_start_up_built_and_unfreezes_at_shutdown(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """`freeze_gc` (serve's): full collections skip what start-up and the warming built,
+    and nothing stays frozen after the app stops (a test process makes many apps)."""
+    from relaydesk.app.http.main import create_app
+
+    container = build(make_settings(), base_url="http://testserver", migrate=True)
+    now = datetime.now(UTC)
+    seed(container.db, container.brief, conversations_wanted=60, now=now, weeks=1)
+    app = create_app(container, warm_insights=True, freeze_gc=True, clock=lambda: now)
+    assert gc.get_freeze_count() == 0
+    with structlog.testing.capture_logs() as logs:
+        async with app.router.lifespan_context(app):
+            at_start = gc.get_freeze_count()
+            assert at_start > 1000
+            for _ in range(200):
+                if any(e["event"] == "insights_cache_warmed" for e in logs):
+                    break
+                await _sleep(0.05)
+            await _sleep(0.1)  # the freeze follows the log line
+            assert gc.get_freeze_count() > at_start  # the warmed summaries too
+    assert gc.get_freeze_count() == 0
