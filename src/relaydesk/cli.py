@@ -4,7 +4,6 @@ replay, test, report, demo."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import sys
@@ -171,7 +170,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     """Serve webhooks, the API and (without WhatsApp credentials) the sandbox."""
     import uvicorn
 
-    from relaydesk.app.http.main import create_app
+    from relaydesk.app.http.main import create_app, settle_gc
     from relaydesk.app.worker_metrics import WorkerMetrics, free_loopback_port
     from relaydesk.app.worker_process import WorkerProcess, worker_argv
     from relaydesk.bootstrap import StartupError, build
@@ -203,9 +202,8 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     except StartupError as exc:
         fail(str(exc))
     # What start-up built (the brief, the app) lives as long as the process: keep it out of
-    # the garbage collector's full scans, which stall requests.
-    gc.collect()
-    gc.freeze()
+    # the garbage collector's full scans, which stall requests (again after the warming).
+    settle_gc()
     mode = "sandbox (no WhatsApp credentials)" if settings.sandbox else "WhatsApp Cloud API"
     database = container.db.engine.url.render_as_string(hide_password=True)
     click.echo(f"Relaydesk {__version__} — {mode}, database {database}")

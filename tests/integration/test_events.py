@@ -41,6 +41,17 @@ async def next_events(
     return await asyncio.wait_for(take(), timeout)
 
 
+async def listening(hub: EventHub) -> None:
+    """On PostgreSQL, until the hub LISTENs (a NOTIFY before that is not heard)."""
+    if hub._db.is_sqlite:
+        return
+    for _ in range(200):
+        if hub.listening:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the hub did not LISTEN within 10 s")
+
+
 async def test_a_committed_event_reaches_every_subscriber(db: Database) -> None:
     hub = EventHub(db, poll_interval=0.05)
     try:
@@ -83,7 +94,7 @@ async def test_another_process_write_arrives_live(db: Database, database_url: st
     try:
         stream = await hub.subscribe()
         pending = asyncio.ensure_future(next_events(stream, 2, timeout=10.0))
-        await asyncio.sleep(0.5)  # on PostgreSQL, listening
+        await listening(hub)
         await asyncio.to_thread(write, other, EventKind.ESCALATED, queue="billing")
         await asyncio.to_thread(write, other, EventKind.ASSIGNED)
         events = await pending
@@ -154,7 +165,7 @@ async def test_stopping_the_hub_ends_every_subscription_promptly(db: Database) -
     would wait before cancelling it anyway."""
     hub = EventHub(db, poll_interval=0.05)
     stream = await hub.subscribe()
-    await asyncio.sleep(0.3)  # on PostgreSQL, listening
+    await listening(hub)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await hub.stop()

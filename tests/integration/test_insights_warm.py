@@ -47,17 +47,22 @@ def brief() -> Brief:
 
 
 class FullReads:
-    """Counts what `SummaryCache` reads in full (by period and by ids), optionally
-    slowing each read of a whole period down."""
+    """Counts what `SummaryCache` reads in full (by period and by ids). With `gate`, the
+    first read of that period sets `reading` and waits for `release` first."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, gate: tuple[datetime, datetime] | None = None
+    ) -> None:
         self.periods: list[tuple[datetime, datetime]] = []
         self.ids: list[int] = []
+        self.reading, self.release = threading.Event(), threading.Event()
         by_period, by_ids = summaries.store.read, summaries.store.read_ids
 
         def period(conn: Any, start: datetime, end: datetime) -> Any:
             self.periods.append((start, end))
-            time.sleep(delay)
+            if (start, end) == gate and not self.reading.is_set():
+                self.reading.set()
+                assert self.release.wait(30)
             return by_period(conn, start, end)
 
         def ids(conn: Any, wanted: Any) -> Any:
@@ -136,26 +141,27 @@ def test_a_page_during_the_warming_waits_for_it_instead_of_reading_twice(
 ) -> None:
     seed(db, brief, conversations_wanted=200, now=NOW, weeks=2)
     summaries.Refresh(db, brief, limit=10_000)(NOW)
-    current, _ = default_and_before(brief)
+    current, before = default_and_before(brief)
     expected = insights.summarised(db, brief, current, NOW)
     cache = summaries.SummaryCache()
-    reads = FullReads(monkeypatch, delay=0.4)  # each whole read takes 0.4 s longer
+    reads = FullReads(monkeypatch, gate=(current.start, current.end))
     got: list[Any] = []
 
     warming = threading.Thread(target=insights.warm, args=(db, brief, cache, NOW))
     warming.start()
-    while not reads.periods:  # the warming's first whole read has begun
-        time.sleep(0.01)
+    assert reads.reading.wait(30)  # the warming is reading the current period whole
     page = threading.Thread(
         target=lambda: got.append(insights.summarised(db, brief, current, NOW, cache))
     )
     page.start()
+    time.sleep(0.3)  # the page has come to the read (without the wait: it reads too)
+    reads.release.set()
     page.join(30)
     warming.join(30)
 
     assert got == [expected]
-    assert (current.start, current.end) in reads.periods
-    assert len(reads.periods) == len(set(reads.periods))  # no period read whole twice
+    assert reads.periods == [(before.start, before.end), (current.start, current.end)]
+    assert reads.ids == []  # the page found everything held
 
 
 async def test_serve_warms_the_cache_at_start_and_a_failure_changes_nothing(
@@ -200,26 +206,28 @@ async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-async def test_serve_freezes_what_start_up_built_and_unfreezes_at_shutdown(
+async def test_serve_freezes_the_warmed_summaries_and_unfreezes_at_shutdown(
     make_settings: Callable[..., Settings],
 ) -> None:
-    """`freeze_gc` (serve's): full collections skip what start-up and the warming built,
-    and nothing stays frozen after the app stops (a test process makes many apps)."""
+    """`freeze_gc` (serve's): after the warming, full collections skip what is alive
+    (the warmed summaries among it); nothing stays frozen after the app stops (a test
+    process makes many apps). Without it nothing is frozen."""
     from relaydesk.app.http.main import create_app
 
-    container = build(make_settings(), base_url="http://testserver", migrate=True)
     now = datetime.now(UTC)
-    seed(container.db, container.brief, conversations_wanted=60, now=now, weeks=1)
-    app = create_app(container, warm_insights=True, freeze_gc=True, clock=lambda: now)
-    assert gc.get_freeze_count() == 0
-    with structlog.testing.capture_logs() as logs:
-        async with app.router.lifespan_context(app):
-            at_start = gc.get_freeze_count()
-            assert at_start > 1000
-            for _ in range(200):
-                if any(e["event"] == "insights_cache_warmed" for e in logs):
-                    break
-                await _sleep(0.05)
-            await _sleep(0.1)  # the freeze follows the log line
-            assert gc.get_freeze_count() > at_start  # the warmed summaries too
-    assert gc.get_freeze_count() == 0
+    for freeze in (False, True):
+        container = build(make_settings(), base_url="http://testserver", migrate=True)
+        if not freeze:
+            seed(container.db, container.brief, conversations_wanted=60, now=now, weeks=1)
+        app = create_app(container, warm_insights=True, freeze_gc=freeze, clock=lambda: now)
+        assert gc.get_freeze_count() == 0
+        with structlog.testing.capture_logs() as logs:
+            async with app.router.lifespan_context(app):
+                for _ in range(200):
+                    if any(e["event"] == "insights_cache_warmed" for e in logs):
+                        break
+                    await _sleep(0.05)
+                await _sleep(0.05)  # the freeze comes right after the log line
+                assert len(container.insights_cache) > 20
+                assert (gc.get_freeze_count() > 1000) is freeze
+        assert gc.get_freeze_count() == 0

@@ -104,15 +104,16 @@ async def test_a_listener_hears_committed_events_only(db: Database) -> None:
             events.insert(conn, "note", now=NOW, conversation_id=None, actor_id=None, detail={})
             raise RuntimeError("the change failed")
 
-    # Listens for 1.5 s, then stops by `until`. Other schemas' commits (other test
-    # workers share the channel) are not this schema's notifications.
-    deadline = time.monotonic() + 1.5
+    # Listens until 1.5 s after the writes, then stops by `until`. Other schemas'
+    # commits (other test workers share the channel) are not this schema's.
+    deadline = [float("inf")]
     async with events.listening(
-        db.engine.url, until=lambda: time.monotonic() > deadline, tick=0.1
+        db.engine.url, until=lambda: time.monotonic() > deadline[0], tick=0.1
     ) as notifies:
         await asyncio.to_thread(roll_back)
         await asyncio.to_thread(another_deployment_commits, db)
         await asyncio.to_thread(write, db, "escalated")
+        deadline[0] = time.monotonic() + 1.5
         heard = [schema async for schema in notifies]
     # One commit, one notification: nothing for the rollback or the other schema.
     with db.read() as conn:
@@ -137,3 +138,19 @@ async def test_a_listener_stops_when_told_even_if_nothing_arrives(db: Database) 
 
 async def _drain(notifies: AsyncIterator[str]) -> list[str]:
     return [schema async for schema in notifies]
+
+
+async def test_leaving_a_listener_early_closes_it(db: Database) -> None:
+    """A consumer that stops reading mid-way (after one NOTIFY) leaves the block at once:
+    psycopg's wait is closed first, or closing the connection would wait for its lock."""
+    if db.is_sqlite:
+        pytest.skip("NOTIFY is PostgreSQL's; on SQLite the event hub polls the table")
+
+    async def first_then_leave() -> str:
+        async with events.listening(db.engine.url, tick=5.0) as notifies:
+            await asyncio.to_thread(write, db, "escalated")
+            async for schema in notifies:
+                return schema
+        raise AssertionError("no notification")
+
+    assert await asyncio.wait_for(first_then_leave(), 10)

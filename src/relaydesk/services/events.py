@@ -154,6 +154,7 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.notifications = 0  #: NOTIFYs received (tests and metrics)
+        self.listening = False  #: LISTENing on PostgreSQL now
 
     @property
     def running(self) -> bool:
@@ -265,6 +266,7 @@ class EventHub:
                     self._db.engine.url, until=self._stopped, tick=LISTEN_TICK
                 ) as notifies:
                     log.info("event_hub_listening", channel=CHANNEL)
+                    self.listening = True
                     async for _ in notifies:
                         self.notifications += 1
                         self.wake()
@@ -272,6 +274,8 @@ class EventHub:
                 raise
             except Exception as exc:
                 log.warning("event_hub_listen_failed", error=type(exc).__name__)
+            finally:
+                self.listening = False
                 await asyncio.sleep(max(self._poll_interval, 1.0))
 
     def _stopped(self) -> bool:

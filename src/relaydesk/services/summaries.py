@@ -31,6 +31,9 @@ BATCH = 500
 CAPACITY = 30_000
 #: The periods a `SummaryCache` remembers reading (a new one is read whole at once).
 PERIODS = 16
+#: How long a page waits for another's whole read of an overlapping period (seconds)
+#: before it reads the period itself.
+WAIT_FOR_READ = 30.0
 
 
 def read(
@@ -136,7 +139,8 @@ class SummaryCache:
         self._held: OrderedDict[int, tuple[store.Live, ConversationSummary]] = OrderedDict()
         self._periods: list[tuple[datetime, datetime]] = []  #: read before, the latest last
         self._lock = threading.Lock()
-        self._whole = threading.Lock()  #: held while a period new to the cache is read
+        #: the periods being read whole now, each with the event set when it is done
+        self._reading: list[tuple[datetime, datetime, threading.Event]] = []
 
     def __len__(self) -> int:
         return len(self._held)
@@ -155,18 +159,12 @@ class SummaryCache:
         `live` rows: from what is held where it is current, the rest read (by id, or the
         whole period when it is new to the cache or most of it is wanted)."""
         if not self._known(start, end):
-            # Nothing to check against: read it all at once. One such read at a time, so
-            # a page that comes while another (or `warm`) reads an overlapping period
-            # waits for it and then checks against what it read, instead of reading the
-            # whole period a second time beside it.
-            with self._whole:
-                if not self._known(start, end):
-                    whole = store.read(conn, start, end)
-                    if len(whole.live) <= self._capacity:  # else the cache cannot help it
-                        with self._lock:
-                            self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
-                        self._held_from(whole)
-                    return whole
+            # A page that comes while another (or `warm`) reads an overlapping period
+            # whole waits for that read once, then checks against what it read, instead
+            # of reading the whole period a second time beside it.
+            self._wait_for_overlapping(start, end)
+            if not self._known(start, end):  # nothing to check against: read it all
+                return self._read_whole(conn, start, end)
         rows = store.live(conn, start, end)
         if len(rows) > self._capacity:  # grown past what the cache can hold
             return store.read(conn, start, end)
@@ -197,6 +195,28 @@ class SummaryCache:
             fresh = store.read_ids(conn, list(wanted))
         self._held_from(fresh)
         return store.Read(sorted([*found, *fresh.summarised], key=_by_id), fresh.stale, rows)
+
+    def _wait_for_overlapping(self, start: datetime, end: datetime) -> None:
+        with self._lock:
+            reading = [done for s, e, done in self._reading if s < end and start < e]
+        for done in reading:
+            done.wait(WAIT_FOR_READ)
+
+    def _read_whole(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
+        entry = (start, end, threading.Event())
+        with self._lock:
+            self._reading.append(entry)
+        try:
+            whole = store.read(conn, start, end)
+            if len(whole.live) <= self._capacity:  # else the cache cannot help it
+                with self._lock:
+                    self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+                self._held_from(whole)
+            return whole
+        finally:
+            with self._lock:
+                self._reading.remove(entry)
+            entry[2].set()
 
     def _held_from(self, read: store.Read) -> store.Read:
         """Hold what `read` read in full (with its `live` rows)."""

@@ -8,7 +8,7 @@ load it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,16 +116,18 @@ async def listening(
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
         row = await (await conn.execute("SELECT current_schema()")).fetchone()
-        schema = str(row[0]) if row else ""
+        schema = str(row[0] or "") if row else ""  # a NULL payload arrives as ''
         await conn.execute(f"LISTEN {CHANNEL}")
 
-        async def heard() -> AsyncIterator[str]:
+        async def heard() -> AsyncGenerator[str]:
             while not until():
-                # Closed at once if our consumer stops early, so psycopg's lock on the
-                # connection is not held until the generator is collected.
                 async with contextlib.aclosing(conn.notifies(timeout=tick)) as notes:
                     async for note in notes:
                         if note.payload == schema:
                             yield schema
 
-        yield heard()
+        # Both generators are closed on the way out, also when the consumer stops early:
+        # psycopg's `notifies()` holds the connection's lock while it is open, and closing
+        # the connection would wait for that lock.
+        async with contextlib.aclosing(heard()) as notifications:
+            yield notifications

@@ -51,12 +51,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: How long shutdown waits for the start's warming before it goes on without it.
+WARMING_STOP_SECONDS = 10.0
+
+
 def settle_gc() -> None:
-    """Move every object alive now (modules, the brief, the models, the warmed cache) out
-    of the cyclic collector's way (`gc.freeze`): a full collection then walks only what
-    was made since, instead of pausing every request for ~100 ms (measured with the
-    models loaded). What is frozen and later dropped is still freed by its reference
-    count; garbage with cycles is collected first, so none of it is frozen."""
+    """Move every object alive now out of the cyclic collector's way (`gc.freeze`), after
+    one collection: a full collection then walks only what was made since. `serve` does
+    it before it starts serving (the modules, the brief, the models) and, with
+    `freeze_gc`, again after the Insights warming (the warmed summaries). What is frozen
+    is freed by its reference count when dropped; what was in flight at the second
+    freeze and later leaves cycles behind is not collected until shutdown (bounded: the
+    requests running at that moment)."""
     gc.collect()
     gc.freeze()
 
@@ -72,13 +78,22 @@ async def _warm(container: Container, now: datetime, freeze_gc: bool) -> None:
     except Exception as exc:
         log.warning("insights_cache_warm_failed", error=type(exc).__name__)
         return
-    if freeze_gc:
-        settle_gc()
     log.info(
         "insights_cache_warmed",
         conversations=held,
         seconds=round(time.perf_counter() - began, 2),
     )
+    if freeze_gc:
+        settle_gc()
+
+
+async def _stop_warming(warming: asyncio.Future[None]) -> None:
+    """Wait for the warming at shutdown, at most `WARMING_STOP_SECONDS` (a hung database
+    connection must not hold the shutdown up); its thread then ends on its own."""
+    try:
+        await asyncio.wait_for(asyncio.shield(warming), WARMING_STOP_SECONDS)
+    except TimeoutError:
+        log.warning("insights_cache_warm_abandoned", seconds=WARMING_STOP_SECONDS)
 
 
 def create_app(
@@ -97,9 +112,9 @@ def create_app(
     in `alongside`, loops that run from start-up until shutdown, and `worker_metrics`, which
     reads the child's metrics into this process's `/metrics`. `warm_insights` (serve's)
     reads the console's default Insights period into the process's summary cache in the
-    background at start (`insights.warm`). `freeze_gc` (serve's) freezes what start-up
-    (and then the warming) built out of the garbage collector's full collections, and
-    unfreezes it at shutdown; tests leave it off, as frozen objects are never collected."""
+    background at start (`insights.warm`). `freeze_gc` (serve's) then freezes the warmed
+    summaries out of the garbage collector's full collections (`settle_gc`) and
+    unfreezes everything at shutdown; tests leave it off."""
     settings = container.settings
     sandbox = None
     if settings.sandbox:
@@ -124,8 +139,6 @@ def create_app(
         stop = asyncio.Event()
         loops = [*alongside, *([container.runner.run] if run_worker else [])]
         tasks = [asyncio.ensure_future(loop(stop)) for loop in loops]
-        if freeze_gc:
-            settle_gc()
         warming = (
             asyncio.ensure_future(_warm(container, clock(), freeze_gc)) if warm_insights else None
         )
@@ -144,8 +157,8 @@ def create_app(
             await container.hub.stop()
             for task in tasks:
                 await task
-            if warming is not None:  # a few seconds at most; it holds a connection
-                await warming
+            if warming is not None:  # it holds a connection: let it finish first
+                await _stop_warming(warming)
             if freeze_gc:
                 gc.unfreeze()
             ingestor.stop()
