@@ -6,6 +6,7 @@ reconnecting subscriber resumes after its Last-Event-ID."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import cast
@@ -190,4 +191,61 @@ async def test_an_sse_stream_is_subscribed_once_it_says_connected(db: Database) 
         assert "event: escalated" in await asyncio.wait_for(anext(stream), 5)
     finally:
         await stream.aclose()
+        await hub.stop()
+
+
+async def test_an_event_committed_after_a_later_numbered_one_still_arrives(
+    db: Database,
+) -> None:
+    """PostgreSQL draws an event's id at insert: a transaction holding the lower id that
+    commits after a later one must not fall behind the hub's cursor."""
+    if db.is_sqlite:
+        pytest.skip("SQLite's writers commit one at a time, in id order")
+    hub = EventHub(db, poll_interval=0.05)
+    drawn, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with db.write() as conn:
+            record(conn, EventKind.NOTE, now=NOW)  # draws the lower id, commits last
+            drawn.set()
+            assert release.wait(20)
+
+    writer = threading.Thread(target=slow_writer)
+    try:
+        stream = await hub.subscribe()
+        writer.start()
+        assert await asyncio.to_thread(drawn.wait, 10)
+        await asyncio.to_thread(write, db, EventKind.ESCALATED)
+        (first,) = await next_events(stream, 1)
+        assert first.kind == "escalated"  # the cursor is past the note's id now
+        release.set()
+        await asyncio.to_thread(writer.join, 10)
+        (late,) = await next_events(stream, 1)
+        assert (late.kind, late.id < first.id) == ("note", True)
+        resumed = await hub.subscribe(after=late.id - 1)  # a backlog holding it: once
+        await asyncio.to_thread(write, db, EventKind.RESOLVED)
+        assert [e.kind for e in await next_events(resumed, 3)] == [
+            "note",
+            "escalated",
+            "resolved",
+        ]
+    finally:
+        release.set()
+        writer.join(10)
+        await hub.stop()
+
+
+async def test_a_resumed_backlog_longer_than_a_page_is_read_whole(db: Database) -> None:
+    for _ in range(620):  # more than one read's 500
+        write(db, EventKind.MESSAGE_IN)
+    hub = EventHub(db, poll_interval=0.05)
+    try:
+        await hub.start()
+        first_id = await asyncio.to_thread(_first_id, db)
+        resumed = await hub.subscribe(after=first_id)
+        await asyncio.to_thread(write, db, EventKind.RESOLVED)
+        events = await next_events(resumed, 620)
+        assert len({e.id for e in events}) == 620
+        assert events[-1].kind == "resolved"
+    finally:
         await hub.stop()

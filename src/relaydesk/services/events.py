@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import enum
+import time
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,13 @@ log = structlog.get_logger(__name__)
 
 #: How often the LISTEN loop checks whether the hub is stopping (seconds).
 LISTEN_TICK = 1.0
+#: PostgreSQL draws an event's id when its row is inserted, not when it commits, so a
+#: transaction can commit after one with a later id and fall behind the hub's cursor.
+#: Ids the pump skipped are read again for this long (seconds), then given up (a
+#: rolled-back transaction leaves its id unused for good) ...
+GAP_WAIT = 30.0
+#: ... and at most this many are looked for at once.
+MAX_GAPS = 5_000
 
 
 class EventKind(enum.StrEnum):
@@ -149,6 +157,7 @@ class EventHub:
         self._max_backlog = max_backlog
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
         self._cursor = 0
+        self._gaps: dict[int, float] = {}  #: ids skipped by the cursor, and since when
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -222,9 +231,19 @@ class EventHub:
             return last_id(conn)
 
     def _read(self, after: int, until: int | None = None) -> list[Event]:
+        """One page of events after `after`; with `until`, every event up to it."""
         with self._db.read() as conn:
-            found = read_after(conn, after)
-        return [e for e in found if until is None or e.id <= until]
+            if until is None:
+                return read_after(conn, after)
+            found: list[Event] = []
+            while page := [e for e in read_after(conn, after) if e.id <= until]:
+                found += page
+                after = page[-1].id
+            return found
+
+    def _read_ids(self, ids: list[int]) -> list[Event]:
+        with self._db.read() as conn:
+            return store.by_ids(conn, ids)
 
     async def _pump(self) -> None:
         assert self._wake is not None
@@ -238,14 +257,43 @@ class EventHub:
                 while True:
                     batch = await anyio.to_thread.run_sync(self._read, self._cursor)
                     for event in batch:
+                        self._skipped(self._cursor, event.id)
                         self._cursor = event.id
-                        for queue in list(self._subscribers):
-                            self._offer(queue, event)
+                        self._offer_all(event)
                     if len(batch) < 500:
                         break
+                if self._gaps:
+                    await self._late()
             except Exception as exc:  # storage down: keep the streams open, try again
                 log.warning("event_hub_read_failed", error=type(exc).__name__)
                 await asyncio.sleep(self._poll_interval)
+
+    def _skipped(self, cursor: int, next_id: int) -> None:
+        """Note the ids between the cursor and the next event read (PostgreSQL: they may
+        belong to transactions that have not committed yet)."""
+        if self._db.is_sqlite or next_id <= cursor + 1:
+            return  # SQLite's writers commit one at a time, in id order
+        now = time.monotonic()
+        for missing in range(cursor + 1, min(next_id, cursor + 1 + MAX_GAPS)):
+            if len(self._gaps) >= MAX_GAPS:
+                log.warning("event_hub_gaps_full", gaps=len(self._gaps))
+                return
+            self._gaps[missing] = now
+
+    async def _late(self) -> None:
+        """Offer the skipped ids that have committed since; forget those older than
+        `GAP_WAIT`."""
+        found = await anyio.to_thread.run_sync(self._read_ids, sorted(self._gaps))
+        for event in found:
+            self._gaps.pop(event.id, None)
+            self._offer_all(event)
+        oldest = time.monotonic() - GAP_WAIT
+        for missing in [i for i, at in self._gaps.items() if at < oldest]:
+            del self._gaps[missing]
+
+    def _offer_all(self, event: Event) -> None:
+        for queue in list(self._subscribers):
+            self._offer(queue, event)
 
     def _unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
         self._subscribers.discard(queue)
@@ -283,7 +331,8 @@ class EventHub:
 
 
 class Subscription:
-    """One subscriber's events: the backlog it resumed from, then live ones in id order.
+    """One subscriber's events: the backlog it resumed from, then live ones in id order,
+    except that an event committed after one with a later id comes when it commits.
     Iterate it; `aclose()` ends it (the SSE stream does when its client goes away). It
     also ends when the hub stops or drops it for falling behind."""
 
@@ -298,6 +347,7 @@ class Subscription:
         self._queue = queue
         self._seen = seen
         self._backlog = collections.deque(backlog)
+        self._resumed = {e.id for e in backlog}  #: a late event may be among them
         self._closed = False
 
     def __aiter__(self) -> Subscription:
@@ -314,6 +364,8 @@ class Subscription:
                 break
             if live.id > self._seen:
                 self._seen = live.id
+                return live
+            if live.id not in self._resumed:  # a late commit (`GAP_WAIT`), offered once
                 return live
         await self.aclose()
         raise StopAsyncIteration

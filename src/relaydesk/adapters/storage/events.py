@@ -8,7 +8,7 @@ load it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,9 @@ _AFTER = (
     .where(events.c.id > bindparam("k_after"))
     .order_by(events.c.id)
     .limit(bindparam("k_limit"))
+)
+_BY_IDS = (
+    select(events).where(events.c.id.in_(bindparam("k_ids", expanding=True))).order_by(events.c.id)
 )
 _LAST_ID = select(func.coalesce(func.max(events.c.id), 0))
 
@@ -76,7 +79,15 @@ def insert(
 
 def after(conn: Connection, event_id: int, limit: int) -> list[Event]:
     """The first `limit` events with ids above `event_id`, in id order."""
-    rows = conn.execute(_AFTER, {"k_after": event_id, "k_limit": limit})
+    return _events(conn.execute(_AFTER, {"k_after": event_id, "k_limit": limit}))
+
+
+def by_ids(conn: Connection, ids: Sequence[int]) -> list[Event]:
+    """The events `ids` that exist (committed), in id order."""
+    return _events(conn.execute(_BY_IDS, {"k_ids": list(ids)})) if ids else []
+
+
+def _events(rows: Iterable[Any]) -> list[Event]:
     return [
         Event(
             id=int(row.id),
