@@ -321,10 +321,11 @@ class EventHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.listening = False
                 log.warning("event_hub_listen_failed", error=type(exc).__name__)
+                await asyncio.sleep(max(self._poll_interval, 1.0))
             finally:
                 self.listening = False
-                await asyncio.sleep(max(self._poll_interval, 1.0))
 
     def _stopped(self) -> bool:
         return self._stopping

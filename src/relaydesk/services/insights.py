@@ -94,9 +94,14 @@ def console_default(zone: tzinfo, now: datetime) -> Filters:
     """What the console's Insights page shows when no dates are given: the last
     `DEFAULT_DAYS` days in `zone`, today included, kept from 1970-01-01."""
     last = now.astimezone(zone).date()
-    first = max(last - timedelta(days=DEFAULT_DAYS - 1), date(FIRST_YEAR, 1, 1))
-    start = datetime.combine(first, time(), zone)
+    start = datetime.combine(default_first_day(last), time(), zone)
     return Filters(start, datetime.combine(last + timedelta(days=1), time(), zone))
+
+
+def default_first_day(last: date) -> date:
+    """The console's first day when only the last is known: `DEFAULT_DAYS` days with the
+    last included, kept from 1970-01-01."""
+    return max(last - timedelta(days=DEFAULT_DAYS - 1), date(FIRST_YEAR, 1, 1))
 
 
 def warm(db: Database, brief: Brief, cache: summaries.SummaryCache, now: datetime) -> int:

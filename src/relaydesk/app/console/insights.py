@@ -52,10 +52,8 @@ def _filters(request: Request, now: datetime) -> tuple[insights.Filters, dict[st
     last = given["end"] or now.astimezone(zone).date()
     shown_last = f"end {last}" if given["end"] else f"end {last} (today, the default)"
     first = given["start"]
-    if first is None:  # as `insights.console_default`, from the end given
-        first = max(
-            last - timedelta(days=insights.DEFAULT_DAYS - 1), date(insights.FIRST_YEAR, 1, 1)
-        )
+    if first is None:
+        first = insights.default_first_day(last)
     elif first > last:
         raise insights.BadQueryError(
             f"start {first} is after {shown_last}; give a start on or before the end"
