@@ -50,7 +50,7 @@ UNANSWERED = (
 _CONVERSATION_COLUMNS = tuple(
     c.name
     for c in conversations.columns
-    if c.name not in ("dialogue", "sla_handled", "timer_at", "facts_rev")
+    if c.name not in ("dialogue", "sla_handled", "timer_at", "facts_rev", "live_seq")
 )
 _CHUNK = 5000
 

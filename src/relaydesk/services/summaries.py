@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Connection
@@ -31,8 +32,8 @@ BATCH = 500
 CAPACITY = 30_000
 #: The periods a `SummaryCache` remembers reading (a new one is read whole at once).
 PERIODS = 16
-#: How long a page waits for another's whole read of an overlapping period (seconds)
-#: before it reads the period itself.
+#: How long a page waits for another's read of the cache (seconds) before it reads
+#: without the cache.
 WAIT_FOR_READ = 30.0
 
 
@@ -46,7 +47,29 @@ def read(
 ) -> list[ConversationSummary]:
     """Every conversation that started in `[start, end)`, oldest id first, as the figures
     read it at `now`: never from a stale summary. With `cache`, what it holds and is still
-    current is not read in full again."""
+    current is not read in full again. The summaries worked out from facts are stored
+    after the read."""
+    if cache is None:
+        convs, made, stale = _read(db, brief, start, end, now, None)
+    else:
+        with cache.turn() as mine:
+            if not mine:
+                log.warning("insights_cache_busy", waited=WAIT_FOR_READ)
+            convs, made, stale = _read(db, brief, start, end, now, cache if mine else None)
+    save(db, [(c.id, stale[c.id], c.summary) for c in made])
+    return convs
+
+
+def _read(
+    db: Database,
+    brief: Brief,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    cache: SummaryCache | None,
+) -> tuple[list[ConversationSummary], list[ConversationSummary], dict[int, int]]:
+    """`read`'s conversations, those of them worked out from facts (to be stored) and
+    the `facts_rev` each of those was worked out at."""
     basis = m.sla_basis(brief)
     with db.read(snapshot=True) as conn:  # the summaries, facts and messages of one moment
         found = store.read(conn, start, end) if cache is None else cache.read(conn, start, end)
@@ -61,12 +84,11 @@ def read(
         _with_messages(c, messages[c.id], brief, basis) if c.id in messages else c
         for c in found.summarised
     ]
-    convs = sorted([*convs, *made], key=lambda c: c.id)
-    save(db, [(c.id, found.stale[c.id], c.summary) for c in made])
+    convs = sorted([*convs, *made], key=_by_id) if made else convs
     if cache is not None and (made or messages):
         kept = [_for_cache(c, brief, basis, now) for c in made]
         cache.keep([*kept, *(c for c in convs if c.id in messages)], found.live)
-    return convs
+    return convs, made, found.stale
 
 
 def warm(
@@ -80,7 +102,7 @@ def warm(
     shows them, as `read` does (summarising and storing what is stale). `relaydesk serve`
     does it at start for the console's default Insights period and the one its scorecard
     compares with, so the first supervisor to open the page after a start does not wait
-    for the whole read; a page that comes meanwhile waits for it (`SummaryCache.read`).
+    for the whole read; a page that comes meanwhile waits for it (`SummaryCache.turn`).
     Periods that would not fit in the cache beside the later ones are left out (their
     read would be thrown away). Returns how many conversations were read."""
     with db.read() as conn:
@@ -117,20 +139,25 @@ class SummaryCache:
     Insights page reads a week or two of conversations, and most of them have not
     changed since the page before.
 
-    A period new to the cache is read whole, as without one. A page of a period read
-    before still asks the database about every conversation in it, but only for
-    what may have changed (`adapters.storage.summaries.live`: `facts_rev`, which the
-    database's triggers bump whenever a summary's facts change, and the columns read
-    live, about a quarter of the values of a full read). It reads in full only the
-    conversations whose `facts_rev` moved or that are not held; a conversation whose live
-    columns changed gets them from that row. So every figure comes from the database's
-    current rows; what is saved is reading and building them again. A summary is held with
-    the messages read for its SLA clocks when those depend on `now` (they only change with
-    `facts_rev`).
+    A period new to the cache is read whole, as without one. After that, a page of a
+    period the cache read whole or checked before asks the database only for the
+    conversations stamped since that read (`adapters.storage.summaries.changed`: database
+    triggers stamp a conversation whenever its row, its facts or the start of the
+    customer's next conversation change) and counts the period's conversations (a
+    deleted one shows as one too many). It reads in full only the changed conversations
+    whose `facts_rev` moved or that are not held; one whose live columns changed gets
+    them from its row. When that cannot be relied on (conversations were dropped from
+    the cache since, the count disagrees, or thousands changed), every conversation of
+    the period is checked against its current row instead (`adapters.storage.summaries.
+    live`, about a quarter of a full read's values). So every figure comes from the
+    database's current rows; what is saved is reading and building them again. A
+    summary is held with the messages read for its SLA clocks when those depend on `now`
+    (they only change with `facts_rev`).
 
     At most `capacity` conversations are held (about 1.5 kB each), the longest held
     dropped first; a period with more conversations than that is read whole, as without
-    a cache, and nothing of it is held. Safe to share between threads."""
+    a cache, and nothing of it is held. Safe to share between threads: one read at a
+    time (`turn`), so what it holds only ever moves forward in the database's history."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         if capacity < 1:
@@ -139,8 +166,11 @@ class SummaryCache:
         self._held: OrderedDict[int, tuple[store.Live, ConversationSummary]] = OrderedDict()
         self._periods: list[tuple[datetime, datetime]] = []  #: read before, the latest last
         self._lock = threading.Lock()
-        #: the periods being read whole now, each with the event set when it is done
-        self._reading: list[tuple[datetime, datetime, threading.Event]] = []
+        self._turn = threading.Lock()
+        #: (start, end, mark): every conversation of the period at the `mark` of a read is
+        #: held, current as of that read; forgotten when anything is dropped
+        self._covered: list[tuple[datetime, datetime, int]] = []
+        self._dropped = 0  #: how many times conversations were dropped to make room
 
     def __len__(self) -> int:
         return len(self._held)
@@ -150,21 +180,53 @@ class SummaryCache:
         """The most conversations held at once."""
         return self._capacity
 
+    @contextmanager
+    def turn(self) -> Iterator[bool]:
+        """A read of the cache and what it then keeps, one at a time: a page that comes
+        while another (or the start's warming) reads waits for it, then finds what it read
+        held. False after `WAIT_FOR_READ` seconds: read without the cache."""
+        mine = self._turn.acquire(timeout=WAIT_FOR_READ)
+        try:
+            yield mine
+        finally:
+            if mine:
+                self._turn.release()
+
     def _known(self, start: datetime, end: datetime) -> bool:
         with self._lock:
             return any(s < end and start < e for s, e in self._periods)
 
+    def _since(self, start: datetime, end: datetime) -> int | None:
+        """The latest mark of a read that left every conversation of the period held."""
+        with self._lock:
+            marks = [k for s, e, k in self._covered if s <= start and end <= e]
+        return max(marks, default=None)
+
+    def _cover(self, start: datetime, end: datetime, mark: int, dropped: int) -> None:
+        with self._lock:
+            if self._dropped == dropped:  # nothing dropped during the read
+                self._covered = [*self._covered[-(PERIODS - 1) :], (start, end, mark)]
+
     def read(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
         """The conversations that started in `[start, end)`, oldest id first, with their
         `live` rows: from what is held where it is current, the rest read (by id, or the
-        whole period when it is new to the cache or most of it is wanted)."""
-        if not self._known(start, end):
-            # A page that comes while another (or `warm`) reads an overlapping period
-            # whole waits for that read once, then checks against what it read, instead
-            # of reading the whole period a second time beside it.
-            self._wait_for_overlapping(start, end)
-            if not self._known(start, end):  # nothing to check against: read it all
-                return self._read_whole(conn, start, end)
+        whole period when it is new to the cache or most of it is wanted). Call it in
+        `turn`, with `keep` after it."""
+        dropped, mark = self._dropped, store.mark(conn)  # the mark before what it marks
+        since = self._since(start, end)
+        if since is not None:
+            changes = self._changes(conn, start, end, since)
+            if changes is not None:
+                self._cover(start, end, mark, dropped)
+                return changes
+        if not self._known(start, end):  # nothing to check against: read it all
+            whole = store.read(conn, start, end)
+            if len(whole.live) <= self._capacity:  # else the cache cannot help it
+                with self._lock:
+                    self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+                self._held_from(whole)
+                self._cover(start, end, mark, dropped)
+            return whole
         rows = store.live(conn, start, end)
         if len(rows) > self._capacity:  # grown past what the cache can hold
             return store.read(conn, start, end)
@@ -183,6 +245,7 @@ class SummaryCache:
                     held[row[0]] = (row, summary)
                     found.append(summary)
         if not wanted:
+            self._cover(start, end, mark, dropped)
             return store.Read(found, {}, rows)
         if len(wanted) > len(rows) // 2:  # cheaper read in one range than by ids
             every = store.read(conn, start, end)
@@ -194,29 +257,42 @@ class SummaryCache:
         else:
             fresh = store.read_ids(conn, list(wanted))
         self._held_from(fresh)
+        self._cover(start, end, mark, dropped)
         return store.Read(sorted([*found, *fresh.summarised], key=_by_id), fresh.stale, rows)
 
-    def _wait_for_overlapping(self, start: datetime, end: datetime) -> None:
+    def _changes(
+        self, conn: Connection, start: datetime, end: datetime, since: int
+    ) -> store.Read | None:
+        """`read` from what is held and what was stamped `since`; None when that cannot be
+        relied on (too many stamped, or the period's count disagrees)."""
+        rows = store.changed(conn, start, end, since)
+        if rows is None:
+            return None
+        total = store.count(conn, start, end)
+        wanted: dict[int, store.Live] = {}
         with self._lock:
-            reading = [done for s, e, done in self._reading if s < end and start < e]
-        for done in reading:
-            done.wait(WAIT_FOR_READ)
-
-    def _read_whole(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
-        entry = (start, end, threading.Event())
-        with self._lock:
-            self._reading.append(entry)
-        try:
-            whole = store.read(conn, start, end)
-            if len(whole.live) <= self._capacity:  # else the cache cannot help it
-                with self._lock:
-                    self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
-                self._held_from(whole)
-            return whole
-        finally:
-            with self._lock:
-                self._reading.remove(entry)
-            entry[2].set()
+            held = self._held
+            for row in rows:
+                entry = held.get(row[0])
+                if entry is None or not store.same_conversation(entry[0], row):
+                    wanted[row[0]] = row  # new, or its facts_rev moved
+                elif entry[0] != row:  # only live columns changed
+                    held[row[0]] = (row, store.with_live(entry[1], row))
+            # in UTC like the starts held: comparing across time zones costs 10x as much
+            first, last = start.astimezone(UTC), end.astimezone(UTC)
+            kept = [
+                entry
+                for cid, entry in held.items()
+                if first <= entry[1].created_at < last and cid not in wanted
+            ]
+        if len(kept) + len(wanted) != total:  # one held was deleted (or one is missing)
+            return None
+        fresh = store.read_ids(conn, list(wanted)) if wanted else store.Read([], {}, [])
+        if len(fresh.live) != len(wanted):
+            return None
+        self._held_from(fresh)
+        found = sorted([*(summary for _, summary in kept), *fresh.summarised], key=_by_id)
+        return store.Read(found, fresh.stale, [*(row for row, _ in kept), *fresh.live])
 
     def _held_from(self, read: store.Read) -> store.Read:
         """Hold what `read` read in full (with its `live` rows)."""
@@ -246,8 +322,12 @@ class SummaryCache:
         self._held.move_to_end(summary.id)  # dropped last
 
     def _trim(self) -> None:
+        if len(self._held) <= self._capacity:
+            return
         while len(self._held) > self._capacity:
             self._held.popitem(last=False)
+        self._dropped += 1
+        self._covered = []
 
 
 def _by_id(c: ConversationSummary) -> int:

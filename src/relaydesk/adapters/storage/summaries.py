@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, cast, func, select
+from sqlalchemy import Connection, Text, and_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -72,25 +72,31 @@ _READ_IDS = _reading(conversations.c.id.in_(bindparam("k_ids", expanding=True)))
 #: `facts_rev`, which migration 0015's triggers bump whenever the summary's facts or the
 #: conversation's escalated_at, resolved_at or priority change, then the other columns
 #: the figures read live, as stored. The rest of a conversation's row never changes.
-_LIVE = (
-    select(
-        conversations.c.id,
-        conversations.c.facts_rev,
-        conversations.c.created_at,
-        conversations.c.customer_id,
-        conversations.c.status,
-        conversations.c.queue,
-        conversations.c.assignee_id,
-        conversations.c.csat_state,
-        conversations.c.csat_rating,
-        conversations.c.feedback,
-        cast(conversations.c.failure_tags, Text).label("failure_tags"),
-        NEXT_AT,
-    )
-    .where(IN_PERIOD)
-    .order_by(conversations.c.id)
+_LIVE_COLUMNS = (
+    conversations.c.id,
+    conversations.c.facts_rev,
+    conversations.c.created_at,
+    conversations.c.customer_id,
+    conversations.c.status,
+    conversations.c.queue,
+    conversations.c.assignee_id,
+    conversations.c.csat_state,
+    conversations.c.csat_rating,
+    conversations.c.feedback,
+    cast(conversations.c.failure_tags, Text).label("failure_tags"),
+    NEXT_AT,
+)
+_LIVE = select(*_LIVE_COLUMNS).where(IN_PERIOD).order_by(conversations.c.id)
+#: The `_LIVE` rows of every conversation stamped at or after a mark, of any period (the
+#: `live_seq` index finds them; the caller keeps its period's).
+_CHANGED = (
+    select(*_LIVE_COLUMNS)
+    .where(conversations.c.live_seq >= bindparam("k_since"))
+    .limit(bindparam("k_limit"))
 )
 _COUNT = select(func.count()).select_from(conversations).where(IN_PERIOD)
+_SQLITE_MARK = select(func.coalesce(func.max(conversations.c.live_seq), 0) + 1)
+_POSTGRES_MARK = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _STALE = (
     select(conversations.c.id, conversations.c.facts_rev)
     .select_from(conversations.outerjoin(sums, _CURRENT))
@@ -107,6 +113,8 @@ _OUTDATED_SLA = (  # current summaries whose stored SLA outcome was judged under
 )
 
 
+#: The most conversations stamped since a mark that `changed` reads row by row.
+CHANGED_LIMIT = 5_000
 _NO_DRAFTS = Drafts(0, 0, False)  #: shared by the many conversations without a draft
 
 
@@ -148,6 +156,29 @@ def live(conn: Connection, start: datetime, end: datetime) -> list[Live]:
     """What a summary read earlier is checked against, for each conversation that
     started in `[start, end)`, oldest id first: about a quarter of `read`'s values."""
     return [tuple(row) for row in conn.execute(_LIVE, {"k_start": start, "k_end": end})]
+
+
+def mark(conn: Connection) -> int:
+    """Where this read stands in the conversations' history: any conversation changed
+    after what it sees (or by a transaction it does not see) is stamped at or after the
+    mark (migration 0016). Read it before what it marks."""
+    query = _POSTGRES_MARK if conn.dialect.name == "postgresql" else _SQLITE_MARK
+    return int(conn.execute(query).scalar_one())
+
+
+def changed(conn: Connection, start: datetime, end: datetime, since: int) -> list[Live] | None:
+    """The `live` rows of the conversations that started in `[start, end)` and were
+    stamped at or after `since` (a `mark` of an earlier read), oldest id first; None
+    when more than `CHANGED_LIMIT` conversations (of any period) were stamped since then,
+    a read the caller should not make row by row."""
+    rows = conn.execute(_CHANGED, {"k_since": since, "k_limit": CHANGED_LIMIT + 1}).all()
+    if len(rows) > CHANGED_LIMIT:
+        return None
+    return sorted((tuple(row) for row in rows if start <= row[2] < end), key=_first)
+
+
+def _first(row: Live) -> Any:
+    return row[0]
 
 
 def count(conn: Connection, start: datetime, end: datetime) -> int:

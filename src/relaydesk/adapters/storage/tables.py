@@ -183,7 +183,12 @@ conversations = Table(
     # Insights summary is computed from changes: its messages, decisions, booking clicks,
     # and its escalated_at, resolved_at and priority (`conversation_summaries.facts_rev`).
     Column("facts_rev", Integer, nullable=False, server_default=text("0")),
-    Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
+    # Stamped by database triggers (migration 0016) whenever the row changes, or the
+    # customer's next conversation does: an Insights cache reads only what was stamped
+    # since its last read (`adapters.storage.summaries.changed`).
+    Column("live_seq", BigInteger, nullable=False, server_default=text("0")),
+    Index("ix_conversations_status", "status"),
+    Index("ix_conversations_live_seq", "live_seq"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
     Index(  # the wait estimate's counts of a queue, read from the index alone (status is
