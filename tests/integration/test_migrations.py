@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import pending, upgrade
-from relaydesk.adapters.storage.tables import metadata
+from relaydesk.adapters.storage.tables import SQLITE_ONLY_INDEXES, metadata
 
 
 def test_migrations_match_the_tables(database_url: str) -> None:
@@ -16,8 +18,14 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         assert pending(db.engine)
         upgrade(db.engine)
         assert not pending(db.engine)
+        postgres = db.engine.dialect.name == "postgresql"
+
+        def include(obj: Any, name: str | None, kind: str, *_: Any) -> bool:
+            return not (postgres and kind == "index" and name in SQLITE_ONLY_INDEXES)
+
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            context = MigrationContext.configure(conn, opts={"include_object": include})
+            diff = compare_metadata(context, metadata)
         assert diff == []
     finally:
         db.dispose()
@@ -83,3 +91,48 @@ def test_the_known_head_is_alembics_head() -> None:
 
     script = ScriptDirectory.from_config(migrate.alembic_config(None))  # type: ignore[arg-type]
     assert script.get_heads() == [migrate.HEAD]
+
+
+def test_0016_downgrades_and_upgrades_again_keeping_0015s_triggers(database_url: str) -> None:
+    """Dropping `live_seq` must not take 0015's triggers with it (a SQLite table rebuild
+    would): a message still bumps its conversation's `facts_rev` afterwards, and after
+    upgrading again a change is stamped."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import insert, select, update
+
+    from relaydesk.adapters.storage.migrate import alembic_config
+    from relaydesk.adapters.storage.tables import conversations, customers, messages
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    db = Database(database_url)
+    try:
+        upgrade(db.engine)
+        command.downgrade(alembic_config(db.engine), "0015")
+        with db.engine.begin() as conn:
+            customer = conn.execute(
+                insert(customers).values(wa_id="1555", created_at=now, updated_at=now)
+            ).inserted_primary_key[0]
+            conv = conn.execute(
+                insert(conversations).values(
+                    customer_id=customer, phone_number_id="1", status="bot",
+                    created_at=now, updated_at=now,
+                )  # fmt: skip
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(messages).values(
+                    conversation_id=conv, direction="in", type="text", text="hi",
+                    payload={}, sent_at=now, created_at=now,
+                )  # fmt: skip
+            )
+            rev = select(conversations.c.facts_rev).where(conversations.c.id == conv)
+            assert conn.execute(rev).scalar_one() == 1  # 0015's trigger still there
+        upgrade(db.engine)
+        with db.engine.begin() as conn:
+            stamp = select(conversations.c.live_seq).where(conversations.c.id == conv)
+            before = conn.execute(stamp).scalar_one()
+            conn.execute(update(conversations).where(conversations.c.id == conv).values(queue="q"))
+            assert conn.execute(stamp).scalar_one() > before
+    finally:
+        db.dispose()

@@ -207,3 +207,101 @@ def test_a_cache_that_dropped_conversations_checks_every_row_again(
     monkeypatch.setattr(store, "live", counted)
     assert from_summaries(db, brief, filters, NOW, cache) == from_facts(db, brief, filters, NOW)
     assert checked  # the previous week pushed some of this one out: rows checked again
+
+
+def _customer(conn: Any, wa_id: str) -> int:
+    return int(
+        conn.execute(
+            insert(customers).values(wa_id=wa_id, created_at=NOW, updated_at=NOW)
+        ).inserted_primary_key[0]
+    )
+
+
+def _short(convs: Any) -> list[tuple[int, Any, Any]]:
+    return [(c.id, c.csat_rating, c.feedback) for c in convs]
+
+
+def test_deleting_the_latest_stamped_conversation_hides_no_later_change(db: Database) -> None:
+    """The stamps never go back: the conversation stamped last (another period's) is
+    deleted, then one of the period changes; the next read shows the change."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    start, end = NOW - timedelta(days=7), NOW
+    with db.write() as conn:
+        mine = conn.execute(
+            insert(conversations).values(
+                **_conversation(_customer(conn, "1"), NOW - timedelta(days=3))
+            )
+        ).inserted_primary_key[0]
+        elsewhere = conn.execute(
+            insert(conversations).values(
+                **_conversation(_customer(conn, "2"), NOW - timedelta(days=40))
+            )
+        ).inserted_primary_key[0]
+        conn.execute(update(conversations).where(conversations.c.id == elsewhere).values(queue="x"))
+    cache = summaries.SummaryCache()
+    for _ in range(2):  # read whole, then by its changes
+        summaries.read(db, brief, start, end, NOW, cache)
+    with db.write() as conn:
+        conn.execute(delete(conversations).where(conversations.c.id == elsewhere))
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == mine)
+            .values(csat_rating=1, feedback="needed")
+        )
+    cached = summaries.read(db, brief, start, end, NOW, cache)
+    assert (
+        _short(cached)
+        == _short(summaries.read(db, brief, start, end, NOW))
+        == [(mine, 1, "needed")]
+    )
+
+
+def test_a_failed_page_and_a_deleted_conversation_leave_no_ghost(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deleted conversation is forgotten; a page that fails before keeping what it
+    read leaves the period to be checked again; the pages after read only changes."""
+    brief = load_brief(EXAMPLE_BRIEF)
+    start, end = NOW - timedelta(days=7), NOW
+
+    def new(conn: Any, n: int) -> int:
+        at = NOW - timedelta(days=3, hours=-n)
+        return int(
+            conn.execute(
+                insert(conversations).values(**_conversation(_customer(conn, str(n)), at))
+            ).inserted_primary_key[0]
+        )
+
+    with db.write() as conn:
+        first, *_ = [new(conn, n) for n in range(3)]
+    cache = summaries.SummaryCache()
+    for _ in range(2):
+        summaries.read(db, brief, start, end, NOW, cache)
+    with db.write() as conn:
+        conn.execute(delete(conversations).where(conversations.c.id == first))
+    summaries.read(db, brief, start, end, NOW, cache)  # the count disagrees: every row checked
+    with db.write() as conn:
+        added = new(conn, 10)
+
+    def fails(*_: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(summaries.facts_store, "load_ids", fails)
+        with pytest.raises(RuntimeError):
+            summaries.read(db, brief, start, end, NOW, cache)
+    cached = summaries.read(db, brief, start, end, NOW, cache)
+    expected = [c.id for c in summaries.read(db, brief, start, end, NOW)]
+    assert [c.id for c in cached] == expected
+    assert first not in expected and added in expected
+    calls: list[str] = []
+    for name in ("live", "read", "changed"):
+        real = getattr(summaries.store, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(summaries.store, name, counted)
+    assert [c.id for c in summaries.read(db, brief, start, end, NOW, cache)] == expected
+    assert calls == ["changed"]  # no ghost left to make the count disagree

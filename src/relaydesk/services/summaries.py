@@ -49,6 +49,8 @@ def read(
     read it at `now`: never from a stale summary. With `cache`, what it holds and is still
     current is not read in full again. The summaries worked out from facts are stored
     after the read."""
+    if cache is not None and not cache.holds(db, start, end):
+        cache = None  # read whole each time; nothing of it would be held
     if cache is None:
         convs, made, stale = _read(db, brief, start, end, now, None)
     else:
@@ -85,9 +87,11 @@ def _read(
         for c in found.summarised
     ]
     convs = sorted([*convs, *made], key=_by_id) if made else convs
-    if cache is not None and (made or messages):
-        kept = [_for_cache(c, brief, basis, now) for c in made]
-        cache.keep([*kept, *(c for c in convs if c.id in messages)], found.live)
+    if cache is not None:
+        if made or messages:
+            kept = [_for_cache(c, brief, basis, now) for c in made]
+            cache.keep([*kept, *(c for c in convs if c.id in messages)], found.live)
+        cache.settle()  # every conversation of the period held now
     return convs, made, found.stale
 
 
@@ -171,6 +175,8 @@ class SummaryCache:
         #: held, current as of that read; forgotten when anything is dropped
         self._covered: list[tuple[datetime, datetime, int]] = []
         self._dropped = 0  #: how many times conversations were dropped to make room
+        #: the coverage the last `read` will give once what it read is kept (`settle`)
+        self._pending: tuple[datetime, datetime, int, int] | None = None
 
     def __len__(self) -> int:
         return len(self._held)
@@ -192,6 +198,12 @@ class SummaryCache:
             if mine:
                 self._turn.release()
 
+    def holds(self, db: Database, start: datetime, end: datetime) -> bool:
+        """Whether the period's conversations fit in the cache (one count, from an index):
+        a larger period is read whole without taking a turn."""
+        with db.read() as conn:
+            return store.count(conn, start, end) <= self._capacity
+
     def _known(self, start: datetime, end: datetime) -> bool:
         with self._lock:
             return any(s < end and start < e for s, e in self._periods)
@@ -203,15 +215,27 @@ class SummaryCache:
         return max(marks, default=None)
 
     def _cover(self, start: datetime, end: datetime, mark: int, dropped: int) -> None:
+        """Give the period this coverage once what the read found is kept (`settle`)."""
+        self._pending = (start, end, mark, dropped)
+
+    def settle(self) -> None:
+        """The last `read`'s conversations are all held now (those worked out from facts
+        included, by `keep`): later reads of the period may read only what changed."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        start, end, mark, dropped = pending
         with self._lock:
             if self._dropped == dropped:  # nothing dropped during the read
-                self._covered = [*self._covered[-(PERIODS - 1) :], (start, end, mark)]
+                others = [c for c in self._covered if (c[0], c[1]) != (start, end)]
+                self._covered = [*others[-(PERIODS - 1) :], (start, end, mark)]
 
     def read(self, conn: Connection, start: datetime, end: datetime) -> store.Read:
         """The conversations that started in `[start, end)`, oldest id first, with their
         `live` rows: from what is held where it is current, the rest read (by id, or the
         whole period when it is new to the cache or most of it is wanted). Call it in
         `turn`, with `keep` after it."""
+        self._pending = None
         dropped, mark = self._dropped, store.mark(conn)  # the mark before what it marks
         since = self._since(start, end)
         if since is not None:
@@ -224,6 +248,7 @@ class SummaryCache:
             if len(whole.live) <= self._capacity:  # else the cache cannot help it
                 with self._lock:
                     self._periods = [*self._periods[-(PERIODS - 1) :], (start, end)]
+                self._forget_gone(start, end, {row[0] for row in whole.live})
                 self._held_from(whole)
                 self._cover(start, end, mark, dropped)
             return whole
@@ -232,6 +257,7 @@ class SummaryCache:
             return store.read(conn, start, end)
         found: list[ConversationSummary] = []
         wanted: dict[int, store.Live] = {}
+        self._forget_gone(start, end, {row[0] for row in rows})
         with self._lock:
             held = self._held
             for row in rows:
@@ -260,6 +286,18 @@ class SummaryCache:
         self._cover(start, end, mark, dropped)
         return store.Read(sorted([*found, *fresh.summarised], key=_by_id), fresh.stale, rows)
 
+    def _forget_gone(self, start: datetime, end: datetime, present: set[int]) -> None:
+        """Drop what is held of the period but no longer in the database."""
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+        with self._lock:
+            gone = [
+                cid
+                for cid, (_, summary) in self._held.items()
+                if first <= summary.created_at < last and cid not in present
+            ]
+            for cid in gone:
+                del self._held[cid]
+
     def _changes(
         self, conn: Connection, start: datetime, end: datetime, since: int
     ) -> store.Read | None:
@@ -268,7 +306,7 @@ class SummaryCache:
         rows = store.changed(conn, start, end, since)
         if rows is None:
             return None
-        total = store.count(conn, start, end)
+        total, ids = store.census(conn, start, end)
         wanted: dict[int, store.Live] = {}
         with self._lock:
             held = self._held
@@ -285,7 +323,9 @@ class SummaryCache:
                 for cid, entry in held.items()
                 if first <= entry[1].created_at < last and cid not in wanted
             ]
-        if len(kept) + len(wanted) != total:  # one held was deleted (or one is missing)
+        # a held one deleted (or one missing): the count, or the ids' sum, disagrees
+        held_ids = sum(summary.id for _, summary in kept) + sum(wanted)
+        if len(kept) + len(wanted) != total or held_ids != ids:
             return None
         fresh = store.read_ids(conn, list(wanted)) if wanted else store.Read([], {}, [])
         if len(fresh.live) != len(wanted):

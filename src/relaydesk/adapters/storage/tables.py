@@ -183,12 +183,11 @@ conversations = Table(
     # Insights summary is computed from changes: its messages, decisions, booking clicks,
     # and its escalated_at, resolved_at and priority (`conversation_summaries.facts_rev`).
     Column("facts_rev", Integer, nullable=False, server_default=text("0")),
-    # Stamped by database triggers (migration 0016) whenever the row changes, or the
-    # customer's next conversation does: an Insights cache reads only what was stamped
-    # since its last read (`adapters.storage.summaries.changed`).
+    # Stamped by database triggers (migration 0016) whenever what the Insights read of the
+    # conversation changes, or the customer's next conversation does: an Insights cache
+    # reads only what was stamped since its last read (`adapters.storage.summaries.changed`).
     Column("live_seq", BigInteger, nullable=False, server_default=text("0")),
-    Index("ix_conversations_status", "status"),
-    Index("ix_conversations_live_seq", "live_seq"),  # the waiting queue, agents' load
+    Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers
     Index("ix_conversations_queue_resolved_at", "queue", "resolved_at"),  # handle times
     Index(  # the wait estimate's counts of a queue, read from the index alone (status is
@@ -497,6 +496,19 @@ change_log = Table(
     Column("detail", Json, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_change_log_created_at", "created_at"),
+)
+
+#: SQLite's `conversations.live_seq` stamps, indexed there only (migration 0016): on
+#: PostgreSQL an index on a column every watched update changes would end its HOT updates.
+SQLITE_ONLY_INDEXES = ("ix_conversations_live_seq",)
+Index("ix_conversations_live_seq", conversations.c.live_seq)
+
+#: SQLite's stamp counter (migration 0016), one row; PostgreSQL stamps transaction ids and
+#: leaves it at 0.
+conversation_stamps = Table(
+    "conversation_stamps",
+    metadata,
+    Column("last", BigInteger, nullable=False),
 )
 
 #: The scorecard reads a period's conversations by start, and each customer's next one.
