@@ -116,15 +116,23 @@ def test_0016_downgrades_and_upgrades_again_keeping_0015s_triggers(database_url:
             ).inserted_primary_key[0]
             conv = conn.execute(
                 insert(conversations).values(
-                    customer_id=customer, phone_number_id="1", status="bot",
-                    created_at=now, updated_at=now,
-                )  # fmt: skip
+                    customer_id=customer,
+                    phone_number_id="1",
+                    status="bot",
+                    created_at=now,
+                    updated_at=now,
+                )
             ).inserted_primary_key[0]
             conn.execute(
                 insert(messages).values(
-                    conversation_id=conv, direction="in", type="text", text="hi",
-                    payload={}, sent_at=now, created_at=now,
-                )  # fmt: skip
+                    conversation_id=conv,
+                    direction="in",
+                    type="text",
+                    text="hi",
+                    payload={},
+                    sent_at=now,
+                    created_at=now,
+                )
             )
             rev = select(conversations.c.facts_rev).where(conversations.c.id == conv)
             assert conn.execute(rev).scalar_one() == 1  # 0015's trigger still there

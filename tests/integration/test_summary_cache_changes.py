@@ -82,13 +82,16 @@ def test_the_triggers_stamp_what_the_figures_read(db: Database) -> None:
         assert _stamp(db, first) >= mark, change
     mark = _mark(db)
     with db.read(snapshot=True) as conn:
-        assert store.changed(conn, NOW - timedelta(days=7), NOW, mark) == []
+        assert store.changes(conn, NOW - timedelta(days=7), NOW, mark).rows == []
     with db.write() as conn:
         conn.execute(update(conversations).where(conversations.c.id == first).values(queue="x"))
     with db.read(snapshot=True) as conn:
-        rows = store.changed(conn, NOW - timedelta(days=7), NOW, mark)
+        found = store.changes(conn, NOW - timedelta(days=7), NOW, mark)
+        rows, total = found.rows, found.total
         assert [row[0] for row in rows or []] == [first]
-        assert store.changed(conn, NOW - timedelta(days=30), NOW - timedelta(days=7), mark) == []
+        assert total == 1 and found.id_sum == first
+        earlier = store.changes(conn, NOW - timedelta(days=30), NOW - timedelta(days=7), mark)
+        assert earlier.rows == []
 
 
 def test_a_warm_page_reads_only_the_stamped_conversations(
@@ -101,7 +104,7 @@ def test_a_warm_page_reads_only_the_stamped_conversations(
     cache = summaries.SummaryCache()
     first = insights.summarised(db, brief, filters, NOW, cache)  # read whole
     calls: list[str] = []
-    for name in ("live", "read", "read_ids", "changed"):
+    for name in ("live", "read", "read_ids", "changes"):
         real = getattr(store, name)
 
         def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
@@ -110,7 +113,7 @@ def test_a_warm_page_reads_only_the_stamped_conversations(
 
         monkeypatch.setattr(store, name, counted)
     assert insights.summarised(db, brief, filters, NOW, cache) == first
-    assert calls == ["changed"]  # no row checked, nothing read in full
+    assert calls == ["changes"]  # no row checked, nothing read in full
     calls.clear()
     fact, live = first[0], first[1]
     with db.write() as conn:
@@ -129,7 +132,7 @@ def test_a_warm_page_reads_only_the_stamped_conversations(
             update(conversations).where(conversations.c.id == live.id).values(feedback="needed")
         )  # fmt: skip
     again = insights.summarised(db, brief, filters, NOW, cache)
-    assert calls == ["changed", "read_ids"]
+    assert calls == ["changes", "read_ids"]
     assert next(c for c in again if c.id == live.id).feedback == "needed"
     assert next(c for c in again if c.id == fact.id).messages == fact.messages + 1
     assert from_summaries(db, brief, filters, NOW, cache) == from_facts(db, brief, filters, NOW)
@@ -295,7 +298,7 @@ def test_a_failed_page_and_a_deleted_conversation_leave_no_ghost(
     assert [c.id for c in cached] == expected
     assert first not in expected and added in expected
     calls: list[str] = []
-    for name in ("live", "read", "changed"):
+    for name in ("live", "read", "changes"):
         real = getattr(summaries.store, name)
 
         def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
@@ -304,4 +307,4 @@ def test_a_failed_page_and_a_deleted_conversation_leave_no_ghost(
 
         monkeypatch.setattr(summaries.store, name, counted)
     assert [c.id for c in summaries.read(db, brief, start, end, NOW, cache)] == expected
-    assert calls == ["changed"]  # no ghost left to make the count disagree
+    assert calls == ["changes"]  # no ghost left to make the count disagree

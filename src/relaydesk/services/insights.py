@@ -182,6 +182,12 @@ class Filters:
         if self.end - self.start > MAX_PERIOD:
             raise BadQueryError(f"the period is longer than {MAX_PERIOD.days} days; shorten it")
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether a filter besides the period is set."""
+        return any(v is not None for v in (self.queue, self.intent, self.source, self.number,
+                                           self.status))  # fmt: skip
+
     def keeps(self, c: Figured) -> bool:
         return (
             (self.queue is None or c.queue == self.queue)
@@ -238,7 +244,7 @@ def summarised(
 ) -> list[ConversationSummary]:
     """The period's conversations from their summaries (`services.summaries.read`)."""
     convs = summaries.read(db, brief, filters.start, filters.end, now, cache)
-    return [c for c in convs if filters.keeps(c)]
+    return [c for c in convs if filters.keeps(c)] if filters.narrowed else convs
 
 
 def table(

@@ -145,18 +145,18 @@ class SummaryCache:
 
     A period new to the cache is read whole, as without one. After that, a page of a
     period the cache read whole or checked before asks the database only for the
-    conversations stamped since that read (`adapters.storage.summaries.changed`: database
+    conversations stamped since that read (`adapters.storage.summaries.changes`: database
     triggers stamp a conversation whenever its row, its facts or the start of the
-    customer's next conversation change) and counts the period's conversations (a
-    deleted one shows as one too many). It reads in full only the changed conversations
-    whose `facts_rev` moved or that are not held; one whose live columns changed gets
-    them from its row. When that cannot be relied on (conversations were dropped from
-    the cache since, the count disagrees, or thousands changed), every conversation of
-    the period is checked against its current row instead (`adapters.storage.summaries.
-    live`, about a quarter of a full read's values). So every figure comes from the
-    database's current rows; what is saved is reading and building them again. A
-    summary is held with the messages read for its SLA clocks when those depend on `now`
-    (they only change with `facts_rev`).
+    customer's next conversation change) and counts the period's conversations with the
+    sum of their ids (a deleted one shows as one too many). It reads in full only the
+    changed conversations whose `facts_rev` moved or that are not held; one whose live
+    columns changed gets them from its row. When that cannot be relied on (conversations
+    were dropped from the cache since, the count or the sum disagrees, or thousands
+    changed), every conversation of the period is checked against its current row
+    instead (`adapters.storage.summaries.live`, about a quarter of a full read's
+    values). So every figure comes from the database's current rows; what is saved is
+    reading and building them again. A summary is held with the messages read for its SLA
+    clocks when those depend on `now` (they only change with `facts_rev`).
 
     At most `capacity` conversations are held (about 1.5 kB each), the longest held
     dropped first; a period with more conversations than that is read whole, as without
@@ -302,11 +302,11 @@ class SummaryCache:
         self, conn: Connection, start: datetime, end: datetime, since: int
     ) -> store.Read | None:
         """`read` from what is held and what was stamped `since`; None when that cannot be
-        relied on (too many stamped, or the period's count disagrees)."""
-        rows = store.changed(conn, start, end, since)
+        relied on (too many stamped, or the period's count or sum of ids disagrees)."""
+        since_then = store.changes(conn, start, end, since)
+        rows, total, ids = since_then.rows, since_then.total, since_then.id_sum
         if rows is None:
             return None
-        total, ids = store.census(conn, start, end)
         wanted: dict[int, store.Live] = {}
         with self._lock:
             held = self._held

@@ -87,15 +87,27 @@ _LIVE_COLUMNS = (
     NEXT_AT,
 )
 _LIVE = select(*_LIVE_COLUMNS).where(IN_PERIOD).order_by(conversations.c.id)
-#: The `_LIVE` rows of the conversations stamped at or after a mark: on SQLite of any
-#: period (the `live_seq` index finds them; the caller keeps its period's), on PostgreSQL
-#: among the period's rows (`live_seq` is not indexed there: migration 0016).
-_CHANGED = select(*_LIVE_COLUMNS).limit(bindparam("k_limit"))
-_STAMPED = conversations.c.live_seq >= bindparam("k_since")
-_CHANGED_ANYWHERE = _CHANGED.where(_STAMPED)
-_CHANGED_IN_PERIOD = _CHANGED.where(IN_PERIOD, _STAMPED)
+#: SQLite: the `_LIVE` rows of the conversations stamped at or after a mark, of any
+#: period (the `live_seq` index finds them; the caller keeps its period's).
+_CHANGED = (
+    select(*_LIVE_COLUMNS)
+    .where(conversations.c.live_seq >= bindparam("k_since"))
+    .limit(bindparam("k_limit"))
+)
 _COUNT = select(func.count()).select_from(conversations).where(IN_PERIOD)
 _CENSUS = select(func.count(), func.coalesce(func.sum(conversations.c.id), 0)).where(IN_PERIOD)
+#: PostgreSQL: the census and the ids stamped since, in one pass over the period's rows
+#: (`live_seq` is not indexed there: migration 0016).
+_PG_CHANGES = select(
+    func.count(),
+    func.coalesce(func.sum(conversations.c.id), 0),
+    func.array_agg(conversations.c.id).filter(conversations.c.live_seq >= bindparam("k_since")),
+).where(IN_PERIOD)
+_LIVE_IDS = (
+    select(*_LIVE_COLUMNS)
+    .where(conversations.c.id.in_(bindparam("k_ids", expanding=True)))
+    .order_by(conversations.c.id)
+)
 _SQLITE_MARK = select(conversation_stamps.c.last + 1)
 _POSTGRES_MARK = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _STALE = (
@@ -114,7 +126,7 @@ _OUTDATED_SLA = (  # current summaries whose stored SLA outcome was judged under
 )
 
 
-#: The most conversations stamped since a mark that `changed` reads row by row.
+#: The most conversations stamped since a mark that `changes` reads row by row.
 CHANGED_LIMIT = 5_000
 _NO_DRAFTS = Drafts(0, 0, False)  #: shared by the many conversations without a draft
 
@@ -167,31 +179,40 @@ def mark(conn: Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def changed(conn: Connection, start: datetime, end: datetime, since: int) -> list[Live] | None:
-    """The `live` rows of the conversations that started in `[start, end)` and were
-    stamped at or after `since` (a `mark` of an earlier read), oldest id first; None when
-    more than `CHANGED_LIMIT` were stamped since then (of any period on SQLite), a read
-    the caller should not make row by row."""
-    wanted = {"k_since": since, "k_limit": CHANGED_LIMIT + 1}
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A period since a mark: its conversations' `live` rows stamped at or after it
+    (oldest id first; None when more than `CHANGED_LIMIT` were, a read not worth making
+    row by row), and how many conversations it has with the sum of their ids."""
+
+    rows: list[Live] | None
+    total: int
+    id_sum: int
+
+
+def changes(conn: Connection, start: datetime, end: datetime, since: int) -> Changes:
+    """What changed in `[start, end)` since `since`, a `mark` of an earlier read."""
+    period = {"k_start": start, "k_end": end}
     if conn.dialect.name == "postgresql":
-        period = wanted | {"k_start": start, "k_end": end}
-        rows = [tuple(row) for row in conn.execute(_CHANGED_IN_PERIOD, period)]
-        return sorted(rows, key=_first) if len(rows) <= CHANGED_LIMIT else None
-    rows = [tuple(row) for row in conn.execute(_CHANGED_ANYWHERE, wanted)]
-    if len(rows) > CHANGED_LIMIT:
-        return None
+        total, id_sum, ids = conn.execute(_PG_CHANGES, period | {"k_since": since}).one()
+        if ids and len(ids) > CHANGED_LIMIT:
+            return Changes(None, int(total), int(id_sum))
+        rows = [tuple(row) for row in conn.execute(_LIVE_IDS, {"k_ids": ids})] if ids else []
+        return Changes(rows, int(total), int(id_sum))
+    total, id_sum = conn.execute(_CENSUS, period).one()
+    stamped = [
+        tuple(row)
+        for row in conn.execute(_CHANGED, {"k_since": since, "k_limit": CHANGED_LIMIT + 1})
+    ]
+    if len(stamped) > CHANGED_LIMIT:
+        return Changes(None, int(total), int(id_sum))
     first, last = start.astimezone(UTC), end.astimezone(UTC)  # as stored: faster compared
-    return sorted((row for row in rows if first <= row[2] < last), key=_first)
+    rows = sorted((row for row in stamped if first <= row[2] < last), key=_first)
+    return Changes(rows, int(total), int(id_sum))
 
 
 def _first(row: Live) -> Any:
     return row[0]
-
-
-def census(conn: Connection, start: datetime, end: datetime) -> tuple[int, int]:
-    """How many conversations started in `[start, end)`, and the sum of their ids."""
-    found = conn.execute(_CENSUS, {"k_start": start, "k_end": end}).one()
-    return int(found[0]), int(found[1])
 
 
 def count(conn: Connection, start: datetime, end: datetime) -> int:

@@ -185,7 +185,7 @@ conversations = Table(
     Column("facts_rev", Integer, nullable=False, server_default=text("0")),
     # Stamped by database triggers (migration 0016) whenever what the Insights read of the
     # conversation changes, or the customer's next conversation does: an Insights cache
-    # reads only what was stamped since its last read (`adapters.storage.summaries.changed`).
+    # reads only what was stamped since its last read (`adapters.storage.summaries.changes`).
     Column("live_seq", BigInteger, nullable=False, server_default=text("0")),
     Index("ix_conversations_status", "status"),  # the waiting queue, agents' load
     Index("ix_conversations_timer_at", "timer_at"),  # due SLA and ladder timers

@@ -9,7 +9,7 @@ column the Insights read of it changes (its own, or `facts_rev`, which 0015's tr
 bump when its messages, decisions or booking clicks change), and stamp the customer's
 conversation just before one that is inserted, deleted or moved (its next conversation's
 start, which the figures read, changed). An Insights cache that read a period then reads
-only the conversations stamped since (`adapters.storage.summaries.changed`).
+only the conversations stamped since (`adapters.storage.summaries.changes`).
 
 - SQLite: the next value of a counter (`conversation_stamps`, one row; writers take turns,
   so a later commit always has a larger stamp than every earlier one, and deleting the
