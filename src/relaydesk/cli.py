@@ -4,6 +4,7 @@ replay, test, report, demo."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -220,7 +221,10 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     )
     if settings.sandbox:
         _show_demo_accounts(container)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:  # the app unfreezes at shutdown; this covers a server that never started it
+        gc.unfreeze()
 
 
 def _show_demo_accounts(container: Container) -> None:
