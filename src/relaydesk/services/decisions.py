@@ -41,7 +41,6 @@ from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage import rollout as rollout_store
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.deferred import Deferred
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import drafts, turn
@@ -96,7 +95,6 @@ class Admission(Protocol):
         outcome: Outcome,
         now: datetime,
         arriving: rollout_store.Arriving | None = None,
-        later: Deferred | None = None,
     ) -> Outcome: ...
 
 
@@ -260,14 +258,12 @@ class DecisionStage:
         passes it. Returns how many were decided (a prefix of `todo`)."""
         deadline = None if budget is None else time.perf_counter() + budget
         taken = 0
-        later = Deferred()  # the conversations' and customers' UPDATEs, sent together
-        contexts = _Contexts(conn, todo, later)
+        contexts = _Contexts(conn, todo)
         for item in todo:
-            self._decide(conn, batch, item, contexts.take(taken, item), later)
+            self._decide(conn, batch, item, contexts.take(taken, item))
             taken += 1
             if deadline is not None and time.perf_counter() >= deadline:
                 break
-        later.flush(conn)
         store.done(conn, [p.message_id for p in todo[:taken]])
         repo.record_decisions(conn, batch.decisions)
         batch.outbox += insert_replies(conn, batch.replies)
@@ -279,25 +275,20 @@ class DecisionStage:
         batch: Batch,
         item: store.Pending,
         context: repo.DecisionContext | None = None,
-        later: Deferred | None = None,
     ) -> None:
         """Decide one message. `context`: its conversation's state, customer language and
         cohort, read in this transaction after every earlier write to them (None: read
-        them here). `later` holds the message's UPDATEs of its conversation and customer;
-        it is flushed here before anything this transaction wrote is read."""
+        them here)."""
         message, now = item.message, item.received_at
-        flush = later.flush if later is not None else lambda _: None
         if context is not None:
             state = context.state
         else:
-            flush(conn)
             state = repo.conversation_state(conn, item.conversation_id)
         arriving = context.arriving if context is not None else None
         if state.status is ConversationStatus.RESOLVED:
             # Closed by an earlier message of this batch or round ("thanks, bye") after this
             # one was stored: it starts the customer's next conversation, as it would have
             # had it arrived a moment later.
-            flush(conn)
             state = repo.open_conversation(conn, item.customer_id, message.phone_number_id, now)
             store.move_message(conn, item.message_id, state.id)
             arriving = None  # the new conversation's cohort is read with it
@@ -311,16 +302,12 @@ class DecisionStage:
                 batch.understood.get(message.wamid, _NOTHING),
                 now,
                 context.language if context is not None else None,
-                later,
             )
             outcome = self._decider.decide(state, message, understanding, item.attributes, now)
             if self._admit is not None:
-                outcome = self._admit(
-                    conn, item, state, understanding, outcome, now, arriving, later
-                )
+                outcome = self._admit(conn, item, state, understanding, outcome, now, arriving)
         draft = outcome.handoff
         if draft is not None:  # escalating: word the wait from the live queue it joins
-            flush(conn)  # the queue is read from the conversations
             snapshot = self._queue.snapshot(conn, state.id, draft, window_from, now)
             outcome = with_wait(outcome, self._decider.brief, snapshot, now)
         decision = outcome.decision
@@ -340,7 +327,6 @@ class DecisionStage:
             escalated=draft is not None,
             cancelled=cancelled,
             language=draft.language if draft else None,
-            later=later,
         )
         batch.events += record_events(conn, state, decision, item.message_id, message.type, now)
         batch.actions.append(decision.action.value)
@@ -375,22 +361,16 @@ class DecisionStage:
         understanding: Understanding,
         now: datetime,
         known: customers_store.CustomerLanguage | None = None,
-        later: Deferred | None = None,
     ) -> Understanding:
         """The understanding in the customer's language (kept on the customer, updated when
         this message settles it otherwise). `known`: the customer's language as read in
-        this transaction (None: read here). `later`: where the update is held."""
+        this transaction (None: read here)."""
         if known is None:
             known = customers_store.language_of(conn, item.customer_id)
         understanding, language = customer_language(understanding, known.language)
         if language.changed and language.language is not None:
             customers_store.set_language(
-                conn,
-                item.customer_id,
-                language.language,
-                language.source or "detected",
-                now,
-                later,
+                conn, item.customer_id, language.language, language.source or "detected", now
             )
             log.info(
                 "customer_language_set",
@@ -444,12 +424,9 @@ class _Contexts:
     while nothing in this transaction has written to its customer since it was read: a
     second message of the same customer in a chunk gets None (its decision reads afresh)."""
 
-    def __init__(
-        self, conn: Connection, todo: Sequence[store.Pending], later: Deferred | None = None
-    ) -> None:
+    def __init__(self, conn: Connection, todo: Sequence[store.Pending]) -> None:
         self._conn = conn
         self._todo = todo
-        self._later = later  #: flushed before a read, which must see every earlier write
         self._read_to = 0  #: contexts are read for todo[:_read_to]
         self._found: dict[int, repo.DecisionContext] = {}
         self._touched: set[int] = set()  #: customers decided since the last read
@@ -457,8 +434,6 @@ class _Contexts:
     def take(self, index: int, item: store.Pending) -> repo.DecisionContext | None:
         if index >= self._read_to:
             chunk = self._todo[index : index + CONTEXT_CHUNK]
-            if self._later is not None:
-                self._later.flush(self._conn)
             self._found = repo.decision_contexts(self._conn, [p.conversation_id for p in chunk])
             self._touched = set()
             self._read_to = index + len(chunk)

@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import rollout as store
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.deferred import Deferred
 from relaydesk.adapters.storage.pending import Pending
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import rollout, rollout_gates
@@ -144,13 +143,11 @@ class Rollout:
         outcome: Outcome,
         now: datetime,
         arriving: store.Arriving | None = None,
-        later: Deferred | None = None,
     ) -> Outcome:
         """Place the conversation in a cohort at its first decision, and hold the bot back
         for the baseline and for intents that are off. `arriving`: the conversation's
         cohort and customer as the caller read them in this transaction (read here if
-        None); `later`: where the placing's writes are held for the caller's next flush
-        (written at once if None)."""
+        None)."""
         current = self._fresh(conn, now)
         if arriving is None:
             arriving = store.arriving(conn, state.id)
@@ -171,7 +168,6 @@ class Rollout:
                 cohort,
                 bucket,
                 bucket_known=arriving.bucket is not None,
-                later=later,
             )
         if cohort == BASELINE:
             config = self.brief.rollout

@@ -21,7 +21,6 @@ from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from relaydesk.adapters.storage.deferred import Deferred
 from relaydesk.adapters.storage.errors import RaceLost
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -323,17 +322,8 @@ def language_of(conn: Connection, customer_id: int) -> CustomerLanguage:
 
 
 def set_language(
-    conn: Connection,
-    customer_id: int,
-    language: str,
-    source: str,
-    now: datetime,
-    later: Deferred | None = None,
+    conn: Connection, customer_id: int, language: str, source: str, now: datetime
 ) -> None:
-    """Keep `language` on the customer, with when and how (`source`) it was set (held in
-    `later` when given, for its next flush)."""
+    """Keep `language` on the customer, with when and how (`source`) it was set."""
     values = {"k_id": customer_id, "k_language": language, "k_at": now, "k_source": source}
-    if later is not None:
-        later.add(_SET_LANGUAGE, values)
-    else:
-        conn.execute(_SET_LANGUAGE, values)
+    conn.execute(_SET_LANGUAGE, values)

@@ -18,7 +18,6 @@ from relaydesk.adapters.storage.customers import (
     lock_customer,
     upsert_customer,
 )
-from relaydesk.adapters.storage.deferred import Deferred
 from relaydesk.adapters.storage.rollout import Arriving
 from relaydesk.adapters.storage.tables import (
     conversations,
@@ -296,7 +295,6 @@ def finish_inbound(
     escalated: bool = False,
     cancelled: bool = False,
     language: str | None = None,
-    later: Deferred | None = None,
 ) -> None:
     """One UPDATE after a message: the window (already moved forward by the caller), the
     bot's memory, the status and the route (unchanged values passed as they were), and
@@ -304,8 +302,7 @@ def finish_inbound(
     `escalated` also the handoff's clocks: `escalated_at`, `entered_queue_at` and
     `timer_at` now (a new SLA cycle), and `language` when known. With `cancelled` (the
     customer called the handoff off) the timer is cleared; a message to a queued or
-    assigned conversation makes its timer due now. `later`: hold the UPDATE there, for
-    its next flush."""
+    assigned conversation makes its timer due now."""
     params: dict[str, Any] = {
         "k_id": conversation_id,
         "k_last": last_inbound_at,
@@ -326,10 +323,7 @@ def finish_inbound(
     elif status in (ConversationStatus.QUEUED, ConversationStatus.ASSIGNED):
         statement = _FINISH_OWNED
         params["k_at"] = now
-    if later is not None:
-        later.add(statement, params)
-    else:
-        conn.execute(statement, params)
+    conn.execute(statement, params)
 
 
 # --- messages --------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from relaydesk.adapters.storage.deferred import Deferred
 from relaydesk.adapters.storage.tables import (
     conversations,
     customers,
@@ -247,19 +246,12 @@ def place(
     bucket: int,
     *,
     bucket_known: bool = False,
-    later: Deferred | None = None,
 ) -> None:
     """Set the conversation's cohort, and the customer's bucket if it has none yet
-    (`bucket_known`: the caller read that it has one, so only the cohort is written).
-    `later`: hold the writes there, for its next flush."""
-    writes = [(_PLACE_CONVERSATION, {"k_id": conversation_id, "k_cohort": cohort})]
+    (`bucket_known`: the caller read that it has one, so only the cohort is written)."""
+    conn.execute(_PLACE_CONVERSATION, {"k_id": conversation_id, "k_cohort": cohort})
     if not bucket_known:
-        writes.append((_PLACE_CUSTOMER, {"k_id": customer_id, "k_bucket": bucket}))
-    for statement, params in writes:
-        if later is not None:
-            later.add(statement, params)
-        else:
-            conn.execute(statement, params)
+        conn.execute(_PLACE_CUSTOMER, {"k_id": customer_id, "k_bucket": bucket})
 
 
 # -- figures ----------------------------------------------------------------------------------
