@@ -100,12 +100,22 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(normalise(keyword))}(?!\w)")
 
 
+@lru_cache(maxsize=16)
+def _any_keyword(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that matches wherever one of `keywords`' own patterns does."""
+    either = "|".join(re.escape(normalise(k)) for k in keywords)
+    return re.compile(rf"(?<!\w)(?:{either})(?!\w)")
+
+
 def _keywords(brief: Brief, given: TriggerInput) -> list[Trigger]:
-    if not given.text or not brief.triggers.keywords:
+    rules = brief.triggers.keywords
+    if not given.text or not rules:
         return []
     text = normalise(given.text)
+    if not _any_keyword(tuple(k for rule in rules for k in rule.keywords)).search(text):
+        return []  # most messages name no keyword: one search instead of one per keyword
     fired = []
-    for rule in brief.triggers.keywords:
+    for rule in rules:
         hit = next((k for k in rule.keywords if _keyword_pattern(k).search(text)), None)
         if hit is not None:
             asks = given.understanding.mode == QUESTION
