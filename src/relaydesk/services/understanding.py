@@ -159,15 +159,18 @@ class Understander:
         if not to_classify:
             return results
         texts = [messages[i].text or "" for i in to_classify]
-        predictions = self._classifier.predict(texts)
-        index_now = self.knowledge.current() if self.knowledge is not None else None
-        vectors = (  # the knowledge base's queries of this batch, encoded together
-            index_now.query_vectors(
-                [t for t, p in zip(texts, predictions, strict=True) if self._searches(p)]
-            )
-            if index_now is not None
-            else {}
-        )
+        if self.knowledge is None:
+            predictions = self._classifier.predict(texts)
+            index_now, vectors = None, {}
+        else:
+            from relaydesk.nlu.minilm import held  # imported with the knowledge base
+
+            with held():  # a text the classifier encoded is not encoded again for its search
+                predictions = self._classifier.predict(texts)
+                index_now = self.knowledge.current()
+                vectors = index_now.query_vectors(  # the batch's queries, encoded together
+                    [t for t, p in zip(texts, predictions, strict=True) if self._searches(p)]
+                )
         for index, text, prediction in zip(to_classify, texts, predictions, strict=True):
             human = self._human.detect(text)
             cancel = self._cancel.detect(text)
