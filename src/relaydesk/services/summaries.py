@@ -288,15 +288,18 @@ class SummaryCache:
 
     def _forget_gone(self, start: datetime, end: datetime, present: set[int]) -> None:
         """Drop what is held of the period but no longer in the database."""
-        first, last = start.astimezone(UTC), end.astimezone(UTC)
         with self._lock:
-            gone = [
-                cid
-                for cid, (_, summary) in self._held.items()
-                if first <= summary.created_at < last and cid not in present
-            ]
+            gone = [cid for cid, _ in self._held_in(start, end) if cid not in present]
             for cid in gone:
                 del self._held[cid]
+
+    def _held_in(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[int, tuple[store.Live, ConversationSummary]]]:
+        """What is held of the conversations that started in `[start, end)`; under the
+        lock. In UTC like the starts held: comparing across time zones costs 10x as much."""
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+        return [(cid, e) for cid, e in self._held.items() if first <= e[1].created_at < last]
 
     def _changes(
         self, conn: Connection, start: datetime, end: datetime, since: int
@@ -316,13 +319,7 @@ class SummaryCache:
                     wanted[row[0]] = row  # new, or its facts_rev moved
                 elif entry[0] != row:  # only live columns changed
                     held[row[0]] = (row, store.with_live(entry[1], row))
-            # in UTC like the starts held: comparing across time zones costs 10x as much
-            first, last = start.astimezone(UTC), end.astimezone(UTC)
-            kept = [
-                entry
-                for cid, entry in held.items()
-                if first <= entry[1].created_at < last and cid not in wanted
-            ]
+            kept = [entry for cid, entry in self._held_in(start, end) if cid not in wanted]
         # a held one deleted (or one missing): the count, or the ids' sum, disagrees
         held_ids = sum(summary.id for _, summary in kept) + sum(wanted)
         if len(kept) + len(wanted) != total or held_ids != ids:
