@@ -171,7 +171,8 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     """Serve webhooks, the API and (without WhatsApp credentials) the sandbox."""
     import uvicorn
 
-    from relaydesk.app.http.main import create_app, settle_gc
+    from relaydesk.app.http.main import create_app
+    from relaydesk.app.runtime import settle_gc
     from relaydesk.app.worker_metrics import WorkerMetrics, free_loopback_port
     from relaydesk.app.worker_process import WorkerProcess, worker_argv
     from relaydesk.bootstrap import StartupError, build
@@ -307,8 +308,11 @@ def worker(parent_pid: int | None, metrics_port: int | None, metrics_host: str) 
             await container.graph.aclose()
             container.db.dispose()
 
+    from relaydesk.app.runtime import worker_runtime
+
     click.echo("Relaydesk worker running; Ctrl-C stops it.")
-    asyncio.run(main())
+    with worker_runtime():
+        asyncio.run(main())
 
 
 def _metrics_port_error(host: str, port: int, exc: OSError) -> str:

@@ -38,6 +38,7 @@ from relaydesk.app.http.routes import (
     webhooks,
 )
 from relaydesk.app.http.uploads import UploadLimit
+from relaydesk.app.runtime import settle_gc
 from relaydesk.app.worker_metrics import WorkerMetrics
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
@@ -53,18 +54,6 @@ def utc_now() -> datetime:
 
 #: How long shutdown waits for the start's warming before it goes on without it.
 WARMING_STOP_SECONDS = 10.0
-
-
-def settle_gc() -> None:
-    """Move every object alive now out of the cyclic collector's way (`gc.freeze`), after
-    one collection: a full collection then walks only what was made since. `serve` does
-    it before it starts serving (the modules, the brief, the models) and, with
-    `freeze_gc`, again after the Insights warming (the warmed summaries). What is frozen
-    is freed by its reference count when dropped; what was in flight at the second
-    freeze and later leaves cycles behind is not collected until shutdown (bounded: the
-    requests running at that moment)."""
-    gc.collect()
-    gc.freeze()
 
 
 async def _warm(container: Container, now: datetime, freeze_gc: bool) -> None:
