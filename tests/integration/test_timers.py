@@ -10,6 +10,7 @@ technical (30m, skipped when nobody is online) -> management.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections.abc import Iterator
@@ -439,3 +440,27 @@ def test_a_failing_conversation_does_not_stop_the_others(
     assert kinds(db, fine) == ["sla_warning"]
     assert kinds(db, broken) == []  # rolled back
     assert row(db, broken).timer_at == MON_10 + 51 * M  # tried again a minute later
+
+
+def test_on_sqlite_a_batch_is_committed_in_slices(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no time per slice, each conversation is its own transaction on SQLite (the
+    webhooks' insert waits for one at most); PostgreSQL keeps one per batch. Every one
+    is acted on either way."""
+    ids = [conversation(db, queue="management") for _ in range(6)]
+    writes = 0
+    write = db.write
+
+    @contextlib.contextmanager
+    def counted(**options: Any) -> Iterator[Any]:
+        nonlocal writes
+        writes += 1
+        with write(**options) as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "write", counted)
+    report = Timers(db, BRIEF, write_slice=0.0).run(MON_10 + 50 * M)
+    assert (report.conversations, report.warnings) == (6, 6)
+    assert all(kinds(db, cid) == ["sla_warning"] for cid in ids)
+    assert writes == (6 if db.is_sqlite else 1)

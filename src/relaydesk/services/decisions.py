@@ -40,7 +40,7 @@ from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage import rollout as rollout_store
-from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.db import WRITE_SLICE, Database
 from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import drafts, turn
@@ -100,10 +100,6 @@ class Admission(Protocol):
 
 #: How many pending messages one round decides (one model call).
 BATCH_SIZE = 64
-#: SQLite has one writer: a round commits every this many seconds of deciding, so the
-#: webhooks' own inserts (the acknowledgement) never wait long for the lock. PostgreSQL
-#: decides a round in one transaction (its customers stay claimed until it commits).
-WRITE_SLICE = 0.004
 #: The decision contexts (conversation state, customer language, cohort) of this many
 #: messages are read in one query, just before they are decided.
 CONTEXT_CHUNK = 8

@@ -14,7 +14,9 @@ never looked at (`timer_at` and `sla_handled` both NULL) is due at once as well.
 
 Concurrency: on PostgreSQL the due rows are claimed with `FOR UPDATE SKIP LOCKED`, so
 two workers never act on one conversation; SQLite serialises writers itself. Each batch
-is one short transaction, and every change is recorded as an event beside it.
+is one short transaction (on SQLite, as many of a few milliseconds each as it takes:
+the webhooks' insert waits for the write lock), and every change is recorded as an
+event beside it.
 
 Breach actions on a conversation an agent already holds: `raise_priority` and
 `notify_supervisors` apply as written; `move_up_tier` does not take the conversation
@@ -24,6 +26,7 @@ alerts supervisors instead, who can transfer it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,7 +37,7 @@ from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import csat as csat_store
 from relaydesk.adapters.storage import timers as store
-from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.db import WRITE_SLICE, Database
 from relaydesk.adapters.storage.handoff import online_agents as _online_agents
 from relaydesk.adapters.storage.timers import Timed
 from relaydesk.brief.schema import PRIORITIES, Brief, Priority
@@ -108,12 +111,17 @@ class Timers:
         *,
         on_outbound: Callable[[], None] = lambda: None,
         batch_size: int = 25,
+        write_slice: float | None = WRITE_SLICE,
     ) -> None:
+        """`write_slice`: on SQLite, a batch is committed in transactions of about this
+        many seconds (the webhooks' insert waits for the write lock at most one); None,
+        or PostgreSQL, one transaction per batch."""
         self._db = db
         self._brief = brief
         self._calendar = BusinessCalendar.from_brief(brief)
         self._on_outbound = on_outbound
         self._batch_size = batch_size
+        self._write_slice = write_slice if db.is_sqlite else None
 
     def run(self, now: datetime) -> TimerReport:
         """Act on every timer due at `now`: SLA warnings and breaches, ladder timeouts,
@@ -123,8 +131,10 @@ class Timers:
         for ids in self._batches(
             lambda conn, after: store.due_ids(conn, now, after=after, limit=size)
         ):
-            with self._db.write() as conn:
-                self._work(conn, ids, now, counts)
+            rest: Sequence[int] = ids
+            while rest:  # in slices, like the decision stage: a webhook waits at most one
+                with self._db.write() as conn:
+                    rest = self._work(conn, rest, now, counts)
         for ids in self._batches(
             lambda conn, after: csat_store.pending_ids(conn, after=after, limit=size)
         ):
@@ -153,13 +163,16 @@ class Timers:
 
     def _work(
         self, conn: Connection, ids: Sequence[int], now: datetime, counts: TimerReport
-    ) -> None:
+    ) -> list[int]:
+        """Act on those of `ids` still due, in order, until `write_slice` seconds have
+        passed (on SQLite); returns the ids claimed but not reached, for the next slice."""
         rows = store.claim_due(conn, ids, now)
         if not rows:
-            return
+            return []
+        deadline = None if self._write_slice is None else time.perf_counter() + self._write_slice
         timelines = clocks.timelines(conn, rows)
         agents = _online_agents(conn)
-        for row in rows:
+        for index, row in enumerate(rows):
             counts.conversations += 1
             try:
                 with conn.begin_nested():
@@ -167,6 +180,9 @@ class Timers:
             except Exception:  # one bad conversation must not stop the others (or the outbox)
                 log.exception("timer_failed", conversation_id=row.id)
                 store.save(conn, row.id, {"timer_at": now + RETRY_AFTER})
+            if deadline is not None and time.perf_counter() >= deadline:
+                return [r.id for r in rows[index + 1 :]]
+        return []
 
     def _one(
         self,

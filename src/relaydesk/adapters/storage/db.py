@@ -99,6 +99,12 @@ class WriterFile:
         os.close(self._gate)
 
 
+#: SQLite has one writer, and a webhook's acknowledgement waits for it: the worker's long
+#: jobs (deciding a round, the timers) commit every this many seconds of work, so the
+#: acknowledgement never waits longer than about one slice. (PostgreSQL's writers do not
+#: exclude each other; there they keep one transaction.)
+WRITE_SLICE = 0.004
+
 #: Execution option marking a `Database.read()` connection (see `_on_begin`).
 _READ_ONLY = "relaydesk_read_only"
 
