@@ -40,6 +40,16 @@ def assign_waiting(conn: Connection, brief: Brief, now: datetime) -> list[Assign
     return [Assigned(a.conversation_id, a.agent_id, a.queue) for a in made]
 
 
+def would_assign(conn: Connection, brief: Brief, now: datetime) -> bool:
+    """Whether a round at `now` would hand out anything, read without locking or writing:
+    the worker asks this every second before it takes the write lock for a round (with
+    no online agent who has room, or a queue nobody online can take, the answer is no)."""
+    online = agents_store.agents(conn, online_only=True)
+    if not any(agent.has_capacity for agent in online):
+        return False
+    return bool(routing.assign(waiting(conn, brief, lock=False), online, brief.queues, now))
+
+
 def assign(
     conn: Connection,
     conversation_id: int,
@@ -64,9 +74,9 @@ def assign(
     )
 
 
-def waiting(conn: Connection, brief: Brief) -> list[routing.Waiting]:
+def waiting(conn: Connection, brief: Brief, *, lock: bool = True) -> list[routing.Waiting]:
     """The queued conversations, as routing needs them (a queue the brief no longer has
-    counts as its default queue)."""
+    counts as its default queue); locked on PostgreSQL unless `lock` is False."""
     return [
         routing.Waiting(
             conversation_id=row.id,
@@ -77,5 +87,5 @@ def waiting(conn: Connection, brief: Brief) -> list[routing.Waiting]:
             window_closes_at=window_expires_at(row.last_inbound_at),
             entered_target_at=row.entered_queue_at,
         )
-        for row in queues_store.waiting(conn, lock=True)
+        for row in queues_store.waiting(conn, lock=lock)
     ]

@@ -96,7 +96,12 @@ class Moves(DeskBase):
 
     def assign_waiting(self, now: datetime) -> list[Assigned]:
         """One assignment round (`services.assignment.assign_waiting`) in its own
-        transaction."""
+        transaction, taken only when a read finds something to assign: the worker runs
+        this every second, and the write lock it would take is the one a webhook's
+        acknowledgement waits for."""
+        with self._db.read() as conn:
+            if not assignment.would_assign(conn, self._brief, now):
+                return []
         with self._db.write() as conn:
             made = assignment.assign_waiting(conn, self._brief, now)
         for one in made:
