@@ -143,7 +143,7 @@ def test_lock_due_reads_the_last_attempt_and_a_proving_status(db: Database) -> N
 def test_start_hold_and_retry_move_the_row(db: Database) -> None:
     with db.write() as conn:
         row_id = enqueue(conn, conversation(conn, "34600000001"), "34600000001")
-        store.start(conn, row_id, 1, NOW + 30 * S)
+        store.start(conn, [(row_id, 1)], NOW + 30 * S)
     row = outbox_row(db, row_id)
     assert (row.state, row.attempts, row.lease_until) == ("sending", 1, NOW + 30 * S)
     with db.write() as conn:
@@ -156,7 +156,7 @@ def test_start_hold_and_retry_move_the_row(db: Database) -> None:
         None,
     )
     with db.write() as conn:
-        store.start(conn, row_id, 1, NOW + 30 * S)
+        store.start(conn, [(row_id, 1)], NOW + 30 * S)
         store.retry(conn, row_id, NOW + 9 * S, 130429, "x" * 3000)
     row = outbox_row(db, row_id)
     assert (row.state, row.attempts, row.next_attempt_at) == ("pending", 1, NOW + 9 * S)
@@ -164,6 +164,22 @@ def test_start_hold_and_retry_move_the_row(db: Database) -> None:
     with db.write() as conn:
         store.retry(conn, row_id, NOW + 300 * S, 368, "blocked", attempts=0)
     assert outbox_row(db, row_id).attempts == 0
+
+
+def test_start_claims_each_row_with_its_own_attempt_count_in_one_call(db: Database) -> None:
+    with db.write() as conn:
+        first, second, other = (
+            enqueue(conn, conversation(conn, wa_id), wa_id)
+            for wa_id in ("34600000001", "34600000002", "34600000003")
+        )
+        store.start(conn, [(first, 1), (second, 3)], NOW + 30 * S)
+        store.start(conn, [], NOW + 60 * S)  # nothing claimed: nothing changes
+    assert (outbox_row(db, first).state, outbox_row(db, first).attempts) == ("sending", 1)
+    assert (outbox_row(db, second).attempts, outbox_row(db, second).lease_until) == (
+        3,
+        NOW + 30 * S,
+    )
+    assert (outbox_row(db, other).state, outbox_row(db, other).lease_until) == ("pending", None)
 
 
 def test_accept_many_finishes_rows_messages_and_applies_early_receipts(db: Database) -> None:
@@ -219,7 +235,7 @@ def test_replace_content_and_fail(db: Database) -> None:
     template = {"type": "template", "name": "reengage", "language": "en"}
     with db.write() as conn:
         row_id = enqueue(conn, conversation(conn, "34600000001"), "34600000001", attempts=1)
-        store.start(conn, row_id, 1, NOW + 30 * S)
+        store.start(conn, [(row_id, 1)], NOW + 30 * S)
         store.replace_content(conn, row_id, template, resend_at=None)
     row = outbox_row(db, row_id)
     assert (row.content, row.state) == (template, "sending")

@@ -231,10 +231,10 @@ class OutboxWorker:
                     log.info("outbox_reconciled", outbox_id=row.id)
                     reconciled += 1
                 elif isinstance(verdict, Claim):
-                    store.start(conn, row.id, row.attempts + 1, now + self._lease)
                     jobs.append(_job(row))
                 else:
                     store.hold(conn, row.id, verdict.until)
+            store.start(conn, [(job.id, job.attempts) for job in jobs], now + self._lease)
         return jobs, reconciled
 
     # --- sending ----------------------------------------------------------------------------

@@ -128,12 +128,16 @@ def _last_attempt(conn: Connection, outbox_id: int) -> LastAttempt | None:
     return None if last is None else LastAttempt(last.started_at, last.outcome)
 
 
-def start(conn: Connection, outbox_id: int, attempts: int, lease_until: datetime) -> None:
-    """Claim a row for a send: `attempts` now counts it; it is ours until `lease_until`."""
+def start(conn: Connection, claims: Sequence[tuple[int, int]], lease_until: datetime) -> None:
+    """Claim rows for a send, (outbox id, attempts) pairs in one statement: `attempts` now
+    counts this send; each row is ours until `lease_until`."""
+    if not claims:
+        return
     conn.execute(
         update(outbox)
-        .where(outbox.c.id == outbox_id)
-        .values(state="sending", attempts=attempts, lease_until=lease_until)
+        .where(outbox.c.id == bindparam("b_outbox"))
+        .values(state="sending", attempts=bindparam("b_attempts"), lease_until=lease_until),
+        [{"b_outbox": outbox_id, "b_attempts": attempts} for outbox_id, attempts in claims],
     )
 
 
