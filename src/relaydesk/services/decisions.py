@@ -35,20 +35,23 @@ from typing import Protocol
 import structlog
 from sqlalchemy import Connection
 
-from relaydesk.adapters.storage import customers as customers_store
-from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import pending as store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage import rollout as rollout_store
 from relaydesk.adapters.storage.db import WRITE_SLICE, Database
-from relaydesk.adapters.whatsapp.codec import Recipient, content_to_dict
+from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.brief.schema import Brief
 from relaydesk.domain import drafts, turn
 from relaydesk.domain.channel import InboundMessage
 from relaydesk.domain.conversation import ConversationState, ConversationStatus
-from relaydesk.domain.decision import Action, Decision, Understanding
+from relaydesk.domain.decision import Action, Understanding
 from relaydesk.domain.policy import Outcome, with_wait
 from relaydesk.observability import Metrics
+from relaydesk.services._decision_parts import (
+    DecisionContexts,
+    held_as_draft,
+    in_customer_language,
+)
 from relaydesk.services._ingest_rows import (
     Batch,
     decision_row,
@@ -58,7 +61,6 @@ from relaydesk.services._ingest_rows import (
 )
 from relaydesk.services.handoff import LiveQueue, record_events
 from relaydesk.services.runner import run_in_thread
-from relaydesk.services.understanding import customer_language
 
 log = structlog.get_logger(__name__)
 _NOTHING = Understanding(None, 0.0)
@@ -100,9 +102,6 @@ class Admission(Protocol):
 
 #: How many pending messages one round decides (one model call).
 BATCH_SIZE = 64
-#: The decision contexts (conversation state, customer language, cohort) of this many
-#: messages are read in one query, just before they are decided.
-CONTEXT_CHUNK = 8
 
 
 class DecisionStage:
@@ -254,7 +253,7 @@ class DecisionStage:
         passes it. Returns how many were decided (a prefix of `todo`)."""
         deadline = None if budget is None else time.perf_counter() + budget
         taken = 0
-        contexts = _Contexts(conn, todo)
+        contexts = DecisionContexts(conn, todo)
         for item in todo:
             self._decide(conn, batch, item, contexts.take(taken, item))
             taken += 1
@@ -292,7 +291,7 @@ class DecisionStage:
         window_from = state.last_inbound_at or message.sent_at
         outcome = turn.backlogged(state, message, now, self._backlog_max_age)
         if outcome is None:
-            understanding = self._in_customer_language(
+            understanding = in_customer_language(
                 conn,
                 item,
                 batch.understood.get(message.wamid, _NOTHING),
@@ -335,7 +334,7 @@ class DecisionStage:
                 triggers=[t.type for t in decision.triggers],
                 wait_basis=decision.detail.get("wait_basis"),
             )
-        if self._held_as_draft(conn, state.id, item.message_id, decision, now):
+        if held_as_draft(conn, self._intent_mode, state.id, item.message_id, decision, now):
             return
         recipient = Recipient(wa_id=message.sender.wa_id, user_id=message.sender.user_id)
         for reply in decision.replies:  # stored with the transaction's others at its end
@@ -350,60 +349,6 @@ class DecisionStage:
                 )
             )
 
-    def _in_customer_language(
-        self,
-        conn: Connection,
-        item: store.Pending,
-        understanding: Understanding,
-        now: datetime,
-        known: customers_store.CustomerLanguage | None = None,
-    ) -> Understanding:
-        """The understanding in the customer's language (kept on the customer, updated when
-        this message settles it otherwise). `known`: the customer's language as read in
-        this transaction (None: read here)."""
-        if known is None:
-            known = customers_store.language_of(conn, item.customer_id)
-        understanding, language = customer_language(understanding, known.language)
-        if language.changed and language.language is not None:
-            customers_store.set_language(
-                conn, item.customer_id, language.language, language.source or "detected", now
-            )
-            log.info(
-                "customer_language_set",
-                customer_id=item.customer_id,
-                language=language.language,
-                source=language.source,
-            )
-        return understanding
-
-    def _held_as_draft(
-        self,
-        conn: Connection,
-        conversation_id: int,
-        message_id: int,
-        decision: Decision,
-        now: datetime,
-    ) -> bool:
-        """An answer of an intent in draft mode is stored as a draft for the Approvals view
-        (`services.drafts`) instead of being queued for sending."""
-        reply = drafts.held(decision, self._intent_mode)
-        if reply is None or decision.intent is None:
-            return False
-        draft_id = drafts_store.insert(
-            conn,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            intent=decision.intent,
-            confidence=decision.confidence,
-            text=drafts.body_of(reply),
-            content=content_to_dict(reply),
-            now=now,
-        )
-        log.info(
-            "draft_held", draft_id=draft_id, conversation_id=conversation_id, intent=decision.intent
-        )
-        return True
-
     def _committed(self, batch: Batch) -> None:
         for action in batch.actions:
             self._metrics.decisions.labels(action).inc()
@@ -411,35 +356,6 @@ class DecisionStage:
             self.on_outbound()
         if batch.events:
             self.on_event()
-
-
-class _Contexts:
-    """The decision contexts of the messages one transaction decides, read
-    `CONTEXT_CHUNK` messages at a time just before they are decided (a transaction with a
-    time budget may decide only the first few). A context is handed out once, and only
-    while nothing in this transaction has written to its customer since it was read: a
-    second message of the same customer in a chunk gets None (its decision reads afresh)."""
-
-    def __init__(self, conn: Connection, todo: Sequence[store.Pending]) -> None:
-        self._conn = conn
-        self._todo = todo
-        self._read_to = 0  #: contexts are read for todo[:_read_to]
-        self._found: dict[int, repo.DecisionContext] = {}
-        self._touched: set[int] = set()  #: customers decided since the last read
-
-    def take(self, index: int, item: store.Pending) -> repo.DecisionContext | None:
-        if index >= self._read_to:
-            chunk = self._todo[index : index + CONTEXT_CHUNK]
-            self._found = repo.decision_contexts(self._conn, [p.conversation_id for p in chunk])
-            self._touched = set()
-            self._read_to = index + len(chunk)
-        context = self._found.pop(item.conversation_id, None)
-        customer = item.customer_id
-        stale = customer in self._touched
-        self._touched.add(customer)
-        if context is None or stale or context.arriving.customer_id != customer:
-            return None
-        return context
 
 
 def pending_depth(db: Database) -> tuple[int, datetime | None]:
