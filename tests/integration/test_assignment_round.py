@@ -3,31 +3,21 @@ write lock only when a read finds something to hand out, and then hands it out."
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from relaydesk.adapters.storage.db import Database
 from relaydesk.services.moves import Moves
-from tests.integration.test_timers import BRIEF, MON_10, agent, conversation, db, row
+from tests.integration.test_timers import (
+    BRIEF,
+    MON_10,
+    agent,
+    conversation,
+    counting_writes,
+    db,
+    row,
+)
 
 __all__ = ["db"]  # the fixture, shared with the timers' tests
-
-
-def counting_writes(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    writes: list[int] = []
-    write = db.write
-
-    @contextlib.contextmanager
-    def counted(**options: Any) -> Iterator[Any]:
-        writes.append(1)
-        with write(**options) as conn:
-            yield conn
-
-    monkeypatch.setattr(db, "write", counted)
-    return writes
 
 
 def test_nobody_online_means_no_write(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

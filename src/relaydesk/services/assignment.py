@@ -30,11 +30,7 @@ def assign_waiting(conn: Connection, brief: Brief, now: datetime) -> list[Assign
     """One round: every waiting conversation that an online agent can take is given to
     one. On PostgreSQL the waiting rows are locked (SKIP LOCKED), so two rounds at once
     never hand out the same conversation."""
-    queued = waiting(conn, brief)
-    if not queued:
-        return []
-    online = agents_store.agents(conn, online_only=True)
-    made = routing.assign(queued, online, brief.queues, now)
+    made = _plan(conn, brief, now, lock=True)
     for one in made:
         assign(conn, one.conversation_id, one.agent_id, one.queue, now)
     return [Assigned(a.conversation_id, a.agent_id, a.queue) for a in made]
@@ -44,10 +40,16 @@ def would_assign(conn: Connection, brief: Brief, now: datetime) -> bool:
     """Whether a round at `now` would hand out anything, read without locking or writing:
     the worker asks this every second before it takes the write lock for a round (with
     no online agent who has room, or a queue nobody online can take, the answer is no)."""
+    return bool(_plan(conn, brief, now, lock=False))
+
+
+def _plan(conn: Connection, brief: Brief, now: datetime, *, lock: bool) -> list[routing.Assignment]:
+    """What a round would hand out (`domain.routing.assign`); the waiting conversations
+    are not read when no online agent has room."""
     online = agents_store.agents(conn, online_only=True)
     if not any(agent.has_capacity for agent in online):
-        return False
-    return bool(routing.assign(waiting(conn, brief, lock=False), online, brief.queues, now))
+        return []
+    return routing.assign(waiting(conn, brief, lock=lock), online, brief.queues, now)
 
 
 def assign(
