@@ -125,6 +125,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def loggers_never_cached() -> Iterator[None]:
+    """`serve` and `worker` cache each logger's processors on its first use
+    (`configure_logging(cache=True)`). A test that runs them in this process would leave
+    every logger used after it cached, and `structlog.testing.capture_logs` in a later
+    test would no longer see those loggers' events: in tests, nothing is cached."""
+    import structlog
+
+    configure = structlog.configure
+
+    def uncached(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **{**kwargs, "cache_logger_on_first_use": False})
+
+    structlog.configure = uncached
+    try:
+        yield
+    finally:
+        structlog.configure = configure
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
