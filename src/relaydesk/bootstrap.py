@@ -9,10 +9,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.intake import Intake, intake_path, open_intake
 from relaydesk.adapters.storage.migrate import pending, upgrade
 from relaydesk.adapters.storage.pending import Pending
 from relaydesk.adapters.whatsapp.client import GraphClient
@@ -32,6 +34,7 @@ from relaydesk.services.drafts import DraftDesk
 from relaydesk.services.events import EventHub
 from relaydesk.services.inbound import InboundService
 from relaydesk.services.insights import ScorecardGauges
+from relaydesk.services.intake import IntakeMover
 from relaydesk.services.integrations import (
     IntegrationConfigError,
     IntegrationWorker,
@@ -82,6 +85,8 @@ class Container:
     #: the Insights' summaries this process has read (the console's and the API's tables)
     insights_cache: SummaryCache = field(default_factory=SummaryCache)
     _decisions: DecisionStage | None = None
+    _intake: Intake | None = None
+    _mover: IntakeMover | None = None
 
     @property
     def booking_links(self) -> BookingLinks:
@@ -122,9 +127,44 @@ class Container:
             )
             self.inbound.on_pending = self._decisions.wake.set
             self.runner.add_loop(self._decisions.run_async)
+            if self.mover is not None:  # what serve acknowledged, into the database
+                self.runner.add_loop(self.mover.run_async)
             # Replays are worked where messages are decided: the process has the model.
             self.runner.add_loop(self.replays.run_async)
         return self._decisions
+
+    @property
+    def intake(self) -> Intake | None:
+        """The webhooks' intake file beside a SQLite database (`adapters.storage.intake`),
+        opened (and made) on first use; None in memory and on PostgreSQL."""
+        if self._intake is None:
+            path = intake_path(self.db)
+            if path is not None:
+                try:
+                    self._intake = open_intake(
+                        path, sqlite_synchronous=self.settings.sqlite_synchronous
+                    )
+                except (OSError, SQLAlchemyError, ValueError) as exc:
+                    raise StartupError(
+                        f"the webhook intake file {path} cannot be opened: {exc}. It lives "
+                        "beside the SQLite database (RELAYDESK_DATABASE_URL): check that its "
+                        "folder is writable"
+                    ) from None
+        return self._intake
+
+    @property
+    def mover(self) -> IntakeMover | None:
+        """The worker's move of the intake file's webhooks into the database (with the
+        intake; the decision stage runs it beside itself)."""
+        if self._mover is None and self.intake is not None:
+            self._mover = IntakeMover(self.intake, self.inbound, self.db)
+        return self._mover
+
+    def dispose(self) -> None:
+        """Close the databases (at the end of a process)."""
+        if self._intake is not None:
+            self._intake.db.dispose()
+        self.db.dispose()
 
     def _look_up(self, coming: Sequence[Pending]) -> None:
         wanted = [

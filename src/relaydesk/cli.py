@@ -176,6 +176,7 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
     from relaydesk.app.worker_metrics import WorkerMetrics, free_loopback_port
     from relaydesk.app.worker_process import WorkerProcess, worker_argv
     from relaydesk.bootstrap import StartupError, build
+    from relaydesk.services.intake import IntakeWriter
 
     settings = settings_for_cli()
     configure_logging(settings.log_level, settings.log_format, cache=True)
@@ -194,12 +195,18 @@ def serve(host: str, port: int, run_worker: bool | None) -> None:
         alongside.append(WorkerProcess(worker_argv(os.getpid(), metrics_port), env).run)
         worker_metrics = WorkerMetrics(f"http://127.0.0.1:{metrics_port}/metrics")
     try:
+        intake = container.intake
+        writer = None
+        if intake is not None:  # SQLite: webhooks are acknowledged from a file of their own
+            writer = IntakeWriter(intake, container.db, container.metrics)
+            container.metrics.watch_intake(writer.depth)
         app = create_app(
             container,
             alongside=alongside,
             worker_metrics=worker_metrics,
             warm_insights=True,
             freeze_gc=True,
+            intake=writer,
         )
     except StartupError as exc:
         fail(str(exc))
@@ -306,7 +313,7 @@ def worker(parent_pid: int | None, metrics_port: int | None, metrics_host: str) 
             await container.runner.run(stop)
         finally:
             await container.graph.aclose()
-            container.db.dispose()
+            container.dispose()
 
     from relaydesk.app.runtime import worker_runtime
 

@@ -113,6 +113,23 @@ class Metrics:
             )
         )
 
+    def watch_intake(self, read: Callable[[], tuple[int, float]]) -> None:
+        """Report the webhooks acknowledged into the intake file (SQLite) and not yet moved
+        into the database by the worker, and the oldest's age."""
+        self.watch_database(
+            _DepthCollector(
+                read,
+                (
+                    "relaydesk_intake_waiting",
+                    "Webhooks acknowledged into the intake file, not yet moved into the database.",
+                ),
+                (
+                    "relaydesk_intake_oldest_seconds",
+                    "Age of the oldest webhook waiting in the intake file.",
+                ),
+            )
+        )
+
     def watch_scorecard(self, read: Callable[[], Sequence[tuple[str, float]]]) -> None:
         """Report the scorecard's figures (`services.insights.ScorecardGauges`)."""
         self.watch_database(_ScorecardCollector(read))

@@ -60,6 +60,10 @@ __all__ = ["InboundService", "IngestResult", "Webhook", "outbox_row", "readable_
 
 log = structlog.get_logger(__name__)
 
+#: Records, inside the transaction that stores them, that webhooks up to this one were
+#: moved out of the intake file (`services.intake`).
+Record = Callable[[Connection, "Webhook"], None]
+
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
@@ -68,6 +72,7 @@ class Webhook:
     body: bytes
     parsed: ParsedWebhook
     received_at: datetime
+    intake_id: int | None = None  #: where it waited in the intake file (`services.intake`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +138,54 @@ class InboundService:
             log.info("webhook_batch_split", size=len(webhooks), error=type(error).__name__)
             return [self._ingest_one(webhook) for webhook in webhooks]
 
-    def _ingest_one(self, webhook: Webhook) -> IngestResult | Exception:
+    def move(self, webhooks: Sequence[Webhook], record: Record) -> int:
+        """Commit webhooks taken from the intake file, in their order; `record(conn, last)`
+        runs in the transaction that stores them, with the last of them (the intake's
+        progress, so that each is moved exactly once). Together when they can be, else one
+        by one; a webhook the database refuses even event by event is dropped (logged, the
+        progress recorded past it). Returns how many are done: it stops at the first that
+        storage could not take (unavailable), which stays in the intake for the next try."""
+        started = time.thread_time()
+        try:
+            return self._move(webhooks, record)
+        finally:
+            self._metrics.stage_cpu.labels("store").inc(time.thread_time() - started)
+
+    def _move(self, webhooks: Sequence[Webhook], record: Record) -> int:
+        try:
+            self._commit(webhooks, urgent=False, record=record)
+            return len(webhooks)
+        except Exception as error:
+            if classify(error) is Failure.UNAVAILABLE:
+                log.warning(
+                    "intake_move_failed", error=type(error).__name__, webhooks=len(webhooks)
+                )
+                return 0
+            log.info("webhook_batch_split", size=len(webhooks), error=type(error).__name__)
+        for done, webhook in enumerate(webhooks):
+            result = self._ingest_one(webhook, urgent=False, record=record)
+            if not isinstance(result, Exception):
+                continue
+            if classify(result) is not Failure.PERMANENT:
+                return done
+            try:
+                with self._db.write() as conn:
+                    record(conn, webhook)
+            except Exception as error:
+                log.warning("intake_move_failed", error=type(error).__name__, webhooks=1)
+                return done
+            log.error("intake_webhook_dropped", intake_id=webhook.intake_id)
+        return len(webhooks)
+
+    def _ingest_one(
+        self, webhook: Webhook, *, urgent: bool = True, record: Record | None = None
+    ) -> IngestResult | Exception:
         """One webhook: retried whole after a lost race, event by event after a refusal."""
         isolate = False
         attempt = 0
         while True:
             try:
-                (result,) = self._commit([webhook], isolate=isolate)
+                (result,) = self._commit([webhook], isolate=isolate, urgent=urgent, record=record)
                 return result
             except Exception as error:
                 failure = classify(error)
@@ -157,19 +203,30 @@ class InboundService:
                     log.warning("webhook_store_failed", error=type(error).__name__)
                 return error
 
-    def _commit(self, webhooks: Sequence[Webhook], *, isolate: bool = False) -> list[IngestResult]:
+    def _commit(
+        self,
+        webhooks: Sequence[Webhook],
+        *,
+        isolate: bool = False,
+        urgent: bool = True,
+        record: Record | None = None,
+    ) -> list[IngestResult]:
+        """`urgent`: a request waits for this commit (the webhook path; the intake's move
+        does not)."""
         batch = Batch()
         # Customers' rows are locked in one order by every writer, so two concurrent
         # batches cannot deadlock on them (a webhook's own order is kept).
         order = sorted(range(len(webhooks)), key=lambda i: _lock_key(webhooks[i]))
         results: list[IngestResult | None] = [None] * len(webhooks)
-        with self._db.write(urgent=True) as conn:  # a request waits for this commit
+        with self._db.write(urgent=urgent) as conn:
             for index in order:
                 results[index] = self._webhook(conn, batch, webhooks[index], isolate=isolate)
             repo.save_raw_webhooks(conn, batch.raw)
             repo.record_decisions(conn, batch.decisions)
             repo.insert_outbox_rows(conn, batch.outbox)
             pending_store.add(conn, batch.pending)
+            if record is not None:
+                record(conn, webhooks[-1])
         done = [r for r in results if r is not None]
         self._committed(batch, webhooks, done)
         return done

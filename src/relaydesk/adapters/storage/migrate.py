@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest revision in `migrations/versions` (a test checks it against Alembic's head).
-HEAD = "0016"
+HEAD = "0017"
 
 
 def alembic_config(engine: Engine) -> Config:

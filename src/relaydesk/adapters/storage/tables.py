@@ -312,6 +312,16 @@ raw_webhooks = Table(
     Column("events", Integer, nullable=False),
 )
 
+#: How far the worker moved each webhook intake file into this database
+#: (`adapters.storage.intake`): the last webhook moved, recorded with the messages it held.
+intake_progress = Table(
+    "intake_progress",
+    metadata,
+    Column("intake_id", String(36), primary_key=True),
+    Column("moved_upto", BigInteger, nullable=False),
+    Column("moved_at", UtcDateTime, nullable=False),
+)
+
 notes = Table(
     "notes",
     metadata,

@@ -9,6 +9,7 @@ import gc
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio.to_thread
 import structlog
@@ -43,6 +44,7 @@ from relaydesk.app.worker_metrics import WorkerMetrics
 from relaydesk.bootstrap import Container, sandbox_phone_number_id
 from relaydesk.sandbox.router import build_sandbox
 from relaydesk.services import insights
+from relaydesk.services.intake import IntakeWriter
 from relaydesk.services.runner import Loop
 
 log = structlog.get_logger(__name__)
@@ -94,6 +96,7 @@ def create_app(
     worker_metrics: WorkerMetrics | None = None,
     warm_insights: bool = False,
     freeze_gc: bool = False,
+    intake: IntakeWriter | None = None,
 ) -> FastAPI:
     """Build the app around a container. `run_worker` runs the worker's runner (deciding,
     sending, the periodic jobs) inside this process's event loop, for tests that drive one
@@ -103,7 +106,10 @@ def create_app(
     reads the console's default Insights period into the process's summary cache in the
     background at start (`insights.warm`). `freeze_gc` (serve's) then freezes the warmed
     summaries out of the garbage collector's full collections (`settle_gc`) and
-    unfreezes everything at shutdown; tests leave it off."""
+    unfreezes everything at shutdown; tests leave it off. With `intake` (serve's, on a
+    SQLite file) a webhook is acknowledged once it is committed to the intake file, and the
+    worker moves it into the database (`services.intake`); without, once it is committed to
+    the database itself."""
     settings = container.settings
     sandbox = None
     if settings.sandbox:
@@ -116,9 +122,14 @@ def create_app(
             webhook_url=f"{container.base_url}/webhooks/whatsapp",
         )
 
-    ingestor = BatchIngestor(
-        container.inbound, writers=1 if container.db.is_sqlite else settings.ingest_writers
-    )
+    ingestor: BatchIngestor[Any]
+    if intake is not None:
+        ingestor = BatchIngestor(intake.commit)
+    else:
+        ingestor = BatchIngestor(
+            container.inbound.ingest_batch,
+            writers=1 if container.db.is_sqlite else settings.ingest_writers,
+        )
     if run_worker:  # the decision stage joins the runner; without it no model is loaded
         container.decisions  # noqa: B018 - building it trains the classifier now
 
@@ -126,7 +137,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         stop = asyncio.Event()
-        loops = [*alongside, *([container.runner.run] if run_worker else [])]
+        loops = [
+            *alongside,
+            *([container.runner.run] if run_worker else []),
+            *([intake.run_purge] if intake is not None else []),
+        ]
         tasks = [asyncio.ensure_future(loop(stop)) for loop in loops]
         warming = (
             asyncio.ensure_future(_warm(container, clock(), freeze_gc)) if warm_insights else None
@@ -151,6 +166,8 @@ def create_app(
             if freeze_gc:
                 gc.unfreeze()
             ingestor.stop()
+            if intake is not None:
+                intake.close()
             if sandbox is not None:
                 await sandbox.aclose()
             await container.graph.aclose()

@@ -41,7 +41,7 @@ class WebhookReceiver:
         self,
         app: ASGIApp,
         *,
-        ingestor: BatchIngestor,
+        ingestor: BatchIngestor[Any],
         metrics: Metrics,
         app_secret: str,
         max_body_bytes: int,
@@ -103,12 +103,7 @@ class WebhookReceiver:
                 "this delivery"
             )
         metrics.webhook_requests.labels("ok").inc()
-        log.debug(
-            "webhook_stored",
-            events=result.events,
-            new=result.new_messages,
-            skipped=result.skipped,
-        )
+        log.debug("webhook_stored", events=len(parsed.events), result=result)
         return 200, None
 
 
