@@ -12,7 +12,9 @@ Mixes (`--mix`, each on a freshly started target):
   and button taps, from 2,000 returning customers (bench._mix). Many land in
   conversations already open, escalated or queued, which get no bot reply by design, so
   "fully processed" is read from the target's database (bench._ledger): a decision row
-  for the message and every outbox row it produced delivered.
+  for the message and every outbox row it produced delivered. Its rate is taken over the
+  whole step, from the first send to the last message processed: a decision row carries
+  its message's acknowledgement time, not when it was made.
 - confident: "where is my order?" from a new customer each time, answered with exactly
   one reply, counted at the Graph server (the behaviour before `--mix`).
 
@@ -474,8 +476,6 @@ async def account_everyday(
     run: lg.Run,
     prefix: str,
     wamids: list[str],
-    window: tuple[float, float],
-    wall_offset: float,
 ) -> dict[str, Any]:
     """Fully processed and exactly once, from the target's database (see bench._ledger)."""
     last_progress = await drain_ledger(ledger, prefix, len(run.acked))
@@ -486,8 +486,12 @@ async def account_everyday(
     received = await watch.replies("77")
     doubled_sends = sorted(k for k, n in received.items() if n > delivered.get(k, 0))
     lost_sends = sorted(k for k, n in delivered.items() if n > received.get(k, 0))
-    width = window[1] - window[0]
-    in_window = account.processed_between(window[0] + wall_offset, window[1] + wall_offset)
+    # A decision row carries the moment its message was acknowledged (the decision's clock),
+    # not when it was made, so a message without a reply would count as processed at its
+    # acknowledgement: the rate is taken over the whole step instead, from its first send
+    # to the last message processed (the drain included).
+    drain = max(0.0, last_progress - run.t_stop)
+    span = max(run.t_stop - run.t0 + drain, 1e-9)
     examples = {
         "missing": account.missing[:5],
         "doubled": account.doubled[:5],
@@ -496,7 +500,7 @@ async def account_everyday(
         "lost_sends": lost_sends[:5],
     }
     return {
-        "processed_per_s": in_window / width,
+        "processed_per_s": account.processed / span,
         "processed": account.processed,
         "decided": account.decided,
         "stored": account.stored,
@@ -507,7 +511,7 @@ async def account_everyday(
         "lost_sends": len(lost_sends),
         "open_outbox": account.open_outbox,
         "examples": examples,
-        "drain_s": round(max(0.0, last_progress - run.t_stop), 3),
+        "drain_s": round(drain, 3),
     }
 
 
@@ -531,7 +535,6 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
     gc.collect()
     gc.freeze()
     stages_before = await ps.stage_cpu(port) if target.relaydesk else None
-    wall_offset = time.time() - time.monotonic()
     cpu_before = cpu_seconds(target)
     try:
         if step.rate is None:
@@ -581,9 +584,7 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
         },
     }
     if ledger is not None and watch is not None:
-        result.update(
-            await account_everyday(target, ledger, watch, run, prefix, wamids, window, wall_offset)
-        )
+        result.update(await account_everyday(target, ledger, watch, run, prefix, wamids))
         ledger.close()
         watch.close()
         if result["missing"] or result["doubled"] or result["unexpected"] or result["lost_sends"]:
