@@ -156,6 +156,22 @@ async def test_webhooks_are_moved_in_the_order_they_arrived(intake: Intake) -> N
     assert stored == wamids
 
 
+async def test_two_workers_on_one_intake_move_each_webhook_once(intake: Intake) -> None:
+    """A second worker on the same SQLite file (say, `relaydesk worker` beside `serve`'s
+    own): a move checks the progress it started from in its transaction."""
+    assert intake.container.intake is not None
+    other = IntakeMover(intake.container.intake, intake.container.inbound, intake.container.db)
+    assert other.run_once() == 0  # it has read the progress: nothing moved yet
+    assert (await intake.post(text_webhook(wamid="wamid.once"))).status_code == 200
+    assert intake.mover.run_once() == 1
+    with structlog.testing.capture_logs() as logs:
+        assert other.run_once() == 0  # it started from the old progress: rolled back
+    events = [e["event"] for e in logs if e["log_level"] != "debug"]
+    assert events == ["inbound_duplicate", "intake_moved_elsewhere"]
+    assert other.run_once() == 0  # read again: nothing left
+    assert (intake.count(messages), intake.count(raw_webhooks), intake.moved_upto()) == (1, 1, 1)
+
+
 async def test_while_the_database_is_down_the_webhooks_wait_in_the_intake(
     intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -335,10 +351,13 @@ def test_the_intake_progress_is_kept_per_intake_file(database_url: str) -> None:
         upgrade(db.engine)
         with db.write() as conn:
             assert store.moved_upto(conn, "file-a") == 0
-            store.record_moved(conn, "file-a", 5, NOW)
-            store.record_moved(conn, "file-b", 2, NOW)
+            assert store.record_moved(conn, "file-a", 0, 5, NOW)
+            assert store.record_moved(conn, "file-b", 0, 2, NOW)
         with db.write() as conn:
-            store.record_moved(conn, "file-a", 9, NOW + timedelta(seconds=1))
+            assert store.record_moved(conn, "file-a", 5, 9, NOW + timedelta(seconds=1))
+        with db.write() as conn:  # another worker's view: it read 5, the progress is 9
+            assert not store.record_moved(conn, "file-a", 5, 7, NOW + timedelta(seconds=2))
+            assert not store.record_moved(conn, "file-b", 0, 4, NOW + timedelta(seconds=2))
         with db.read() as conn:
             assert (store.moved_upto(conn, "file-a"), store.moved_upto(conn, "file-b")) == (9, 2)
         if db.is_sqlite:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from relaydesk.adapters.storage import pending as pending_store
 from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
-from relaydesk.adapters.storage.errors import Failure, classify
+from relaydesk.adapters.storage.errors import Failure, RaceLost, classify
 from relaydesk.adapters.whatsapp.codec import Recipient
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook
 from relaydesk.brief.schema import Brief
@@ -60,9 +60,10 @@ __all__ = ["InboundService", "IngestResult", "Webhook", "outbox_row", "readable_
 
 log = structlog.get_logger(__name__)
 
-#: Records, inside the transaction that stores them, that webhooks up to this one were
-#: moved out of the intake file (`services.intake`).
-Record = Callable[[Connection, "Webhook"], None]
+#: Records, inside the transaction that stores them, that the webhooks from the first to
+#: the last given were moved out of the intake file (`services.intake`); raises to roll
+#: the transaction back when another worker moved them meanwhile.
+Record = Callable[[Connection, "Webhook", "Webhook"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +140,13 @@ class InboundService:
             return [self._ingest_one(webhook) for webhook in webhooks]
 
     def move(self, webhooks: Sequence[Webhook], record: Record) -> int:
-        """Commit webhooks taken from the intake file, in their order; `record(conn, last)`
-        runs in the transaction that stores them, with the last of them (the intake's
-        progress, so that each is moved exactly once). Together when they can be, else one
+        """Commit webhooks taken from the intake file, in their order; `record(conn, first,
+        last)` runs in the transaction that stores them (the intake's progress, so that each
+        is moved exactly once). Together when they can be, else one
         by one; a webhook the database refuses even event by event is dropped (logged, the
         progress recorded past it). Returns how many are done: it stops at the first that
-        storage could not take (unavailable), which stays in the intake for the next try."""
+        storage could not take (unavailable) or another worker moved (`RaceLost` from
+        `record`), which stays in the intake for the next try."""
         started = time.thread_time()
         try:
             return self._move(webhooks, record)
@@ -155,6 +157,9 @@ class InboundService:
         try:
             self._commit(webhooks, urgent=False, record=record)
             return len(webhooks)
+        except RaceLost:
+            log.info("intake_moved_elsewhere", webhooks=len(webhooks))
+            return 0
         except Exception as error:
             if classify(error) is Failure.UNAVAILABLE:
                 log.warning(
@@ -170,7 +175,7 @@ class InboundService:
                 return done
             try:
                 with self._db.write() as conn:
-                    record(conn, webhook)
+                    record(conn, webhook, webhook)
             except Exception as error:
                 log.warning("intake_move_failed", error=type(error).__name__, webhooks=1)
                 return done
@@ -226,7 +231,7 @@ class InboundService:
             repo.insert_outbox_rows(conn, batch.outbox)
             pending_store.add(conn, batch.pending)
             if record is not None:
-                record(conn, webhooks[-1])
+                record(conn, webhooks[0], webhooks[-1])
         done = [r for r in results if r is not None]
         self._committed(batch, webhooks, done)
         return done

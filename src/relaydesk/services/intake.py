@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from relaydesk.adapters.storage import intake as store
 from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.errors import RaceLost
 from relaydesk.adapters.whatsapp.webhook import ParsedWebhook, WebhookPayloadError, parse_webhook
 from relaydesk.observability import Metrics
 from relaydesk.services.inbound import InboundService, Webhook
@@ -152,24 +153,39 @@ class IntakeMover:
         self._db = db
         self._batch_size = batch_size
         self._clock = clock
+        #: the progress as this mover last committed it (None: read it from the database);
+        #: each move checks it in its transaction, so a stale one only costs a re-read
+        self._mark: int | None = None
+        #: for each webhook of the round, the id of the one before it (the progress that
+        #: a transaction starting with it expects)
+        self._before: dict[int, int] = {}
 
     def waiting(self) -> tuple[int, datetime | None]:
         """How many webhooks wait to be moved, and when the oldest arrived."""
         return waiting(self._intake, self._db)
 
     def run_once(self) -> int:
-        """Move the next batch; how many webhooks were moved (0: none waiting, or storage
-        is down, which is logged)."""
-        with self._db.read() as conn:
-            mark = store.moved_upto(conn, self._intake.id)
+        """Move the next batch; how many webhooks were moved (0: none waiting, storage is
+        down, or another worker moved them; logged)."""
+        mark = self._mark
+        if mark is None:
+            with self._db.read() as conn:
+                mark = store.moved_upto(conn, self._intake.id)
         with self._intake.db.read() as conn:
             rows = store.after(conn, mark, self._batch_size)
         if not rows:
+            self._mark = mark
             return 0
+        ids = [row.id for row in rows]
+        self._before = dict(zip(ids, [mark, *ids[:-1]], strict=True))
         webhooks = [
             Webhook(row.body, _parse(row), row.received_at, intake_id=row.id) for row in rows
         ]
-        return self._inbound.move(webhooks, self._record)
+        self._mark = None  # until the move says how far it got
+        done = self._inbound.move(webhooks, self._record)
+        if done:
+            self._mark = rows[done - 1].id
+        return done
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Move everything waiting (tests, tools); how many webhooks were moved."""
@@ -200,10 +216,12 @@ class IntakeMover:
         """`run` in a thread of its own until `stop`."""
         await run_in_thread(self.run, stop, "intake")
 
-    def _record(self, conn: Connection, last: Webhook) -> None:
-        if last.intake_id is None:  # pragma: no cover - every moved webhook has one
+    def _record(self, conn: Connection, first: Webhook, last: Webhook) -> None:
+        if first.intake_id is None or last.intake_id is None:  # pragma: no cover
             raise ValueError("a webhook moved from the intake has no intake_id")
-        store.record_moved(conn, self._intake.id, last.intake_id, self._clock())
+        after = self._before[first.intake_id]
+        if not store.record_moved(conn, self._intake.id, after, last.intake_id, self._clock()):
+            raise RaceLost(f"intake {self._intake.id}: moved past {after} by another worker")
 
 
 def waiting(intake: store.Intake, db: Database) -> tuple[int, datetime | None]:

@@ -148,11 +148,19 @@ def moved_upto(conn: Connection, intake_id: str) -> int:
     return int(value) if value is not None else 0
 
 
-def record_moved(conn: Connection, intake_id: str, upto: int, now: datetime) -> None:
-    """Record, in the transaction that stored them, that webhooks up to `upto` were moved."""
+def record_moved(conn: Connection, intake_id: str, after: int, upto: int, now: datetime) -> bool:
+    """Record, in the transaction that stored them, that the webhooks after `after` up to
+    `upto` were moved; False (nothing recorded) when the progress is no longer `after`:
+    another worker moved them meanwhile, and this transaction must not commit."""
     values: dict[str, Any] = {"moved_upto": upto, "moved_at": now}
     changed = conn.execute(
-        update(intake_progress).where(intake_progress.c.intake_id == intake_id).values(**values)
+        update(intake_progress)
+        .where(intake_progress.c.intake_id == intake_id, intake_progress.c.moved_upto == after)
+        .values(**values)
     ).rowcount
-    if not changed:
-        conn.execute(insert(intake_progress).values(intake_id=intake_id, **values))
+    if changed:
+        return True
+    if after or moved_upto(conn, intake_id):
+        return False
+    conn.execute(insert(intake_progress).values(intake_id=intake_id, **values))
+    return True
