@@ -89,10 +89,7 @@ class IntakeWriter:
             return [error] * len(webhooks)
         finally:
             self._metrics.stage_cpu.labels("store").inc(time.thread_time() - started)
-        for webhook in webhooks:
-            for warning in webhook.parsed.warnings:
-                log.info("webhook_warning", warning=warning)
-        now = self._monotonic()
+        now = self._monotonic()  # (the parser's warnings are logged once, when moved)
         if self._purged_at is None or now - self._purged_at >= self._purge_every:
             self._purged_at = now
             self.purge()
@@ -156,9 +153,6 @@ class IntakeMover:
         #: the progress as this mover last committed it (None: read it from the database);
         #: each move checks it in its transaction, so a stale one only costs a re-read
         self._mark: int | None = None
-        #: for each webhook of the round, the id of the one before it (the progress that
-        #: a transaction starting with it expects)
-        self._before: dict[int, int] = {}
 
     def waiting(self) -> tuple[int, datetime | None]:
         """How many webhooks wait to be moved, and when the oldest arrived."""
@@ -177,12 +171,21 @@ class IntakeMover:
             self._mark = mark
             return 0
         ids = [row.id for row in rows]
-        self._before = dict(zip(ids, [mark, *ids[:-1]], strict=True))
+        # the progress a transaction starting with each webhook expects: the one before it
+        before = dict(zip(ids, [mark, *ids[:-1]], strict=True))
+
+        def record(conn: Connection, first: Webhook, last: Webhook) -> None:
+            if first.intake_id is None or last.intake_id is None:  # pragma: no cover
+                raise ValueError("a webhook moved from the intake has no intake_id")
+            after = before[first.intake_id]
+            if not store.record_moved(conn, self._intake.id, after, last.intake_id, self._clock()):
+                raise RaceLost(f"intake {self._intake.id}: moved past {after} by another worker")
+
         webhooks = [
             Webhook(row.body, _parse(row), row.received_at, intake_id=row.id) for row in rows
         ]
         self._mark = None  # until the move says how far it got
-        done = self._inbound.move(webhooks, self._record)
+        done = self._inbound.move(webhooks, record)
         if done:
             self._mark = rows[done - 1].id
         return done
@@ -215,13 +218,6 @@ class IntakeMover:
     async def run_async(self, stop: asyncio.Event) -> None:
         """`run` in a thread of its own until `stop`."""
         await run_in_thread(self.run, stop, "intake")
-
-    def _record(self, conn: Connection, first: Webhook, last: Webhook) -> None:
-        if first.intake_id is None or last.intake_id is None:  # pragma: no cover
-            raise ValueError("a webhook moved from the intake has no intake_id")
-        after = self._before[first.intake_id]
-        if not store.record_moved(conn, self._intake.id, after, last.intake_id, self._clock()):
-            raise RaceLost(f"intake {self._intake.id}: moved past {after} by another worker")
 
 
 def waiting(intake: store.Intake, db: Database) -> tuple[int, datetime | None]:
