@@ -99,15 +99,14 @@ class Container:
         a process that only receives webhooks (`serve --no-worker`) never imports or loads
         a model."""
         if self._decisions is None:
-            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
             from relaydesk.nlu.datasets import DatasetError
+            from relaydesk.nlu.threads import one_thread
             from relaydesk.services.decider import BriefDecider
 
             # One BLAS/OpenMP thread: the models' batches are small, and extra threads spin
             # against the event loop and the writer for the same cores (training the
             # example brief took 6x the CPU with them on a busy 2-core machine).
-            threadpool_limits(limits=1)
+            one_thread()
             try:
                 decider = BriefDecider.from_brief(
                     self.brief, self.settings.nlu_history, self.booking_links.url_for
