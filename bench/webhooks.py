@@ -16,7 +16,9 @@ Mixes (`--mix`, each on a freshly started target):
   whole step, from the first send to the last message processed: a decision row carries
   its message's acknowledgement time, not when it was made.
 - confident: "where is my order?" from a new customer each time, answered with exactly
-  one reply, counted at the Graph server (the behaviour before `--mix`).
+  one reply, counted at the Graph server (the behaviour before `--mix`). Its rate is
+  taken over the whole step too, from the first send to the last reply (before 12-07,
+  evening: replies in the step's last 80%, now `replies_per_s`).
 
 Targets (each a separate process started here, all served by uvicorn the same way):
 
@@ -450,6 +452,12 @@ def everyday_requests(port: int, step: int, count: int) -> tuple[list[bytes], st
     return requests, f"wamid.BENCH{salt}S{step:02d}N", [p.wamid for p in planned]
 
 
+def whole_step_rate(processed: int, run: lg.Run, drain: float) -> float:
+    """Messages fully processed a second over the whole step: from its first send to the
+    last message processed, `drain` seconds after the last send."""
+    return processed / max(run.t_stop - run.t0 + max(drain, 0.0), 1e-9)
+
+
 async def drain_ledger(
     ledger: _ledger.Ledger, prefix: str, acked: int, stall: float = 15.0
 ) -> float:
@@ -491,7 +499,6 @@ async def account_everyday(
     # acknowledgement: the rate is taken over the whole step instead, from its first send
     # to the last message processed (the drain included).
     drain = max(0.0, last_progress - run.t_stop)
-    span = max(run.t_stop - run.t0 + drain, 1e-9)
     examples = {
         "missing": account.missing[:5],
         "doubled": account.doubled[:5],
@@ -500,7 +507,7 @@ async def account_everyday(
         "lost_sends": lost_sends[:5],
     }
     return {
-        "processed_per_s": account.processed / span,
+        "processed_per_s": whole_step_rate(account.processed, run, drain),
         "processed": account.processed,
         "decided": account.decided,
         "stored": account.stored,
@@ -614,7 +621,10 @@ async def run_step(target: Target, step: Step, *, profile: Path | None = None) -
             examples={"missing": missing[:5], "doubled": doubled[:5], "unexpected": unexpected[:5]},
             drain_s=round(max(0.0, last_progress - run.t_stop), 3),
         )
-        result["processed_per_s"] = result["replies_per_s"]
+        # As for the everyday mix: over the whole step, from its first send to the last
+        # reply (the drain included); `replies_per_s` is the rate during the step alone.
+        replied = len(acked_ids & counts.keys())
+        result["processed_per_s"] = whole_step_rate(replied, run, result["drain_s"])
         watch.close()
         if missing or doubled or unexpected:
             log(

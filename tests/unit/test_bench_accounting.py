@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from bench import _ledger, _mix, _procstats
+from bench import _loadgen as lg
+from bench.webhooks import whole_step_rate
 
 T0 = datetime(2026, 12, 4, 20, 0, 0)  # naive UTC, as SQLite returns it
 
@@ -104,3 +106,11 @@ def test_the_everyday_mix_repeats_customers_and_is_reproducible() -> None:
     body = json.loads(_mix.envelope(planned[0].message, "123"))
     value = body["entry"][0]["changes"][0]["value"]
     assert value["messages"][0]["from"] == value["contacts"][0]["wa_id"] == planned[0].wa_id
+
+
+def test_the_processed_rate_spans_the_step_and_its_drain() -> None:
+    run = lg.Run("open", planned=4000, offered_rate=500.0, t0=100.0, t_stop=108.0)
+    # 4,000 messages sent in 8 s and processed 22 s after the last send: 4,000 / 30 s
+    assert whole_step_rate(4000, run, 22.0) == 4000 / 30
+    assert whole_step_rate(4000, run, 0.0) == 500.0
+    assert whole_step_rate(4000, run, -1.0) == 500.0  # a drain never shortens the step
