@@ -22,6 +22,7 @@ import pytest
 from ruamel.yaml import YAML
 from sqlalchemy import select, update
 
+from relaydesk.adapters.storage import repository as repo
 from relaydesk.adapters.storage.db import Database
 from relaydesk.adapters.storage.migrate import upgrade
 from relaydesk.adapters.storage.tables import (
@@ -33,6 +34,8 @@ from relaydesk.adapters.storage.tables import (
     users,
 )
 from relaydesk.brief import EXAMPLE_BRIEF, Brief, load_brief
+from relaydesk.domain.conversation import ConversationStatus
+from relaydesk.domain.dialogue import DialogueState
 from relaydesk.services.events import EventKind, record
 from relaydesk.services.timers import Timers, sla_reports
 
@@ -280,6 +283,65 @@ def test_an_agent_reply_in_time_means_no_breach_and_no_timer(db: Database) -> No
         )
     Timers(db, BRIEF).run(MON_10 + 3 * 60 * M)
     assert row(db, cid).timer_at == MON_10 + (3 * 60 + 96) * M  # 80% of next_response 2h
+
+
+def customer_writes(db: Database, cid: int, at: datetime, status: str = "queued") -> None:
+    """What the decision stage stores for a customer message to people's conversation."""
+    message(db, cid, at)
+    before = row(db, cid)
+    with db.write() as conn:
+        repo.finish_inbound(
+            conn,
+            cid,
+            last_inbound_at=at,
+            dialogue=DialogueState(),
+            status=ConversationStatus(status),
+            queue=before.queue,
+            tier=before.tier,
+            priority=before.priority,
+            now=at,
+        )
+
+
+@pytest.mark.parametrize("status", ["queued", "assigned"])
+def test_a_customer_message_before_any_agent_reply_leaves_the_timer_as_it_is(
+    db: Database, status: str
+) -> None:
+    ana = agent(db, skills=["orders"], languages=["en"])
+    owner = {"assignee_id": ana} if status == "assigned" else {}
+    cid = conversation(db, status=status, **owner)
+    Timers(db, BRIEF).run(MON_10)
+    planned = row(db, cid).timer_at
+    assert planned == MON_10 + 10 * M if status == "queued" else MON_10 + 48 * M
+    # "hello?" while waiting: no clock moves, so the timer stands (and no round runs)
+    customer_writes(db, cid, MON_10 + 2 * M, status)
+    assert row(db, cid).timer_at == planned
+    assert Timers(db, BRIEF).run(MON_10 + 3 * M).conversations == 0
+    # had it looked (the old behaviour), it would have planned the same instant
+    with db.write() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == cid).values(timer_at=MON_10))
+    Timers(db, BRIEF).run(MON_10 + 3 * M)
+    assert row(db, cid).timer_at == planned
+
+
+def test_a_customer_message_after_an_agent_reply_makes_the_timer_due_now(db: Database) -> None:
+    ana = agent(db, skills=["orders"], languages=["en"])
+    cid = conversation(db, status="assigned", assignee_id=ana)
+    message(db, cid, MON_10 + 20 * M, author_id=ana)
+    Timers(db, BRIEF).run(MON_10 + 21 * M)
+    assert row(db, cid).timer_at is None  # waiting on the customer
+    customer_writes(db, cid, MON_10 + 30 * M, "assigned")
+    assert row(db, cid).timer_at == MON_10 + 30 * M  # next response starts: look now
+    Timers(db, BRIEF).run(MON_10 + 30 * M)
+    assert row(db, cid).timer_at == MON_10 + (30 + 96) * M  # 80% of next_response 2h
+
+
+def test_an_agent_reply_of_an_earlier_handoff_does_not_count(db: Database) -> None:
+    ana = agent(db, skills=["orders"], languages=["en"])
+    cid = conversation(db, escalated_at=MON_10 + 60 * M, timer_at=MON_10 + 70 * M)
+    message(db, cid, MON_10 + 5 * M, author_id=ana)  # before this handoff began
+    customer_writes(db, cid, MON_10 + 61 * M)
+    assert row(db, cid).timer_at == MON_10 + 70 * M
 
 
 # --- the ladder --------------------------------------------------------------------------

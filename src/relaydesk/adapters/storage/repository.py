@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from relaydesk.adapters.storage import integration_outbox
@@ -89,9 +89,21 @@ _FINISH_ESCALATED = _FINISH_INBOUND.values(
 )
 # ... and when the customer calls a pending handoff off: no timer is due any more.
 _FINISH_CANCELLED = _FINISH_INBOUND.values(timer_at=None)
-# ... and a customer message to people waiting or working on it: the next-response and
-# resolution clocks run again, so the worker must look at it now.
-_FINISH_OWNED = _FINISH_INBOUND.values(timer_at=_B("k_at", type_=_AT))
+# ... and a customer message to people waiting or working on it: once an agent has
+# replied in this handoff, the message starts a next-response cycle and resumes the
+# resolution clock, so the worker must look at it now. Before any agent reply it moves
+# no clock (domain.sla_clock: first response and resolution run from the escalation), so
+# the timer already set stands: a customer writing "hello?" while waiting in a queue
+# costs no timer round.
+_AGENT_REPLIED = exists().where(
+    messages.c.conversation_id == conversations.c.id,
+    messages.c.direction == "out",
+    messages.c.author_id.is_not(None),
+    messages.c.created_at >= func.coalesce(conversations.c.escalated_at, conversations.c.queued_at),
+)
+_FINISH_OWNED = _FINISH_INBOUND.values(
+    timer_at=case((_AGENT_REPLIED, _B("k_at", type_=_AT)), else_=conversations.c.timer_at)
+)
 _INSERT_OUTBOUND = messages.insert().returning(messages.c.id)
 _INSERT_INBOUND = {
     dialect.name: insert_(messages)
@@ -302,7 +314,8 @@ def finish_inbound(
     `escalated` also the handoff's clocks: `escalated_at`, `entered_queue_at` and
     `timer_at` now (a new SLA cycle), and `language` when known. With `cancelled` (the
     customer called the handoff off) the timer is cleared; a message to a queued or
-    assigned conversation makes its timer due now."""
+    assigned conversation makes its timer due now once an agent has replied since the
+    escalation (before that it moves no SLA clock, and the timer set stands)."""
     params: dict[str, Any] = {
         "k_id": conversation_id,
         "k_last": last_inbound_at,
