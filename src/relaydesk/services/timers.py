@@ -8,8 +8,9 @@ nothing. What was acted on is stored in `sla_handled` (a breach by its `SlaStatu
 a warning by `sla.warning_key`), so each fires once, across restarts and workers.
 
 Whoever changes what the clocks see sets `timer_at = now` in the same transaction: an
-escalation, a customer message in a queued or assigned conversation, a transfer or an
-escalation by a person, a resolution with a CSAT question pending. A conversation
+escalation, a customer message in a queued or assigned conversation once an agent has
+replied in the handoff (before that it moves no clock), a transfer or an escalation by a
+person, a resolution with a CSAT question pending. A conversation
 never looked at (`timer_at` and `sla_handled` both NULL) is due at once as well.
 
 Concurrency: on PostgreSQL the due rows are claimed with `FOR UPDATE SKIP LOCKED`, so
