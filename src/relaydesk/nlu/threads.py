@@ -10,17 +10,14 @@ Limiting before they were loaded left all three at their default (one thread per
 
 from __future__ import annotations
 
-from typing import Any
-
-from threadpoolctl import threadpool_info, threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 
-def one_thread() -> list[dict[str, Any]]:
-    """Load the numerical libraries, limit each to one thread (process-wide for OpenBLAS;
-    for OpenMP, the threads started afterwards), and return threadpoolctl's view of them."""
+def one_thread() -> None:
+    """Load the numerical libraries, then limit each to one thread (process-wide for
+    OpenBLAS; for OpenMP, the threads started afterwards)."""
     import numpy  # noqa: F401  (its OpenBLAS)
     import scipy.sparse  # noqa: F401  (SciPy's OpenBLAS)
     import sklearn.linear_model  # noqa: F401  (scikit-learn's OpenMP)
 
     threadpool_limits(limits=1)
-    return list(threadpool_info())

@@ -29,6 +29,7 @@ from relaydesk.adapters.storage.tables import (
     raw_webhooks,
     status_events,
 )
+from relaydesk.adapters.storage.timers import AGENT_REPLY
 from relaydesk.domain.channel import (
     DeliveryStatus,
     IdentityChange,
@@ -97,8 +98,7 @@ _FINISH_CANCELLED = _FINISH_INBOUND.values(timer_at=None)
 # costs no timer round.
 _AGENT_REPLIED = exists().where(
     messages.c.conversation_id == conversations.c.id,
-    messages.c.direction == "out",
-    messages.c.author_id.is_not(None),
+    AGENT_REPLY,
     messages.c.created_at >= func.coalesce(conversations.c.escalated_at, conversations.c.queued_at),
 )
 _FINISH_OWNED = _FINISH_INBOUND.values(

@@ -108,6 +108,11 @@ def timed(conn: Connection, conversation_ids: Collection[int] | None = None) -> 
     return [_timed(r) for r in conn.execute(query)]
 
 
+#: An agent's reply: an outbound with an author (the bot's own messages have none). It
+#: moves the SLA clocks; `repository.finish_inbound` asks whether one came in a handoff.
+AGENT_REPLY = and_(messages.c.direction == "out", messages.c.author_id.is_not(None))
+
+
 def clock_messages(
     conn: Connection, conversation_ids: Collection[int], since: datetime
 ) -> dict[int, list[TimelineMessage]]:
@@ -119,7 +124,7 @@ def clock_messages(
     query = select(messages.c.conversation_id, messages.c.direction, messages.c.created_at).where(
         messages.c.conversation_id.in_(list(conversation_ids)),
         messages.c.created_at >= since,
-        or_(messages.c.direction == "in", messages.c.author_id.is_not(None)),
+        or_(messages.c.direction == "in", AGENT_REPLY),
     )
     found: dict[int, list[TimelineMessage]] = defaultdict(list)
     for m in conn.execute(query):
