@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from relaydesk.adapters.storage import drafts as drafts_store
 from relaydesk.adapters.storage import repository as repo
-from relaydesk.adapters.storage.db import Database
+from relaydesk.adapters.storage.db import INTAKE_WRITE_SLICE, WRITE_SLICE, Database
 from relaydesk.adapters.storage.intake import Intake, intake_path, open_intake
 from relaydesk.adapters.storage.migrate import pending, upgrade
 from relaydesk.adapters.storage.pending import Pending
@@ -118,6 +118,8 @@ class Container:
                 decider,
                 self.metrics,
                 backlog_max_age=timedelta(seconds=self.settings.backlog_max_age_seconds),
+                # no acknowledgement waits on this writer where webhooks go to the intake
+                write_slice=WRITE_SLICE if self.intake is None else INTAKE_WRITE_SLICE,
                 on_outbound=self.worker.notify,
                 on_event=self.hub.wake,
                 admit=self.rollout.admit,

@@ -18,9 +18,11 @@ Guarantees (tested in tests/integration/test_decision_stage.py):
 - backlog: a message older than `backlog_max_age` when it arrived is deferred, not answered.
 
 On SQLite the understanding (the costly part) runs before the write transaction, and the
-round's decisions are committed in slices of a few milliseconds, so the webhooks' inserts
-are not held up by model inference or a long write; on PostgreSQL it all runs inside the
-claiming transaction, which holds only the customers' advisory locks.
+round's decisions are committed in slices (`write_slice`), so other writers are not held up
+by model inference or a long write: 4 ms where the webhooks' inserts share this database's
+writer, 100 ms where they go to the intake file and only the console and the worker's other
+jobs wait for it (`adapters.storage.db.INTAKE_WRITE_SLICE`). On PostgreSQL it all runs
+inside the claiming transaction, which holds only the customers' advisory locks.
 """
 
 from __future__ import annotations

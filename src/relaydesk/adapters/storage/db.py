@@ -105,6 +105,14 @@ class WriterFile:
 #: exclude each other; there they keep one transaction.)
 WRITE_SLICE = 0.004
 
+#: Where `serve` acknowledges webhooks into an intake file of their own (SQLite on a
+#: file), no acknowledgement waits for this database's writer: only the console's actions
+#: and the worker's other jobs do. There the decision stage commits every this many
+#: seconds of work, about as long as the intake's move of one batch holds the lock. With
+#: 4 ms it decided two or three messages per turn and then waited out a whole move
+#: (docs/benchmarks.md, "The decision stage's turn at the writer").
+INTAKE_WRITE_SLICE = 0.1
+
 #: Execution option marking a `Database.read()` connection (see `_on_begin`).
 _READ_ONLY = "relaydesk_read_only"
 
