@@ -220,6 +220,37 @@ async def test_the_pending_row_carries_what_the_decision_reads(harness: Harness)
     assert depth == 1 and oldest == item.received_at
 
 
+async def test_refreshed_reads_where_pending_messages_are_now_and_drops_the_decided(
+    harness: Harness,
+) -> None:
+    """What a SQLite decider read before its write transaction, checked inside it: a
+    message decided meanwhile is gone, one moved to another conversation (a merge) is
+    where it is now, with that customer's attributes; the message itself is as read."""
+    for wa_id, text in (("34611111111", "hi"), ("34622222222", "where is my order?")):
+        await harness.post_webhook(text_webhook(body=text, wa_id=wa_id), decide=False)
+    await harness.post_webhook(text_webhook(body="thanks", wa_id="34633333333"), decide=False)
+    with harness.container.db.read() as conn:
+        first, second, third = pending_store.oldest(conn, 10)
+    with harness.container.db.write() as conn:
+        pending_store.done(conn, [second.message_id])  # decided by another decider
+        # a merge moved the third message into the first customer's open conversation
+        pending_store.move_message(conn, third.message_id, first.conversation_id)
+        repo.set_customer_attributes(conn, first.customer_id, {"plan": "gold"}, first.received_at)
+    with harness.container.db.read() as conn:
+        now = pending_store.refreshed(conn, [first, second, third])
+        fresh = pending_store.these(conn, [first.message_id, third.message_id])
+        assert pending_store.refreshed(conn, []) == []
+
+    assert [p.message_id for p in now] == [first.message_id, third.message_id]
+    assert now == fresh  # what reading and parsing them again gives
+    assert (now[1].conversation_id, now[1].customer_id) == (
+        first.conversation_id,
+        first.customer_id,
+    )
+    assert now[1].attributes == {"plan": "gold"}
+    assert now[1].message == third.message
+
+
 async def test_one_transaction_decides_a_customers_messages_on_what_the_earlier_ones_wrote(
     harness: Harness,
 ) -> None:

@@ -198,11 +198,11 @@ class DecisionStage:
             return 0
         understood = self._understand(seen)
         done, rest = 0, seen
-        while rest:  # in slices: the webhooks' writer waits for the lock at most one slice
+        while rest:  # in slices: another writer waits for the lock at most one slice
             batch = Batch(understood=understood)
             with self._db.write() as conn:
                 if rest is seen:  # read afresh under the lock: still pending, same customer
-                    todo: Sequence[store.Pending] = store.these(conn, [p.message_id for p in seen])
+                    todo: Sequence[store.Pending] = store.refreshed(conn, seen)
                 else:  # only another process could have decided some meanwhile
                     still = store.still_pending(conn, [p.message_id for p in rest])
                     todo = [p for p in rest if p.message_id in still]

@@ -15,7 +15,7 @@ with its connection, and its rows are still here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +137,48 @@ def these(conn: Connection, message_ids: Sequence[int]) -> list[Pending]:
     if not message_ids:
         return []
     return [_pending(r._mapping) for r in conn.execute(_THESE, {"k_ids": list(message_ids)})]
+
+
+_WHERE_NOW = (
+    select(
+        pending_decisions.c.message_id,
+        messages.c.conversation_id,
+        conversations.c.customer_id,
+        customers.c.attributes,
+    )
+    .join(messages, messages.c.id == pending_decisions.c.message_id)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .join(customers, customers.c.id == conversations.c.customer_id)
+    .where(pending_decisions.c.message_id.in_(bindparam("k_ids", expanding=True)))
+)
+
+
+def refreshed(conn: Connection, items: Sequence[Pending]) -> list[Pending]:
+    """Those of `items` still pending, in their order, with their conversation, customer
+    and the customer's attributes read afresh (a merge may have moved a conversation, a
+    CRM lookup changed attributes); the message itself is kept as read, since a stored
+    message does not change. What `these` gives, without reading and parsing the
+    messages again (a decider that read them outside its write transaction)."""
+    if not items:
+        return []
+    now = {
+        int(r.message_id): r
+        for r in conn.execute(_WHERE_NOW, {"k_ids": [p.message_id for p in items]})
+    }
+    out = []
+    for item in items:
+        r = now.get(item.message_id)
+        if r is None:
+            continue
+        out.append(
+            replace(
+                item,
+                conversation_id=int(r.conversation_id),
+                customer_id=int(r.customer_id),
+                attributes=dict(r.attributes or {}),
+            )
+        )
+    return out
 
 
 _STILL = select(pending_decisions.c.message_id).where(
