@@ -156,9 +156,11 @@ _WHERE_NOW = (
 def refreshed(conn: Connection, items: Sequence[Pending]) -> list[Pending]:
     """Those of `items` still pending, in their order, with their conversation, customer
     and the customer's attributes read afresh (a merge may have moved a conversation, a
-    CRM lookup changed attributes); the message itself is kept as read, since a stored
-    message does not change. What `these` gives, without reading and parsing the
-    messages again (a decider that read them outside its write transaction)."""
+    CRM lookup changed attributes); the message itself is kept as read: what changes a
+    stored message (an erasure, the retention purge) deletes its pending row in the same
+    transaction, so such a message is dropped here. What `these` gives, without reading
+    and parsing the messages again (a decider that read them outside its write
+    transaction)."""
     if not items:
         return []
     now = {
