@@ -103,6 +103,12 @@ def depth(conn: Connection) -> tuple[int, datetime | None]:
     return int(count), oldest
 
 
+#: A pending message with its stored message, conversation and customer.
+_JOINED = (
+    pending_decisions.join(messages, messages.c.id == pending_decisions.c.message_id)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .join(customers, customers.c.id == conversations.c.customer_id)
+)
 _SELECT = (
     select(
         pending_decisions.c.message_id,
@@ -117,9 +123,7 @@ _SELECT = (
         conversations.c.customer_id,
         customers.c.attributes,
     )
-    .join(messages, messages.c.id == pending_decisions.c.message_id)
-    .join(conversations, conversations.c.id == messages.c.conversation_id)
-    .join(customers, customers.c.id == conversations.c.customer_id)
+    .select_from(_JOINED)
     .order_by(pending_decisions.c.message_id)
 )
 _OLDEST = _SELECT.limit(bindparam("k_limit"))
@@ -146,9 +150,7 @@ _WHERE_NOW = (
         conversations.c.customer_id,
         customers.c.attributes,
     )
-    .join(messages, messages.c.id == pending_decisions.c.message_id)
-    .join(conversations, conversations.c.id == messages.c.conversation_id)
-    .join(customers, customers.c.id == conversations.c.customer_id)
+    .select_from(_JOINED)
     .where(pending_decisions.c.message_id.in_(bindparam("k_ids", expanding=True)))
 )
 
