@@ -1,34 +1,46 @@
 """The message path's stages in one process, without HTTP: store (the acknowledging
-transaction) and decide (the decision stage), on the everyday mix or confident messages.
+transaction), decide (the decision stage) and send (the outbox), on the everyday mix or
+confident messages.
 
-    python -m bench.stages --messages 4000 --mix everyday [--database-url URL] [--profile]
+    python -m bench.stages --messages 4000 --mix everyday [--database-url URL]
+        [--profile {decide,send}]
 
 Stores the messages through `InboundService.ingest_batch` in groups of 64 (as the group
-commit does under load), then runs `DecisionStage.run_until_idle`. Prints wall time, CPU ms
-per message of each stage and the decisions by action; with --profile, the decision
-stage's hottest functions. A fresh SQLite file in a temporary directory unless a URL is
-given (use an empty PostgreSQL schema).
+commit does under load), runs `DecisionStage.run_until_idle`, then the outbox
+(`OutboxWorker.run_once` until nothing is due) against the benchmark's fake Graph API in a
+process of its own (`bench._graph`), so that this process's CPU is the outbox's only.
+Prints wall time, CPU ms per message (store, decide) or per reply sent (send) and the
+decisions by action; with --profile, that stage's hottest functions (cProfile: the
+calling thread only, so for send the event loop, not the recording threads). A fresh
+SQLite file in a temporary directory unless a URL is given (use an empty PostgreSQL
+schema).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import cProfile
 import json
 import pstats
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bench import _mix
-from relaydesk.adapters.storage.tables import decisions
+from bench.webhooks import ACCESS_TOKEN, APP_SECRET, free_port
+from relaydesk.adapters.storage.tables import decisions, outbox
 from relaydesk.adapters.whatsapp.webhook import parse_webhook
-from relaydesk.bootstrap import build
+from relaydesk.bootstrap import Container, build
 from relaydesk.config import load_settings
 from relaydesk.observability import configure_logging
 from relaydesk.services.inbound import Webhook
@@ -54,9 +66,56 @@ def bodies(count: int, mix: str) -> list[bytes]:
     return out
 
 
-def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+@contextlib.contextmanager
+def graph_server() -> Iterator[str]:
+    """The benchmark's fake Graph API in a process of its own; its base URL."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench._graph", str(port), ACCESS_TOKEN]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # listening once it accepts a connection
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    errors.seek(0)
+                    said = errors.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"`{' '.join(argv)}` did not start listening: {said}")
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+async def send_all(container: Container) -> int:
+    """Run the outbox until nothing is due; how many rows it handled."""
+    handled = 0
+    try:
+        while done := await container.worker.run_once():
+            handled += done
+    finally:
+        await container.graph.aclose()
+    return handled
+
+
+def run(args: argparse.Namespace, workdir: Path, graph_url: str) -> dict[str, object]:
     url = args.database_url or f"sqlite:///{workdir / 'stages.sqlite'}"
-    settings = load_settings({"RELAYDESK_DATABASE_URL": url, "RELAYDESK_LOG_LEVEL": "warning"})
+    settings = load_settings(
+        {
+            "RELAYDESK_DATABASE_URL": url,
+            "RELAYDESK_LOG_LEVEL": "warning",
+            "RELAYDESK_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+            "RELAYDESK_WHATSAPP_APP_SECRET": APP_SECRET,
+            "RELAYDESK_WHATSAPP_VERIFY_TOKEN": "bench-verify-token",
+            "RELAYDESK_SECRET_KEY": "bench-stages-secret-key-0123456789abcdef",
+            "RELAYDESK_WHATSAPP_GRAPH_URL": graph_url,
+            # an upgraded number, as in bench.webhooks: the default 80/s would pace the sends
+            "RELAYDESK_SEND_RATE_PER_NUMBER": "1000",
+        }
+    )
     configure_logging("warning")
     container = build(settings, base_url="http://127.0.0.1:9", migrate=True)
     stage = container.decisions  # trains the brief's classifier
@@ -70,20 +129,29 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         container.inbound.ingest_batch(webhooks[first : first + 64])
     store_wall, store_cpu = time.perf_counter() - started, time.process_time() - cpu
 
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile()
     started, cpu = time.perf_counter(), time.process_time()
-    if profiler:
+    if args.profile == "decide":
         profiler.enable()
     decided = stage.run_until_idle()
-    if profiler:
-        profiler.disable()
+    profiler.disable()
     decide_wall, decide_cpu = time.perf_counter() - started, time.process_time() - cpu
+
+    started, cpu = time.perf_counter(), time.process_time()
+    if args.profile == "send":
+        profiler.enable()
+    handled = asyncio.run(send_all(container))
+    profiler.disable()
+    send_wall, send_cpu = time.perf_counter() - started, time.process_time() - cpu
     with container.db.read() as conn:
         grouped = select(decisions.c.action, func.count()).group_by(decisions.c.action)
         actions = Counter({str(a): int(n) for a, n in conn.execute(grouped)})
+        states = select(outbox.c.state, func.count()).group_by(outbox.c.state)
+        replies = Counter({str(a): int(n) for a, n in conn.execute(states)})
     container.db.dispose()
-    if profiler:
+    if args.profile:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+    sent = replies["done"]
     n = args.messages
     return {
         "mix": args.mix,
@@ -94,6 +162,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         "store_cpu_ms": round(1000 * store_cpu / n, 3),
         "decide_per_s": round(decided / decide_wall) if decided else 0,
         "decide_cpu_ms": round(1000 * decide_cpu / max(decided, 1), 3),
+        "sent": sent,
+        "send_per_s": round(sent / send_wall) if sent else 0,
+        "send_cpu_ms": round(1000 * send_cpu / max(sent, 1), 3),
+        "outbox_handled": handled,
+        "outbox": dict(replies),
         "actions": dict(actions),
     }
 
@@ -103,7 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--mix", choices=("everyday", "confident"), default="everyday")
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile",
+        choices=("decide", "send"),
+        nargs="?",
+        const="decide",
+        default=None,
+        help="print the hottest functions of this stage (cProfile; alone: decide)",
+    )
     parser.add_argument(
         "--write-slice",
         type=float,
@@ -113,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error(f"--messages {args.messages}: give at least 1")
-    with tempfile.TemporaryDirectory() as workdir:
-        print(json.dumps(run(args, Path(workdir))))
+    with tempfile.TemporaryDirectory() as workdir, graph_server() as graph_url:
+        print(json.dumps(run(args, Path(workdir), graph_url)))
 
 
 if __name__ == "__main__":
