@@ -24,8 +24,6 @@ import contextlib
 import cProfile
 import json
 import pstats
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench import _mix
-from bench.webhooks import ACCESS_TOKEN, APP_SECRET, free_port
+from bench.webhooks import (
+    ACCESS_TOKEN,
+    base_env,
+    free_port,
+    relaydesk_env,
+    spawn,
+    wait_listening,
+)
 from relaydesk.adapters.storage.tables import decisions, outbox
 from relaydesk.adapters.whatsapp.webhook import parse_webhook
 from relaydesk.bootstrap import Container, build
@@ -67,27 +72,17 @@ def bodies(count: int, mix: str) -> list[bytes]:
 
 
 @contextlib.contextmanager
-def graph_server() -> Iterator[str]:
-    """The benchmark's fake Graph API in a process of its own; its base URL."""
+def graph_server(workdir: Path) -> Iterator[int]:
+    """The benchmark's fake Graph API in a process of its own (as `bench.webhooks` starts
+    it); its port."""
     port = free_port()
     argv = [sys.executable, "-m", "bench._graph", str(port), ACCESS_TOKEN]
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
-        try:
-            deadline = time.monotonic() + 60
-            while True:  # listening once it accepts a connection
-                with contextlib.suppress(OSError):
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    errors.seek(0)
-                    said = errors.read().decode(errors="replace")[-2000:]
-                    raise RuntimeError(f"`{' '.join(argv)}` did not start listening: {said}")
-                time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    graph = spawn("graph", argv, base_env(), port, workdir)
+    try:
+        asyncio.run(wait_listening(graph))
+        yield port
+    finally:
+        graph.stop()
 
 
 async def send_all(container: Container) -> int:
@@ -101,21 +96,10 @@ async def send_all(container: Container) -> int:
     return handled
 
 
-def run(args: argparse.Namespace, workdir: Path, graph_url: str) -> dict[str, object]:
+def run(args: argparse.Namespace, workdir: Path, graph_port: int) -> dict[str, object]:
     url = args.database_url or f"sqlite:///{workdir / 'stages.sqlite'}"
-    settings = load_settings(
-        {
-            "RELAYDESK_DATABASE_URL": url,
-            "RELAYDESK_LOG_LEVEL": "warning",
-            "RELAYDESK_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-            "RELAYDESK_WHATSAPP_APP_SECRET": APP_SECRET,
-            "RELAYDESK_WHATSAPP_VERIFY_TOKEN": "bench-verify-token",
-            "RELAYDESK_SECRET_KEY": "bench-stages-secret-key-0123456789abcdef",
-            "RELAYDESK_WHATSAPP_GRAPH_URL": graph_url,
-            # an upgraded number, as in bench.webhooks: the default 80/s would pace the sends
-            "RELAYDESK_SEND_RATE_PER_NUMBER": "1000",
-        }
-    )
+    # bench.webhooks' production settings: its Graph API, an upgraded number's send rate
+    settings = load_settings(relaydesk_env(url, graph_port))
     configure_logging("warning")
     container = build(settings, base_url="http://127.0.0.1:9", migrate=True)
     stage = container.decisions  # trains the brief's classifier
@@ -193,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error(f"--messages {args.messages}: give at least 1")
-    with tempfile.TemporaryDirectory() as workdir, graph_server() as graph_url:
-        print(json.dumps(run(args, Path(workdir), graph_url)))
+    with tempfile.TemporaryDirectory() as workdir, graph_server(Path(workdir)) as port:
+        print(json.dumps(run(args, Path(workdir), port)))
 
 
 if __name__ == "__main__":
